@@ -1,0 +1,268 @@
+// Package drivers defines the small interface every database driver
+// implements, the optional capabilities the runner discovers by type
+// assertion, and a Registry that maps driver names to drivers (like
+// database/sql, but an explicit value instead of package-level state).
+//
+// A driver is stateless and safe for concurrent use; a Client is safe for
+// concurrent use; a Session belongs to one worker goroutine at a time.
+package drivers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrUnknownDriver: no driver registered under that name.
+	ErrUnknownDriver = errors.New("unknown driver")
+	// ErrInvalidLevel: a level name or combination the driver does not accept.
+	ErrInvalidLevel = errors.New("invalid level")
+	// ErrUnreachable: the database could not be reached when opening a client.
+	ErrUnreachable = errors.New("database unreachable")
+	// ErrNotFound: a read of a key that has no value.
+	ErrNotFound = errors.New("key not found")
+	// ErrUnsupported: the driver lacks an optional capability the plan needs.
+	ErrUnsupported = errors.New("unsupported by driver")
+)
+
+// Driver opens clients to one kind of database.
+type Driver interface {
+	// Name is the registry name ("etcd", "cassandra", "mongodb").
+	Name() string
+	// Info describes the driver's level dimensions and options.
+	Info() Info
+	// ValidateLevels reports the first problem with a level set, wrapping
+	// ErrInvalidLevel and naming the offending key and value.
+	ValidateLevels(l Levels) error
+	// Open connects to the database described by cfg. A failure to reach it
+	// wraps ErrUnreachable.
+	Open(ctx context.Context, cfg Config) (Client, error)
+}
+
+// Info describes a driver for `pacbench drivers` and for validation.
+type Info struct {
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Levels      []LevelDim `json:"levels"`
+	Options     []Option   `json:"options,omitempty"`
+	// Ops lists the operation kinds the driver supports.
+	Ops []string `json:"ops"`
+}
+
+// LevelDim is one consistency dimension (e.g. etcd "read", Cassandra
+// "write", MongoDB "read_concern").
+type LevelDim struct {
+	Key     string   `json:"key"`
+	Values  []string `json:"values"`
+	Default string   `json:"default"`
+	Doc     string   `json:"doc"`
+}
+
+// Option documents a driver-specific system option.
+type Option struct {
+	Key     string `json:"key"`
+	Default string `json:"default"`
+	Doc     string `json:"doc"`
+}
+
+// Levels is a level set in the database's own words, keyed by dimension:
+// always "read" and "write" (possibly empty for dimensions a system lacks),
+// plus driver-specific keys. Treated as immutable once built.
+type Levels map[string]string
+
+// String renders the level set as "k=v,k=v" in key order.
+func (l Levels) String() string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+l[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+// Credentials for databases that need them. They never appear in logs,
+// errors or results: String and MarshalJSON redact them.
+type Credentials struct {
+	Username string
+	Password string
+}
+
+// String redacts the credentials.
+func (c Credentials) String() string {
+	if c.Username == "" && c.Password == "" {
+		return "none"
+	}
+	return "<redacted>"
+}
+
+// MarshalJSON redacts the credentials.
+func (c Credentials) MarshalJSON() ([]byte, error) { return []byte(`"` + c.String() + `"`), nil }
+
+// Config says how to reach a database.
+type Config struct {
+	// Endpoints are client addresses (host:port or URLs) of the members, as
+	// the client should dial them (possibly through proxies).
+	Endpoints []string
+	// Options are driver-specific settings from the profile (keyspace,
+	// replication factor, pool size…). Unknown keys are the driver's to reject.
+	Options map[string]string
+	// Credentials, if the database needs them.
+	Credentials Credentials
+	// DialTimeout bounds connection set-up (0 = driver default).
+	DialTimeout time.Duration
+}
+
+// Client is a connection to one database deployment; safe for concurrent use.
+type Client interface {
+	// Session returns a session that routes ops as cfg says, at cfg.Levels.
+	Session(ctx context.Context, cfg SessionConfig) (Session, error)
+	// Close releases every connection the client and its sessions hold.
+	Close() error
+}
+
+// SessionConfig configures one client session (one worker's view of the
+// database). Empty endpoint lists mean "driver default" (spread, token-aware,
+// primary…).
+type SessionConfig struct {
+	// Levels to use for every op of the session.
+	Levels Levels
+	// ReadEndpoints pin reads to these members (coordinator, follower…).
+	ReadEndpoints []string
+	// WriteEndpoints pin writes to these members (leader, coordinator…).
+	WriteEndpoints []string
+	// ID names the session (worker) for drivers that keep per-session state
+	// such as causal-consistency tokens.
+	ID int
+}
+
+// Value is the result of a read.
+type Value struct {
+	// Data is the stored bytes (the staleness header plus padding); nil if
+	// the key was not found.
+	Data []byte
+	// Found is false when the key has no value.
+	Found bool
+	// Server names the member that served the read, when the driver knows.
+	Server string
+}
+
+// Session issues ops. Not safe for concurrent use: one worker owns it.
+// Errors should carry an op.Class (see op.Classify).
+type Session interface {
+	// Read reads one key.
+	Read(ctx context.Context, key string) (Value, error)
+	// Write overwrites (or creates) one key.
+	Write(ctx context.Context, key string, value []byte) error
+	// Close releases the session's resources.
+	Close() error
+}
+
+// Scanner is an optional Session capability: read up to n keys in key order
+// starting at start; returns how many were read.
+type Scanner interface {
+	Scan(ctx context.Context, start string, n int) (int, error)
+}
+
+// Inserter is an optional Session capability for a distinct insert path
+// (drivers without it get Write for inserts).
+type Inserter interface {
+	Insert(ctx context.Context, key string, value []byte) error
+}
+
+// CASer is an optional Session capability: set key to next only if its
+// current value is prev (prev nil: only if absent). swapped=false with a nil
+// error means the comparison failed (the runner counts it as conflict).
+type CASer interface {
+	CAS(ctx context.Context, key string, prev, next []byte) (swapped bool, err error)
+}
+
+// Member is one node of a deployment as the topology capability sees it.
+type Member struct {
+	// Name is the member's stable name (etcd member name, Cassandra host,
+	// MongoDB member host).
+	Name string `json:"name"`
+	// Endpoint is the client address to dial it (as given in Config).
+	Endpoint string `json:"endpoint"`
+	// Role is "leader", "follower", "primary", "secondary" or "node".
+	Role string `json:"role"`
+}
+
+// Topologist is an optional Client capability: discover members and roles
+// so a profile can say "reads via a follower, writes via the leader".
+type Topologist interface {
+	Topology(ctx context.Context) ([]Member, error)
+}
+
+// Preparer is an optional Client capability: create schema (keyspace,
+// table, collection) before loading. Idempotent.
+type Preparer interface {
+	Prepare(ctx context.Context) error
+}
+
+// Registry maps driver names to drivers. The zero value is not usable; use
+// NewRegistry. Safe for concurrent use.
+type Registry struct {
+	mu      sync.RWMutex
+	drivers map[string]Driver
+}
+
+// NewRegistry returns a registry holding ds.
+func NewRegistry(ds ...Driver) *Registry {
+	r := &Registry{drivers: map[string]Driver{}}
+	for _, d := range ds {
+		r.Register(d)
+	}
+	return r
+}
+
+// Register adds d under d.Name(); it panics on a duplicate or empty name,
+// as database/sql does (a programming error, not an input error).
+func (r *Registry) Register(d Driver) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := d.Name()
+	if name == "" {
+		panic("drivers: Register with empty name")
+	}
+	if _, dup := r.drivers[name]; dup {
+		panic("drivers: Register called twice for " + name)
+	}
+	r.drivers[name] = d
+}
+
+// Lookup returns the driver registered as name, or an error wrapping
+// ErrUnknownDriver that lists the known names.
+func (r *Registry) Lookup(name string) (Driver, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if d, ok := r.drivers[name]; ok {
+		return d, nil
+	}
+	return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDriver, name, strings.Join(r.namesLocked(), ", "))
+}
+
+// Names returns the registered names in sorted order.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.namesLocked()
+}
+
+func (r *Registry) namesLocked() []string {
+	names := make([]string, 0, len(r.drivers))
+	for n := range r.drivers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,214 @@
+// Package profile parses pacbench profiles (YAML) into a validated Profile
+// and expands it into a Plan of scenarios. Every problem is reported with
+// file:line; unknown keys are errors.
+//
+// Types here are plain data: safe to share read-only between goroutines.
+package profile
+
+import (
+	"time"
+)
+
+// Duration is a time.Duration that unmarshals from Go duration strings
+// ("250ms", "10s") in YAML and marshals back to them in JSON.
+type Duration time.Duration
+
+// Profile is one profile file as written by the user (after defaults).
+type Profile struct {
+	// Name of the profile (defaults to the file's base name).
+	Name string `yaml:"name" json:"name"`
+	// Description is free text shown by `pacbench validate`.
+	Description string `yaml:"description" json:"description,omitempty"`
+	// Seed makes key choice, op mix and arrivals deterministic (0 = 1).
+	Seed int64 `yaml:"seed" json:"seed"`
+	// System is the database under test.
+	System System `yaml:"system" json:"system"`
+	// Workload is the op mix and key distribution.
+	Workload Workload `yaml:"workload" json:"workload"`
+	// Load is the load model (closed or open loop).
+	Load Load `yaml:"load" json:"load"`
+	// Routes say which member reads and writes go through.
+	Routes Routes `yaml:"routes" json:"routes"`
+	// Levels is the level matrix: one scenario per entry.
+	Levels []LevelSet `yaml:"levels" json:"levels"`
+	// Mode is "side_by_side" (default: all levels run together inside the
+	// same phases, sharing the database) or "sequential" (each level runs the
+	// whole phase list alone, one after another).
+	Mode string `yaml:"mode" json:"mode"`
+	// Phases are the time windows, each with its impairment set.
+	Phases []Phase `yaml:"phases" json:"phases"`
+	// Checks configures consistency checking.
+	Checks Checks `yaml:"checks" json:"checks"`
+}
+
+// System names the driver and how to reach (or start) the database.
+type System struct {
+	// Driver is a registered driver name: etcd, cassandra, mongodb.
+	Driver string `yaml:"driver" json:"driver"`
+	// Cluster is "local" to have pacbench start an embedded local cluster
+	// (etcd), or empty to use Endpoints.
+	Cluster string `yaml:"cluster" json:"cluster,omitempty"`
+	// Members is the number of members of a local cluster (default 3).
+	Members int `yaml:"members" json:"members,omitempty"`
+	// Endpoints are client addresses of an existing deployment.
+	Endpoints []string `yaml:"endpoints" json:"endpoints,omitempty"`
+	// Nodes names the members of an existing deployment and the links
+	// impairments act on (proxy names, netem containers).
+	Nodes []Node `yaml:"nodes" json:"nodes,omitempty"`
+	// Options are driver-specific (keyspace, replication_factor, pool_size…).
+	Options map[string]string `yaml:"options" json:"options,omitempty"`
+	// Credentials are read from environment variables, never from the file.
+	Credentials CredentialsFrom `yaml:"credentials" json:"credentials,omitempty"`
+	// Impairer chooses the impairment backend.
+	Impairer Impairer `yaml:"impairer" json:"impairer,omitempty"`
+	// OpTimeout bounds each op (default 2s).
+	OpTimeout Duration `yaml:"op_timeout" json:"op_timeout"`
+}
+
+// Node is one member of an existing deployment.
+type Node struct {
+	// Name of the member, used by impairment targets and routes.
+	Name string `yaml:"name" json:"name"`
+	// Endpoint is its client address (as pacbench dials it).
+	Endpoint string `yaml:"endpoint" json:"endpoint"`
+	// ClientProxy is the Toxiproxy proxy carrying client→member traffic.
+	ClientProxy string `yaml:"client_proxy" json:"client_proxy,omitempty"`
+	// PeerProxy is the Toxiproxy proxy carrying the member's peer traffic.
+	PeerProxy string `yaml:"peer_proxy" json:"peer_proxy,omitempty"`
+	// Container is the netem sidecar container sharing the member's netns.
+	Container string `yaml:"container" json:"container,omitempty"`
+	// Address is the member's IP inside the compose network (for iptables).
+	Address string `yaml:"address" json:"address,omitempty"`
+}
+
+// CredentialsFrom names environment variables holding credentials.
+type CredentialsFrom struct {
+	UsernameEnv string `yaml:"username_env" json:"username_env,omitempty"`
+	PasswordEnv string `yaml:"password_env" json:"password_env,omitempty"`
+}
+
+// Impairer chooses how impairments are applied.
+type Impairer struct {
+	// Kind is "toxiproxy" (default; embedded for local clusters) or "netem".
+	Kind string `yaml:"kind" json:"kind,omitempty"`
+	// API is a remote Toxiproxy API URL (e.g. http://127.0.0.1:8474); empty
+	// with a local cluster means the embedded in-process Toxiproxy.
+	API string `yaml:"api" json:"api,omitempty"`
+}
+
+// Workload is the op mix and key distribution.
+type Workload struct {
+	// Preset is a YCSB core workload "a"…"f"; explicit fields override it.
+	Preset string `yaml:"preset" json:"preset,omitempty"`
+	// Records is the number of records loaded before the run (YCSB
+	// recordcount, default 1000).
+	Records int `yaml:"records" json:"records"`
+	// ValueSize is each value's size in bytes, header included (default 100).
+	ValueSize int `yaml:"value_size" json:"value_size"`
+	// Mix is the op proportions by kind name (read, write/update, insert,
+	// scan, rmw, cas); they are normalised to sum to 1.
+	Mix map[string]float64 `yaml:"mix" json:"mix,omitempty"`
+	// Distribution is uniform, zipfian, latest, hotspot or sequential.
+	Distribution string `yaml:"distribution" json:"distribution"`
+	// ZipfianConstant (default 0.99).
+	ZipfianConstant float64 `yaml:"zipfian_constant" json:"zipfian_constant,omitempty"`
+	// HotspotDataFraction / HotspotOpFraction for the hotspot distribution
+	// (YCSB defaults 0.2 / 0.8).
+	HotspotDataFraction float64 `yaml:"hotspot_data_fraction" json:"hotspot_data_fraction,omitempty"`
+	HotspotOpFraction   float64 `yaml:"hotspot_op_fraction" json:"hotspot_op_fraction,omitempty"`
+	// MaxScanLength (default 100) and ScanLengthDistribution (uniform|zipfian).
+	MaxScanLength          int    `yaml:"max_scan_length" json:"max_scan_length,omitempty"`
+	ScanLengthDistribution string `yaml:"scan_length_distribution" json:"scan_length_distribution,omitempty"`
+	// Load says whether to load Records before the run (default true).
+	Load *bool `yaml:"load" json:"load,omitempty"`
+}
+
+// Load is the load model of each scenario.
+type Load struct {
+	// Model is "closed" (default) or "open".
+	Model string `yaml:"model" json:"model"`
+	// Workers is the number of concurrent workers (sessions) per scenario;
+	// in open loop, the maximum concurrency (default 8).
+	Workers int `yaml:"workers" json:"workers"`
+	// ThinkTime is the pause between ops of one closed-loop worker.
+	ThinkTime Duration `yaml:"think_time" json:"think_time,omitempty"`
+	// Rate is the open-loop target in ops/s per scenario.
+	Rate float64 `yaml:"rate" json:"rate,omitempty"`
+	// Arrivals is "uniform" (default) or "poisson" for open loop.
+	Arrivals string `yaml:"arrivals" json:"arrivals,omitempty"`
+}
+
+// Routes say which members reads and writes go through. Values: "any"
+// (default: driver's own routing), "leader", "follower", "primary",
+// "secondary", or a member name.
+type Routes struct {
+	Read  string `yaml:"read" json:"read"`
+	Write string `yaml:"write" json:"write"`
+}
+
+// LevelSet is one entry of the level matrix: a scenario.
+type LevelSet struct {
+	// Name of the scenario (defaults to the levels joined).
+	Name string `yaml:"name" json:"name"`
+	// Levels by dimension, in the database's words ("read", "write",
+	// "serial", "read_concern", "read_preference", "w", …).
+	Levels map[string]string `yaml:",inline" json:"levels"`
+	// Line is the source line of the entry (for messages), not from YAML.
+	Line int `yaml:"-" json:"-"`
+}
+
+// Phase is a time window with one impairment set.
+type Phase struct {
+	// Name, e.g. baseline, latency, partition, healed.
+	Name string `yaml:"name" json:"name"`
+	// Duration of the phase (overridden by --duration).
+	Duration Duration `yaml:"duration" json:"duration"`
+	// Impairments active during the phase (empty: healthy network).
+	Impairments []Impairment `yaml:"impairments" json:"impairments,omitempty"`
+	// Line is the source line of the phase, not from YAML.
+	Line int `yaml:"-" json:"-"`
+}
+
+// Impairment is one fault, aimed at a link set named by topology.
+type Impairment struct {
+	// Kind is latency, bandwidth, partition, down or reset.
+	Kind string `yaml:"kind" json:"kind"`
+	// Target is the member: a name, "leader", "follower", "primary",
+	// "secondary". Partition may name several in Members instead.
+	Target string `yaml:"target" json:"target,omitempty"`
+	// Members lists several targets (partition).
+	Members []string `yaml:"members" json:"members,omitempty"`
+	// Links is the link set: "client" (client→member), "peer_out" (what the
+	// member sends to its peers), "peer" (all the member's peer links), or
+	// "all". Partition and down ignore it (they act on every link).
+	Links string `yaml:"links" json:"links,omitempty"`
+	// Direction is "downstream" (toward the member's peers or clients, as
+	// Toxiproxy means it), "upstream" or "both" (default for latency:
+	// downstream).
+	Direction string `yaml:"direction" json:"direction,omitempty"`
+	// Delay and Jitter for latency.
+	Delay  Duration `yaml:"delay" json:"delay,omitempty"`
+	Jitter Duration `yaml:"jitter" json:"jitter,omitempty"`
+	// RateKBps for bandwidth (KB/s).
+	RateKBps int `yaml:"rate_kbps" json:"rate_kbps,omitempty"`
+	// Loss is a netem packet-loss percentage (netem only).
+	Loss float64 `yaml:"loss" json:"loss,omitempty"`
+	// Line is the source line of the impairment, not from YAML.
+	Line int `yaml:"-" json:"-"`
+}
+
+// Checks configures consistency checking.
+type Checks struct {
+	// Linearizability: number of keys whose full history is checked per
+	// scenario and phase with porcupine (0 = off).
+	LinearizableKeys int `yaml:"linearizable_keys" json:"linearizable_keys"`
+	// MaxHistory bounds the ops kept per checked key and phase.
+	MaxHistory int `yaml:"max_history" json:"max_history,omitempty"`
+	// CheckTimeout bounds porcupine per phase (result null on timeout).
+	CheckTimeout Duration `yaml:"check_timeout" json:"check_timeout,omitempty"`
+	// Probes enables t-visibility probes at these delays (empty: off).
+	Probes []Duration `yaml:"probes" json:"probes,omitempty"`
+	// SessionMoves lets sessions move between read members every N ops
+	// (0: sessions stay on their route).
+	SessionMoves int `yaml:"session_moves" json:"session_moves,omitempty"`
+}

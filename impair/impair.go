@@ -66,6 +66,9 @@ type MemberLinks struct {
 	Container string `json:"container,omitempty"`
 	// Address is its IP address on the deployment's network (iptables).
 	Address string `json:"address,omitempty"`
+	// Endpoint is its client address as pacbench dials it (used to match
+	// driver-reported members to link names).
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // Topology lists members with their links, as resolved at run time.

@@ -7,6 +7,8 @@ package profile
 
 import (
 	"time"
+
+	"github.com/pacbench/pacbench/workloads"
 )
 
 // Duration is a time.Duration that unmarshals from Go duration strings
@@ -26,7 +28,7 @@ type Profile struct {
 	// Workload is the op mix and key distribution.
 	Workload Workload `yaml:"workload" json:"workload"`
 	// Load is the load model (closed or open loop).
-	Load Load `yaml:"load" json:"load"`
+	Load LoadModel `yaml:"load" json:"load"`
 	// Routes say which member reads and writes go through.
 	Routes Routes `yaml:"routes" json:"routes"`
 	// Levels is the level matrix: one scenario per entry.
@@ -96,35 +98,13 @@ type Impairer struct {
 	API string `yaml:"api" json:"api,omitempty"`
 }
 
-// Workload is the op mix and key distribution.
-type Workload struct {
-	// Preset is a YCSB core workload "a"…"f"; explicit fields override it.
-	Preset string `yaml:"preset" json:"preset,omitempty"`
-	// Records is the number of records loaded before the run (YCSB
-	// recordcount, default 1000).
-	Records int `yaml:"records" json:"records"`
-	// ValueSize is each value's size in bytes, header included (default 100).
-	ValueSize int `yaml:"value_size" json:"value_size"`
-	// Mix is the op proportions by kind name (read, write/update, insert,
-	// scan, rmw, cas); they are normalised to sum to 1.
-	Mix map[string]float64 `yaml:"mix" json:"mix,omitempty"`
-	// Distribution is uniform, zipfian, latest, hotspot or sequential.
-	Distribution string `yaml:"distribution" json:"distribution"`
-	// ZipfianConstant (default 0.99).
-	ZipfianConstant float64 `yaml:"zipfian_constant" json:"zipfian_constant,omitempty"`
-	// HotspotDataFraction / HotspotOpFraction for the hotspot distribution
-	// (YCSB defaults 0.2 / 0.8).
-	HotspotDataFraction float64 `yaml:"hotspot_data_fraction" json:"hotspot_data_fraction,omitempty"`
-	HotspotOpFraction   float64 `yaml:"hotspot_op_fraction" json:"hotspot_op_fraction,omitempty"`
-	// MaxScanLength (default 100) and ScanLengthDistribution (uniform|zipfian).
-	MaxScanLength          int    `yaml:"max_scan_length" json:"max_scan_length,omitempty"`
-	ScanLengthDistribution string `yaml:"scan_length_distribution" json:"scan_length_distribution,omitempty"`
-	// Load says whether to load Records before the run (default true).
-	Load *bool `yaml:"load" json:"load,omitempty"`
-}
+// Workload is the op mix and key distribution. It is an alias of
+// workloads.Config (defined there so that package workloads need not import
+// package profile, which imports workloads to build a Plan).
+type Workload = workloads.Config
 
-// Load is the load model of each scenario.
-type Load struct {
+// LoadModel is the load model of each scenario (the profile's load section).
+type LoadModel struct {
 	// Model is "closed" (default) or "open".
 	Model string `yaml:"model" json:"model"`
 	// Workers is the number of concurrent workers (sessions) per scenario;
@@ -208,6 +188,10 @@ type Checks struct {
 	CheckTimeout Duration `yaml:"check_timeout" json:"check_timeout,omitempty"`
 	// Probes enables t-visibility probes at these delays (empty: off).
 	Probes []Duration `yaml:"probes" json:"probes,omitempty"`
+	// RingSize is how many recent acked writes the staleness oracle keeps
+	// per key (default 16); a read more versions behind than this gets a
+	// lower-bound time staleness.
+	RingSize int `yaml:"ring_size" json:"ring_size,omitempty"`
 	// SessionMoves lets sessions move between read members every N ops
 	// (0: sessions stay on their route).
 	SessionMoves int `yaml:"session_moves" json:"session_moves,omitempty"`

@@ -66,3 +66,33 @@ func DecodeHeader(v []byte) (Header, error) {
 		Invoke: int64(binary.LittleEndian.Uint64(v[24:32])),
 	}, nil
 }
+
+// Config is the workload section of a profile as the user writes it (YAML
+// keys as tags). It lives here rather than in package profile so that
+// workloads does not import profile: profile.Workload is an alias of this
+// type (profile imports workloads to build its Plan). Plain data.
+type Config struct {
+	// Preset is a YCSB core workload "a"…"f"; explicit fields override it.
+	Preset string `yaml:"preset" json:"preset,omitempty"`
+	// Records is the number of records loaded before the run (YCSB
+	// recordcount, default 1000).
+	Records int `yaml:"records" json:"records"`
+	// ValueSize is each value's size in bytes, header included (default 100).
+	ValueSize int `yaml:"value_size" json:"value_size"`
+	// Mix is the op proportions by kind name (read, write/update, insert,
+	// scan, rmw, cas); they are normalised to sum to 1.
+	Mix map[string]float64 `yaml:"mix" json:"mix,omitempty"`
+	// Distribution is uniform, zipfian, latest, hotspot or sequential.
+	Distribution string `yaml:"distribution" json:"distribution"`
+	// ZipfianConstant (default 0.99).
+	ZipfianConstant float64 `yaml:"zipfian_constant" json:"zipfian_constant,omitempty"`
+	// HotspotDataFraction / HotspotOpFraction for the hotspot distribution
+	// (YCSB defaults 0.2 / 0.8).
+	HotspotDataFraction float64 `yaml:"hotspot_data_fraction" json:"hotspot_data_fraction,omitempty"`
+	HotspotOpFraction   float64 `yaml:"hotspot_op_fraction" json:"hotspot_op_fraction,omitempty"`
+	// MaxScanLength (default 100) and ScanLengthDistribution (uniform|zipfian).
+	MaxScanLength          int    `yaml:"max_scan_length" json:"max_scan_length,omitempty"`
+	ScanLengthDistribution string `yaml:"scan_length_distribution" json:"scan_length_distribution,omitempty"`
+	// Load says whether to load Records before the run (default true).
+	Load *bool `yaml:"load" json:"load,omitempty"`
+}

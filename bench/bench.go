@@ -1,0 +1,293 @@
+// Package bench runs one whole pacbench invocation as a library: it brings
+// up the system under test (a local etcd cluster when the profile asks for
+// one), picks the impairment backend, serves Prometheus metrics, runs the
+// plan, and writes the results directory atomically — also when the run
+// fails or is interrupted. cmd/pacbench only parses flags and profiles and
+// calls Execute.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/exporter"
+	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/report"
+	"github.com/pacbench/pacbench/runner"
+)
+
+// Options configure Execute. Zero values are documented defaults.
+type Options struct {
+	// Profile to run (required, already validated).
+	Profile *profile.Profile
+	// Overrides from the command line (--duration, --seed).
+	Overrides profile.Overrides
+	// Registry of drivers (required).
+	Registry *drivers.Registry
+	// OutDir is the parent of the run directory (default "results").
+	OutDir string
+	// RunID names the run directory (default: UTC timestamp + profile name).
+	RunID string
+	// MetricsAddr serves /metrics there during the run ("" = off).
+	MetricsAddr string
+	// Linger keeps the metrics endpoint up this long after the run.
+	Linger time.Duration
+	// Interval between measurement collections (default 1s).
+	Interval time.Duration
+	// Progress receives the status line every interval (nil: none).
+	Progress io.Writer
+	// ProgressTTY rewrites one status line in place instead of printing one
+	// line per interval.
+	ProgressTTY bool
+	// Log receives run events (nil: none).
+	Log io.Writer
+	// Getenv reads environment variables (credentials); default os.Getenv.
+	Getenv func(string) string
+	// Version of pacbench, recorded in the manifest.
+	Version string
+	// DryRun prints the netem commands instead of running them.
+	DryRun bool
+	// DryRunOut receives dry-run commands (default Log).
+	DryRunOut io.Writer
+	// Exe is the binary re-executed for local cluster members (default
+	// os.Executable()).
+	Exe string
+}
+
+// Outcome is what Execute produced.
+type Outcome struct {
+	// Summary of the run (nil if the run never started measuring and no
+	// results were written).
+	Summary *report.Summary
+	// Dir is the results directory written ("" if none).
+	Dir string
+	// MetricsAddr is the address /metrics was served on ("" if off).
+	MetricsAddr string
+}
+
+// Execute runs opts.Profile end to end. The results directory is written
+// whenever measuring started, even if the run then failed or was
+// interrupted (marked partial). Errors wrap runner.ErrSetup,
+// runner.ErrInterrupted or describe the failure.
+func Execute(ctx context.Context, o Options) (*Outcome, error) {
+	if o.Profile == nil || o.Registry == nil {
+		return nil, errors.New("bench: profile and registry are required")
+	}
+	if o.OutDir == "" {
+		o.OutDir = "results"
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	plan, err := o.Profile.Plan(o.Overrides)
+	if err != nil {
+		return nil, fmt.Errorf("bench: plan: %w", err)
+	}
+	if o.RunID == "" {
+		o.RunID = time.Now().UTC().Format("20060102-150405") + "-" + sanitize(plan.Profile.Name)
+	}
+	out := &Outcome{}
+	clock := metrics.NewClock()
+	cfg := runner.Config{
+		Plan:     plan,
+		Registry: o.Registry,
+		Clock:    clock,
+		Interval: o.Interval,
+		Log:      o.Log,
+		Credentials: drivers.Credentials{
+			Username: envOr(o.Getenv, plan.Profile.System.Credentials.UsernameEnv),
+			Password: envOr(o.Getenv, plan.Profile.System.Credentials.PasswordEnv),
+		},
+	}
+	// System bring-up.
+	sys := plan.Profile.System
+	if sys.Cluster == "local" {
+		fmt.Fprintf(o.Log, "starting local %s cluster (%d members, each its own process)\n", sys.Driver, max(sys.Members, 3))
+		t0 := time.Now()
+		c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{Members: sys.Members, Exe: o.Exe})
+		if err != nil {
+			return nil, fmt.Errorf("%w: local etcd cluster: %w", runner.ErrSetup, err)
+		}
+		defer c.Stop()
+		fmt.Fprintf(o.Log, "cluster up in %s: %s\n", time.Since(t0).Round(time.Millisecond), strings.Join(c.Endpoints(), " "))
+		cfg.Endpoints = c.Endpoints()
+		cfg.Links = c.Topology()
+		cfg.Impairer = impair.NewToxiproxy(c.ToxiproxyAPI(), c.Topology())
+	} else {
+		cfg.Links = linksFromNodes(sys.Nodes)
+		switch sys.Impairer.Kind {
+		case "netem":
+			var x impair.Executor = impair.ExecRunner{}
+			if o.DryRun {
+				w := o.DryRunOut
+				if w == nil {
+					w = o.Log
+				}
+				x = impair.DryRun{W: w}
+			}
+			cfg.Impairer = impair.NewNetem(cfg.Links, x)
+		default:
+			if sys.Impairer.API != "" {
+				cfg.Impairer = impair.NewToxiproxy(sys.Impairer.API, cfg.Links)
+			}
+		}
+	}
+	// Metrics endpoint.
+	var exp *exporter.Exporter
+	levels := make([]string, len(plan.Scenarios))
+	for i, s := range plan.Scenarios {
+		levels[i] = s.Levels.String()
+	}
+	if o.MetricsAddr != "" {
+		exp, err = exporter.New(exporter.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("bench: metrics: %w", err)
+		}
+		srv, err := exporter.Serve(ctx, o.MetricsAddr, exp.Handler())
+		if err != nil {
+			return nil, fmt.Errorf("%w: metrics endpoint %s: %w", runner.ErrSetup, o.MetricsAddr, err)
+		}
+		out.MetricsAddr = srv.Addr()
+		fmt.Fprintf(o.Log, "metrics on http://%s/metrics\n", srv.Addr())
+		defer func() {
+			if o.Linger > 0 {
+				fmt.Fprintf(o.Log, "keeping /metrics up for %s\n", o.Linger)
+				select {
+				case <-time.After(o.Linger):
+				case <-ctx.Done():
+				}
+			}
+			srv.Close()
+		}()
+		exp.SetRunInfo(map[string]string{"run_id": o.RunID, "profile": plan.Profile.Name, "version": o.Version,
+			"system": sys.Driver, "mode": plan.Mode})
+		cfg.OnImpairments = func(active []impair.Action) {
+			act := make([]exporter.Active, 0, len(active))
+			for _, a := range active {
+				act = append(act, exporter.Active{Kind: a.Kind, Target: a.Member + "/" + string(a.Link), Delay: a.Delay})
+			}
+			exp.SetImpairments(act)
+		}
+	}
+	// Interval consumers: hlog, exporter, progress.
+	hlog := report.NewHlogWriter(clock.Base().UnixMilli(), "pacbench "+o.Version+" run "+o.RunID)
+	scNames := make([]string, len(plan.Scenarios))
+	for i, s := range plan.Scenarios {
+		scNames[i] = s.Name
+	}
+	phNames := make([]string, len(plan.Phases))
+	for i, p := range plan.Phases {
+		phNames[i] = p.Name
+	}
+	var progMu sync.Mutex
+	cfg.OnTick = func(t runner.Tick) {
+		if err := hlog.Add(t.Interval, scNames, phNames); err != nil {
+			fmt.Fprintf(o.Log, "hlog: %v\n", err)
+		}
+		if exp != nil {
+			exp.Update(sys.Driver, levels, t.Recorder.Results(), t.Interval)
+		}
+		if o.Progress != nil {
+			progMu.Lock()
+			printProgress(o.Progress, o.ProgressTTY, t, cfg.Interval)
+			progMu.Unlock()
+		}
+	}
+	res, runErr := runner.Run(ctx, cfg)
+	if o.Progress != nil && o.ProgressTTY {
+		fmt.Fprintln(o.Progress)
+	}
+	if res == nil || res.Recorder == nil {
+		return out, runErr
+	}
+	if exp != nil && res.Results != nil {
+		exp.Update(sys.Driver, levels, res.Results, &metrics.Interval{})
+	}
+	sum := report.Build(report.Input{RunID: o.RunID, Plan: plan, Result: res})
+	out.Summary = sum
+	man := &report.Manifest{
+		Schema:    "pacbench.manifest/v1",
+		RunID:     o.RunID,
+		Partial:   res.Partial || runErr != nil,
+		Versions:  map[string]string{"pacbench": o.Version, "go": runtime.Version(), "driver": sys.Driver},
+		Profile:   plan.Profile,
+		Topology:  map[string]any{"members": res.Members, "aliases": res.Aliases, "links": cfg.Links, "read_endpoints": res.ReadEndpoints, "write_endpoints": res.WriteEndpoints},
+		StartedAt: res.Start.UTC().Format(time.RFC3339Nano),
+		EndedAt:   res.End.UTC().Format(time.RFC3339Nano),
+		ClockBase: clock.Base().UTC().Format(time.RFC3339Nano),
+		Phases:    res.Phases,
+		Load:      res.Load,
+		Notes:     res.Errors,
+	}
+	if runErr != nil {
+		man.Error = runErr.Error()
+		sum.Partial = true
+	}
+	files, err := report.Files(sum, man, res.Results, hlog.Bytes())
+	if err != nil {
+		return out, errors.Join(runErr, err)
+	}
+	dir := filepath.Join(o.OutDir, o.RunID)
+	if err := report.WriteDir(dir, files); err != nil {
+		return out, errors.Join(runErr, err)
+	}
+	out.Dir = dir
+	return out, runErr
+}
+
+func printProgress(w io.Writer, tty bool, t runner.Tick, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Second
+	}
+	rate := float64(t.Ops) / interval.Seconds()
+	line := fmt.Sprintf("%6.1fs  phase %-10s  %8.0f ops/s  errors %-6d  p99 %s",
+		t.Elapsed.Seconds(), t.Phase, rate, t.Errors, t.P99.Round(10*time.Microsecond))
+	if tty {
+		fmt.Fprintf(w, "\r\033[K%s", line)
+		return
+	}
+	fmt.Fprintln(w, line)
+}
+
+func linksFromNodes(nodes []profile.Node) impair.Topology {
+	var t impair.Topology
+	for _, n := range nodes {
+		t.Members = append(t.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy, PeerProxy: n.PeerProxy,
+			Container: n.Container, Address: n.Address, Endpoint: n.Endpoint})
+	}
+	return t
+}
+
+func envOr(get func(string) string, name string) string {
+	if name == "" {
+		return ""
+	}
+	return get(name)
+}
+
+func sanitize(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}

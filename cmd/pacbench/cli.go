@@ -1,0 +1,469 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pacbench/pacbench/bench"
+	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/registry"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/profiles"
+	"github.com/pacbench/pacbench/report"
+	"github.com/pacbench/pacbench/runner"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes (DESIGN.md, CLI contract).
+const (
+	ExitOK    = 0 // success
+	ExitRun   = 1 // the run failed (database, impairment, I/O, interrupted)
+	ExitUsage = 2 // bad flags, bad arguments, invalid profile
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func runErr(err error) error { return &exitError{code: ExitRun, err: err} }
+
+// Env is the injected environment of a command invocation, so commands are
+// testable end to end.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Context is cancelled on SIGINT/SIGTERM (main) or by the test.
+	Context context.Context
+	// StderrTTY says whether stderr is a terminal (status line in place).
+	StderrTTY bool
+	// Exe is the binary re-executed for local cluster members.
+	Exe string
+	// Registry of drivers (default: every built-in driver).
+	Registry *drivers.Registry
+}
+
+func main() {
+	cluster.MaybeRunMember()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fi, _ := os.Stderr.Stat()
+	env := Env{
+		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Context: ctx,
+		StderrTTY: fi != nil && fi.Mode()&os.ModeCharDevice != 0,
+	}
+	code := Main(os.Args[1:], env)
+	stop()
+	os.Exit(code)
+}
+
+// Main runs the pacbench command line with args and returns the exit code.
+func Main(args []string, env Env) int {
+	if env.Registry == nil {
+		env.Registry = registry.Default()
+	}
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if env.Context == nil {
+		env.Context = context.Background()
+	}
+	root := newRoot(&env)
+	root.SetArgs(args)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(env.Context)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		fmt.Fprintf(env.Stderr, "pacbench: %v\n", ee.err)
+		if ee.code == ExitUsage && !errors.Is(err, profile.ErrInvalid) {
+			fmt.Fprintln(env.Stderr, "run 'pacbench --help' for usage")
+		}
+		return ee.code
+	}
+	// cobra's own errors (unknown command, bad flag) are usage errors.
+	fmt.Fprintf(env.Stderr, "pacbench: %v\nrun 'pacbench --help' for usage\n", err)
+	return ExitUsage
+}
+
+func newRoot(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pacbench",
+		Short: "Measure the PACELC latency/consistency trade-off of real databases",
+		Long: `pacbench runs the same workload through Cassandra, MongoDB and etcd at several
+consistency levels under scheduled network impairments, and reports latency
+percentiles, staleness, availability and consistency violations.
+
+With no profile, 'pacbench run' starts a local 3-member etcd cluster and runs
+the built-in quickstart: linearizable vs serializable reads through a follower.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
+	root.AddCommand(newRunCmd(env), newValidateCmd(env), newDriversCmd(env), newHealCmd(env),
+		newVersionCmd(env), newClusterCmd(env))
+	return root
+}
+
+type runFlags struct {
+	profile, out, format, metricsAddr, runID string
+	duration, linger, interval               time.Duration
+	seed                                     int64
+	quiet, dryRun                            bool
+}
+
+func newRunCmd(env *Env) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a profile (default: the built-in quickstart on a local etcd cluster)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRun(cmd.Context(), env, f, cmd.Flags().Changed("metrics-addr"))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.profile, "profile", "", "profile YAML `file` (default: built-in quickstart)")
+	fl.DurationVar(&f.duration, "duration", 0, "override every phase's duration (e.g. 5s)")
+	fl.StringVar(&f.out, "out", "results", "parent `dir` of the run's results directory")
+	fl.StringVar(&f.format, "format", "table", "stdout format: table|json (json: the summary document alone)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9464", "serve Prometheus /metrics on `host:port` (\"off\" disables)")
+	fl.DurationVar(&f.linger, "linger", 0, "keep /metrics up this long after the run so the last scrape is not lost")
+	fl.DurationVar(&f.interval, "interval", time.Second, "measurement interval (hlog, progress, metrics)")
+	fl.Int64Var(&f.seed, "seed", 0, "override the profile's seed (deterministic keys, mix and arrivals)")
+	fl.StringVar(&f.runID, "run-id", "", "name of the results directory (default: timestamp-profile)")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "netem backend: print the tc/iptables commands instead of running them")
+	return cmd
+}
+
+func runRun(ctx context.Context, env *Env, f runFlags, metricsSet bool) error {
+	if f.format != "table" && f.format != "json" {
+		return usageErr("--format: %q is not table or json", f.format)
+	}
+	if f.duration < 0 {
+		return usageErr("--duration: must be positive, got %s", f.duration)
+	}
+	if f.interval <= 0 {
+		return usageErr("--interval: must be positive, got %s", f.interval)
+	}
+	if f.linger < 0 {
+		return usageErr("--linger: must not be negative, got %s", f.linger)
+	}
+	prof, err := loadProfile(env, f.profile)
+	if err != nil {
+		return err
+	}
+	addr := f.metricsAddr
+	if addr == "off" {
+		addr = ""
+	}
+	var progress io.Writer
+	if !f.quiet {
+		progress = env.Stderr
+	}
+	out, err := bench.Execute(ctx, bench.Options{
+		Profile:     prof,
+		Overrides:   profile.Overrides{Duration: f.duration, Seed: f.seed},
+		Registry:    env.Registry,
+		OutDir:      f.out,
+		RunID:       f.runID,
+		MetricsAddr: addr,
+		Linger:      f.linger,
+		Interval:    f.interval,
+		Progress:    progress,
+		ProgressTTY: env.StderrTTY,
+		Log:         logWriter(env, f.quiet),
+		Getenv:      env.Getenv,
+		Version:     version,
+		DryRun:      f.dryRun,
+		DryRunOut:   env.Stderr,
+		Exe:         env.Exe,
+	})
+	if out != nil && out.Summary != nil {
+		if f.format == "json" {
+			enc := json.NewEncoder(env.Stdout)
+			enc.SetIndent("", "  ")
+			if werr := enc.Encode(out.Summary); werr != nil {
+				return runErr(werr)
+			}
+		} else if werr := report.WriteTable(env.Stdout, out.Summary); werr != nil {
+			return runErr(werr)
+		}
+		if out.Dir != "" {
+			fmt.Fprintf(env.Stderr, "results: %s\n", out.Dir)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, runner.ErrInterrupted) {
+			return runErr(fmt.Errorf("%w (partial results written, impairments healed)", err))
+		}
+		return runErr(err)
+	}
+	return nil
+}
+
+func logWriter(env *Env, quiet bool) io.Writer {
+	if quiet {
+		return io.Discard
+	}
+	return env.Stderr
+}
+
+// loadProfile reads and validates a profile file, or the built-in
+// quickstart when path is empty. Invalid profiles are usage errors.
+func loadProfile(env *Env, path string) (*profile.Profile, error) {
+	name, data := "quickstart.yaml (built-in)", profiles.Quickstart()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, usageErr("--profile: %v", err)
+		}
+		name, data = path, b
+	}
+	p, err := profile.Parse(name, data, profile.Options{Registry: env.Registry})
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("invalid profile:\n%w", err)}
+	}
+	return p, nil
+}
+
+func newValidateCmd(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check profiles; report every problem with file:line (exit 2 if any)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bad := 0
+			for _, path := range args {
+				p, err := loadProfile(env, path)
+				if err != nil {
+					bad++
+					var ee *exitError
+					if errors.As(err, &ee) && errors.Is(err, profile.ErrInvalid) {
+						fmt.Fprintln(env.Stdout, strings.TrimPrefix(ee.err.Error(), "invalid profile:\n"))
+					} else {
+						fmt.Fprintf(env.Stdout, "%s: %v\n", path, err)
+					}
+					continue
+				}
+				plan, err := p.Plan(profile.Overrides{})
+				if err != nil {
+					bad++
+					fmt.Fprintf(env.Stdout, "%s: %v\n", path, err)
+					continue
+				}
+				var total time.Duration
+				for _, ph := range plan.Phases {
+					total += ph.Duration.D()
+				}
+				fmt.Fprintf(env.Stdout, "%s: ok — %s, %d scenarios × %d phases (%s), %s\n", path, p.System.Driver,
+					len(plan.Scenarios), len(plan.Phases), total, plan.Mode)
+			}
+			if bad > 0 {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("%d of %d profiles invalid: %w", bad, len(args), profile.ErrInvalid)}
+			}
+			return nil
+		},
+	}
+}
+
+func newDriversCmd(env *Env) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "drivers",
+		Short: "List drivers and their consistency levels",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			var infos []drivers.Info
+			for _, n := range env.Registry.Names() {
+				d, _ := env.Registry.Lookup(n)
+				infos = append(infos, d.Info())
+			}
+			switch format {
+			case "json":
+				enc := json.NewEncoder(env.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(infos)
+			case "table":
+			default:
+				return usageErr("--format: %q is not table or json", format)
+			}
+			for _, in := range infos {
+				fmt.Fprintf(env.Stdout, "%s — %s\n", in.Name, in.Description)
+				tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+				for _, l := range in.Levels {
+					fmt.Fprintf(tw, "  %s\t%s\t(default %s)\t%s\n", l.Key, strings.Join(l.Values, " "), orDash(l.Default), l.Doc)
+				}
+				_ = tw.Flush()
+				if len(in.Ops) > 0 {
+					fmt.Fprintf(env.Stdout, "  ops: %s\n", strings.Join(in.Ops, " "))
+				}
+				if len(in.Options) > 0 {
+					opts := make([]string, 0, len(in.Options))
+					for _, o := range in.Options {
+						opts = append(opts, o.Key)
+					}
+					sort.Strings(opts)
+					fmt.Fprintf(env.Stdout, "  options: %s\n", strings.Join(opts, " "))
+				}
+				fmt.Fprintln(env.Stdout)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table|json")
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newHealCmd(env *Env) *cobra.Command {
+	var toxi, prof string
+	var dry bool
+	cmd := &cobra.Command{
+		Use:   "heal",
+		Short: "Remove impairments left behind (remote Toxiproxy, compose netem sidecars)",
+		Long: `heal removes every toxic pacbench may have left on a Toxiproxy server and
+re-enables disabled proxies (--toxiproxy URL), or, with --profile, heals the
+links the profile names (Toxiproxy or netem sidecars). Idempotent.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var backends []impair.Backend
+			if prof != "" {
+				p, err := loadProfile(env, prof)
+				if err != nil {
+					return err
+				}
+				topo := impair.Topology{}
+				for _, n := range p.System.Nodes {
+					topo.Members = append(topo.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy,
+						PeerProxy: n.PeerProxy, Container: n.Container, Address: n.Address, Endpoint: n.Endpoint})
+				}
+				switch {
+				case p.System.Impairer.Kind == "netem":
+					var x impair.Executor = impair.ExecRunner{}
+					if dry {
+						x = impair.DryRun{W: env.Stdout}
+					}
+					backends = append(backends, impair.NewNetem(topo, x))
+				case p.System.Impairer.API != "":
+					backends = append(backends, impair.NewToxiproxy(p.System.Impairer.API, topo))
+				}
+			}
+			if toxi != "" {
+				backends = append(backends, impair.NewToxiproxy(toxi, impair.Topology{}))
+			}
+			if len(backends) == 0 {
+				return usageErr("heal: give --toxiproxy URL or --profile FILE (a local cluster's embedded Toxiproxy dies with its run)")
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			var errs []error
+			for _, b := range backends {
+				if err := b.Heal(ctx); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", b.Name(), err))
+					continue
+				}
+				fmt.Fprintf(env.Stdout, "%s: healed\n", b.Name())
+			}
+			if len(errs) > 0 {
+				return runErr(errors.Join(errs...))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&toxi, "toxiproxy", "", "Toxiproxy API `url` (e.g. http://127.0.0.1:8474)")
+	cmd.Flags().StringVar(&prof, "profile", "", "heal the links named by this profile `file`")
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "netem: print the commands instead of running them")
+	return cmd
+}
+
+func newVersionCmd(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print pacbench's version and the versions of the clients it embeds",
+		Args:  cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			fmt.Fprintf(env.Stdout, "pacbench %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				for _, d := range bi.Deps {
+					for _, want := range []string{"go.etcd.io/etcd/client/v3", "go.etcd.io/etcd/server/v3",
+						"github.com/apache/cassandra-gocql-driver/v2", "go.mongodb.org/mongo-driver/v2",
+						"github.com/Shopify/toxiproxy/v2", "github.com/HdrHistogram/hdrhistogram-go",
+						"github.com/anishathalye/porcupine", "github.com/prometheus/client_golang"} {
+						if d.Path == want {
+							fmt.Fprintf(env.Stdout, "  %s %s\n", d.Path, d.Version)
+						}
+					}
+				}
+			}
+		},
+	}
+}
+
+func newClusterCmd(env *Env) *cobra.Command {
+	c := &cobra.Command{Use: "cluster", Short: "Start local database clusters in the foreground"}
+	var members int
+	etcd := &cobra.Command{
+		Use:   "etcd",
+		Short: "Start the local 3-member etcd cluster (behind Toxiproxy) until Ctrl-C",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if members < 1 {
+				return usageErr("--members: must be at least 1")
+			}
+			cl, err := cluster.StartEtcd(cmd.Context(), cluster.EtcdOptions{Members: members, Exe: env.Exe})
+			if err != nil {
+				return runErr(fmt.Errorf("local etcd cluster: %w", err))
+			}
+			defer cl.Stop()
+			fmt.Fprintf(env.Stdout, "ETCD_ENDPOINTS=%s\n", strings.Join(cl.Endpoints(), ","))
+			fmt.Fprintf(env.Stdout, "TOXIPROXY_API=%s\n", cl.ToxiproxyAPI())
+			for _, m := range cl.Topology().Members {
+				fmt.Fprintf(env.Stdout, "member %s: client proxy %s, peer proxy %s\n", m.Name, m.ClientProxy, m.PeerProxy)
+			}
+			fmt.Fprintln(env.Stderr, "cluster running; Ctrl-C to stop")
+			<-cmd.Context().Done()
+			fmt.Fprintln(env.Stderr, "stopping cluster")
+			return nil
+		},
+	}
+	etcd.Flags().IntVar(&members, "members", 3, "number of members")
+	c.AddCommand(etcd)
+	return c
+}

@@ -1,0 +1,68 @@
+package cassandra
+
+import (
+	"context"
+	"errors"
+	"syscall"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/op"
+)
+
+// ErrUnknownHost: a session pins a route to an endpoint that is not a host
+// of the cluster as the driver discovered it.
+var ErrUnknownHost = errors.New("endpoint is not a known cassandra host")
+
+// Classify returns the outcome class of an error from gocql:
+//
+//   - nil → ok
+//   - server Unavailable (not enough replicas alive for the CL), no host
+//     available in the pool, connection refused → unavailable
+//   - server ReadTimeout → read_timeout
+//   - server WriteTimeout (CAS write timeouts too) and CAS_WRITE_UNKNOWN →
+//     write_timeout
+//   - client-side timeout with no server verdict, context deadline → timeout
+//   - anything else (including an error that already carries an op.Class,
+//     which keeps its class) → other
+//
+// A CAS that was not applied is not an error: CAS reports swapped=false and
+// the runner counts it as conflict. Safe for concurrent use.
+func Classify(err error) op.Class {
+	if err == nil {
+		return op.OK
+	}
+	var classified *op.Error
+	if errors.As(err, &classified) {
+		return classified.Class
+	}
+	var (
+		unavailable *gocql.RequestErrUnavailable
+		readTO      *gocql.RequestErrReadTimeout
+		writeTO     *gocql.RequestErrWriteTimeout
+		casUnknown  *gocql.RequestErrCASWriteUnknown
+	)
+	switch {
+	case errors.As(err, &unavailable):
+		return op.Unavailable
+	case errors.As(err, &readTO):
+		return op.ReadTimeout
+	case errors.As(err, &writeTO), errors.As(err, &casUnknown):
+		return op.WriteTimeout
+	case errors.Is(err, gocql.ErrTimeoutNoResponse), errors.Is(err, context.DeadlineExceeded):
+		return op.Timeout
+	case errors.Is(err, gocql.ErrNoConnections), errors.Is(err, gocql.ErrNoConnectionsStarted),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, drivers.ErrUnreachable):
+		return op.Unavailable
+	}
+	return op.Other
+}
+
+// classify wraps a gocql error with its class and what failed; nil stays nil.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	return op.Classify(Classify(err), err)
+}

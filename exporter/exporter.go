@@ -1,0 +1,401 @@
+// Package exporter publishes a pacbench run's measurements to Prometheus
+// (DESIGN.md, "Contracts → Metrics").
+//
+// The runner calls Update after every interval Collect with the recorder's
+// cumulative Results and the Interval just merged. Update converts them into
+// an immutable snapshot (HdrHistograms → classic and native buckets, the
+// window summary's quantiles); a scrape only turns the latest snapshot into
+// const metrics, so recording ops never touches the exporter.
+//
+// Families (base units; op labels system, scenario, phase, level, op,
+// outcome; every label a closed set or a cleaned profile name, never error
+// text, keys or run ids — those appear only on pacbench_run_info):
+//
+//	pacbench_op_duration_seconds            histogram (classic + native) of response time
+//	pacbench_op_service_duration_seconds    histogram (classic + native) of service time
+//	pacbench_op_duration_window_seconds     summary: quantiles of the last Window intervals
+//	pacbench_ops_total                      counter, by outcome (every class, zeros included)
+//	pacbench_op_errors_total                counter, by class (error classes, zeros included)
+//	pacbench_stale_reads_total              counter
+//	pacbench_stale_checked_reads_total      counter
+//	pacbench_read_staleness_seconds         histogram of stale reads' time staleness
+//	pacbench_read_staleness_versions        histogram of stale reads' version staleness
+//	pacbench_visibility_reads_total         counter, by t_le (bucket upper bound, s) and fresh
+//	pacbench_session_violations_total       counter, by kind (ryw, monotonic_read)
+//	pacbench_phase_active                   gauge: 1 if the phase ran ops in the last interval
+//	pacbench_impairment_active              gauge, by kind and target
+//	pacbench_impairment_delay_seconds       gauge, by kind and target
+//	pacbench_run_info                       gauge = 1, labels run_id, profile, version, system, mode
+package exporter
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/op"
+)
+
+// Defaults of Options.
+const (
+	// DefaultWindow is the number of intervals merged into the window summary.
+	DefaultWindow = 5
+	// DefaultNativeSchema is the native histograms' schema: 3 gives buckets
+	// growing by 2^(1/8) ≈ 9 %, client_golang's default resolution.
+	DefaultNativeSchema = 3
+)
+
+// ErrInvalidOptions: an Options field is out of range.
+var ErrInvalidOptions = errors.New("exporter: invalid options")
+
+// Quantiles returns the window summary's quantiles (a new slice each call).
+func Quantiles() []float64 { return []float64{0.5, 0.9, 0.99, 0.999, 0.9999} }
+
+// DurationBuckets returns the default classic bucket upper bounds (seconds)
+// of the op-duration and time-staleness histograms: 100 µs to 60 s (a new
+// slice each call).
+func DurationBuckets() []float64 {
+	return []float64{
+		0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+		0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+	}
+}
+
+// VersionBuckets returns the default classic bucket upper bounds of the
+// version-staleness histogram (a new slice each call).
+func VersionBuckets() []float64 { return []float64{1, 2, 3, 5, 10, 20, 50, 100, 1000, 10000} }
+
+// Options configures an Exporter.
+type Options struct {
+	// Window is the number of intervals (Update calls) merged into the
+	// pacbench_op_duration_window_seconds summary; 0 means DefaultWindow.
+	Window int
+	// Registry receives the exporter's collector. Nil means a private
+	// registry. Handler serves Registry if it is also a prometheus.Gatherer,
+	// otherwise a private registry holding only the exporter.
+	Registry prometheus.Registerer
+	// NativeSchema is the schema of the native histograms, -4…8; 0 means
+	// DefaultNativeSchema (schema 0 itself cannot be chosen).
+	NativeSchema int32
+	// DurationBuckets and VersionBuckets override the classic bucket upper
+	// bounds (sorted, positive); nil means the package defaults.
+	DurationBuckets, VersionBuckets []float64
+}
+
+// Active is one impairment in effect, as the impairment gauges show it.
+type Active struct {
+	// Kind is an impair.Kind* value (others are exported as "other").
+	Kind string
+	// Target is the member the impairment acts on.
+	Target string
+	// Delay is the added latency (latency impairments; 0 otherwise).
+	Delay time.Duration
+}
+
+// ActiveFromActions summarises the runner's applied actions as gauges: one
+// Active per action (the gauges merge duplicates).
+func ActiveFromActions(acts []impair.Action) []Active {
+	out := make([]Active, 0, len(acts))
+	for _, a := range acts {
+		out = append(out, Active{Kind: a.Kind, Target: a.Member, Delay: a.Delay})
+	}
+	return out
+}
+
+// RunInfoLabels returns the label names of pacbench_run_info, in order;
+// SetRunInfo ignores other keys (a new slice each call).
+func RunInfoLabels() []string { return []string{"run_id", "profile", "version", "system", "mode"} }
+
+// Exporter turns pacbench measurements into Prometheus metrics. All methods
+// are safe for concurrent use; Update calls are serialised internally.
+type Exporter struct {
+	opts     Options
+	gatherer prometheus.Gatherer
+	descs    descs
+
+	updMu   sync.Mutex // serialises Update; guards the fields below
+	windows map[metrics.SeriesKey]*window
+	conv    map[histKey]convCache
+	scratch *hdrhistogram.Histogram
+
+	mu    sync.Mutex // guards snap, imps, info
+	snap  *snapshot
+	imps  map[impKey]float64 // known impairment → delay (s) if active, -1 if not
+	info  []string           // run_info label values; nil until SetRunInfo
+}
+
+// New returns an Exporter registered with o.Registry.
+func New(o Options) (*Exporter, error) {
+	if o.Window == 0 {
+		o.Window = DefaultWindow
+	}
+	if o.Window < 0 {
+		return nil, fmt.Errorf("%w: window %d < 0", ErrInvalidOptions, o.Window)
+	}
+	if o.NativeSchema == 0 {
+		o.NativeSchema = DefaultNativeSchema
+	}
+	if o.NativeSchema < -4 || o.NativeSchema > 8 {
+		return nil, fmt.Errorf("%w: native schema %d outside -4…8", ErrInvalidOptions, o.NativeSchema)
+	}
+	if o.DurationBuckets == nil {
+		o.DurationBuckets = DurationBuckets()
+	}
+	if o.VersionBuckets == nil {
+		o.VersionBuckets = VersionBuckets()
+	}
+	for _, b := range [][]float64{o.DurationBuckets, o.VersionBuckets} {
+		if len(b) == 0 || !sort.Float64sAreSorted(b) || b[0] <= 0 {
+			return nil, fmt.Errorf("%w: buckets %v must be sorted and positive", ErrInvalidOptions, b)
+		}
+	}
+	// Own copies: the caller may reuse its slices.
+	o.DurationBuckets = append([]float64(nil), o.DurationBuckets...)
+	o.VersionBuckets = append([]float64(nil), o.VersionBuckets...)
+
+	e := &Exporter{
+		opts:    o,
+		descs:   newDescs(),
+		windows: map[metrics.SeriesKey]*window{},
+		conv:    map[histKey]convCache{},
+		scratch: metrics.NewLatencyHistogram(),
+		snap:    &snapshot{},
+		imps:    map[impKey]float64{},
+	}
+	c := collector{e}
+	reg := o.Registry
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, e.gatherer = r, r
+	} else if g, ok := reg.(prometheus.Gatherer); ok {
+		e.gatherer = g
+	} else {
+		r := prometheus.NewRegistry()
+		if err := r.Register(c); err != nil {
+			return nil, fmt.Errorf("exporter: register: %w", err)
+		}
+		e.gatherer = r
+	}
+	if err := reg.Register(c); err != nil {
+		return nil, fmt.Errorf("exporter: register: %w", err)
+	}
+	return e, nil
+}
+
+// Handler serves the metrics (text, OpenMetrics or protobuf with native
+// histograms, as the scraper negotiates).
+func (e *Exporter) Handler() http.Handler {
+	return promhttp.HandlerFor(e.gatherer, promhttp.HandlerOpts{
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+	})
+}
+
+// SetRunInfo sets pacbench_run_info's labels (keys of RunInfoLabels; others
+// are ignored, missing ones are "none").
+func (e *Exporter) SetRunInfo(labels map[string]string) {
+	keys := RunInfoLabels()
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		vals[i] = cleanLabel(labels[k])
+	}
+	e.mu.Lock()
+	e.info = vals
+	e.mu.Unlock()
+}
+
+// impKey identifies one impairment gauge.
+type impKey struct{ kind, target string }
+
+// SetImpairments replaces the set of impairments in effect (nil: healed).
+// Every (kind, target) ever seen keeps being exported, at 0 when inactive,
+// so dashboards can shade the windows.
+func (e *Exporter) SetImpairments(active []Active) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k := range e.imps {
+		e.imps[k] = -1
+	}
+	for _, a := range active {
+		k := impKey{kindLabel(a.Kind), cleanLabel(a.Target)}
+		e.imps[k] = max(e.imps[k], a.Delay.Seconds(), 0)
+	}
+}
+
+// Declare makes the impairment gauges of every (kind, target) in all exist
+// (inactive) before any is applied.
+func (e *Exporter) Declare(all []Active) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range all {
+		k := impKey{kindLabel(a.Kind), cleanLabel(a.Target)}
+		if _, ok := e.imps[k]; !ok {
+			e.imps[k] = -1
+		}
+	}
+}
+
+// histKey identifies one cumulative histogram for the conversion cache.
+type histKey struct {
+	cell   [2]int
+	family int
+	kind   op.Kind
+	class  op.Class
+}
+
+// convCache remembers a conversion while its histogram's count is unchanged.
+type convCache struct {
+	total int64
+	data  histData
+}
+
+// Histogram families, for histKey.family.
+const (
+	famResponse = iota
+	famService
+	famBehind
+	famVersions
+)
+
+// Update publishes the state after one interval: res is the recorder's
+// cumulative Results, iv the interval just collected (nil: none), system
+// the driver name and levels the level label of each scenario (by index;
+// missing ones are "none"). Neither res nor iv is retained or modified.
+func (e *Exporter) Update(system string, levels []string, res *metrics.Results, iv *metrics.Interval) {
+	e.updMu.Lock()
+	defer e.updMu.Unlock()
+	if res == nil {
+		res = &metrics.Results{}
+	}
+	s := &snapshot{}
+	sysL := cleanLabel(system)
+	name := func(names []string, i int) string {
+		if i >= 0 && i < len(names) {
+			return cleanLabel(names[i])
+		}
+		return cleanLabel("")
+	}
+
+	// Window summaries: advance every live window by this interval.
+	inIv := map[metrics.SeriesKey][]bar{}
+	active := map[[2]int]bool{}
+	if iv != nil {
+		for _, is := range iv.Series {
+			inIv[is.Key] = bars(is.Response)
+			active[[2]int{is.Key.Scenario, is.Key.Phase}] = true
+		}
+	}
+	for k, bs := range inIv {
+		if _, ok := e.windows[k]; !ok && len(bs) > 0 {
+			e.windows[k] = newWindow(e.opts.Window)
+		}
+	}
+	quant := map[metrics.SeriesKey]map[float64]float64{}
+	for k, w := range e.windows {
+		if w.push(inIv[k]) {
+			quant[k] = w.quantiles(e.scratch, Quantiles(), 1e-9)
+		} else {
+			delete(e.windows, k)
+		}
+	}
+
+	seen := map[histKey]bool{}
+	hist := func(k histKey, h *hdrhistogram.Histogram, scale float64, bounds []float64) histData {
+		seen[k] = true
+		if c, ok := e.conv[k]; ok && h != nil && c.total == h.TotalCount() {
+			return c.data
+		}
+		d := convert(bars(h), scale, bounds, e.opts.NativeSchema)
+		if h != nil {
+			e.conv[k] = convCache{total: h.TotalCount(), data: d}
+		}
+		return d
+	}
+
+	for _, c := range res.Cells {
+		cl := cellLabels{
+			system:   sysL,
+			scenario: name(res.Scenarios, c.Scenario),
+			phase:    name(res.Phases, c.Phase),
+			level:    name(levels, c.Scenario),
+		}
+		ck := [2]int{c.Scenario, c.Phase}
+		cs := cellSnap{labels: cl, active: active[ck]}
+		kinds := make([]op.Kind, 0, len(c.Ops))
+		for k := range c.Ops {
+			kinds = append(kinds, k)
+		}
+		sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
+		for _, k := range kinds {
+			opName, ok := opLabel(k)
+			if !ok {
+				continue
+			}
+			st := c.Ops[k]
+			os := opSnap{op: opName}
+			for cls := op.OK; cls < op.NumClasses; cls++ {
+				var n int64
+				if cls == op.OK {
+					n = st.OK
+				} else {
+					n = st.Errors[cls]
+				}
+				os.counts[cls] = n
+				if n == 0 || st.Response[cls] == nil {
+					continue
+				}
+				out, _ := classLabel(cls)
+				hs := outcomeSnap{outcome: out}
+				hs.response = hist(histKey{ck, famResponse, k, cls}, st.Response[cls], 1e-9, e.opts.DurationBuckets)
+				hs.service = hist(histKey{ck, famService, k, cls}, st.Service[cls], 1e-9, e.opts.DurationBuckets)
+				hs.quantiles = quant[metrics.SeriesKey{Scenario: c.Scenario, Phase: c.Phase, Kind: k, Class: cls}]
+				os.outcomes = append(os.outcomes, hs)
+			}
+			cs.ops = append(cs.ops, os)
+		}
+		cs.checked, cs.stale = c.Staleness.Checked, c.Staleness.Stale
+		cs.behind = hist(histKey{cell: ck, family: famBehind}, c.Staleness.Behind, 1e-9, e.opts.DurationBuckets)
+		cs.versions = hist(histKey{cell: ck, family: famVersions}, c.Staleness.Versions, 1, e.opts.VersionBuckets)
+		cs.ryw, cs.monotonic = c.RYWViolations, c.MonotonicViolations
+		for _, b := range c.Visibility {
+			cs.vis = append(cs.vis, visSnap{le: tLE(b.UpperNs), fresh: b.Fresh, stale: b.Total - b.Fresh})
+		}
+		s.cells = append(s.cells, cs)
+	}
+	for k := range e.conv {
+		if !seen[k] {
+			delete(e.conv, k)
+		}
+	}
+	e.mu.Lock()
+	e.snap = s
+	e.mu.Unlock()
+}
+
+// tLE formats a visibility bucket's upper bound (ns) as seconds.
+func tLE(upperNs int64) string {
+	if upperNs == int64(^uint64(0)>>1) {
+		return "+Inf"
+	}
+	return strconv.FormatFloat(float64(upperNs)*1e-9, 'g', -1, 64)
+}
+
+// Families returns the names of every metric family the exporter exports.
+func Families() []string {
+	d := newDescs()
+	out := make([]string, 0, len(d.all))
+	for _, f := range d.all {
+		out = append(out, f.name)
+	}
+	return out
+}

@@ -1,0 +1,214 @@
+// Package fakedriver is an in-memory driver for unit-testing the engine and
+// the staleness arithmetic: a "database" whose readers see each key as it
+// was Lag ago (a replica with a known replication lag), optionally stalling
+// every op inside a time window, or panicking. It never stands in for a real
+// database in integration tests or demos.
+package fakedriver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/op"
+)
+
+// Options configure the fake database. Safe to share; read-only after New.
+type Options struct {
+	// Name registers the driver (default "fake").
+	Name string
+	// Lag is the replication lag of reads at level read=stale: a read sees
+	// the newest value written at least Lag before it. Reads at any other
+	// level see the newest value (linearizable).
+	Lag time.Duration
+	// OpDelay is added to every op (service time).
+	OpDelay time.Duration
+	// StallFrom/StallFor: every op invoked in [StallFrom, StallFrom+StallFor)
+	// after the first op blocks until the stall ends.
+	StallFrom, StallFor time.Duration
+	// PanicAfter makes the Nth read panic (0: never).
+	PanicAfter int64
+	// Unreachable makes Open fail with drivers.ErrUnreachable.
+	Unreachable bool
+}
+
+// Driver is the fake driver.
+type Driver struct {
+	o Options
+}
+
+var (
+	_ drivers.Driver  = (*Driver)(nil)
+	_ drivers.Client  = (*client)(nil)
+	_ drivers.Session = (*session)(nil)
+	_ drivers.CASer   = (*session)(nil)
+	_ drivers.Scanner = (*session)(nil)
+)
+
+// New returns a fake driver.
+func New(o Options) *Driver {
+	if o.Name == "" {
+		o.Name = "fake"
+	}
+	return &Driver{o: o}
+}
+
+// Name implements drivers.Driver.
+func (d *Driver) Name() string { return d.o.Name }
+
+// Info implements drivers.Driver.
+func (d *Driver) Info() drivers.Info {
+	return drivers.Info{Name: d.o.Name, Description: "in-memory fake with a known replication lag (tests only)",
+		Levels: []drivers.LevelDim{{Key: "read", Values: []string{"fresh", "stale"}, Default: "fresh"}},
+		Ops:    []string{"read", "write", "insert", "scan", "rmw", "cas"}}
+}
+
+// ValidateLevels implements drivers.Driver.
+func (d *Driver) ValidateLevels(l drivers.Levels) error {
+	for k, v := range l {
+		switch {
+		case k == "read" && (v == "" || v == "fresh" || v == "stale"):
+		case k == "write" && v == "":
+		default:
+			return fmt.Errorf("%w: %s=%q", drivers.ErrInvalidLevel, k, v)
+		}
+	}
+	return nil
+}
+
+// Open implements drivers.Driver.
+func (d *Driver) Open(context.Context, drivers.Config) (drivers.Client, error) {
+	if d.o.Unreachable {
+		return nil, fmt.Errorf("fake: %w", drivers.ErrUnreachable)
+	}
+	return &client{o: d.o, data: map[string][]version{}}, nil
+}
+
+type version struct {
+	at  time.Time
+	val []byte
+}
+
+type client struct {
+	o     Options
+	mu    sync.Mutex
+	data  map[string][]version
+	first time.Time
+	reads int64
+}
+
+func (c *client) Session(_ context.Context, cfg drivers.SessionConfig) (drivers.Session, error) {
+	return &session{c: c, stale: cfg.Levels["read"] == "stale"}, nil
+}
+
+func (c *client) Close() error { return nil }
+
+// Topology implements drivers.Topologist: one leader, two followers.
+func (c *client) Topology(context.Context) ([]drivers.Member, error) {
+	return []drivers.Member{{Name: "f1", Endpoint: "fake://1", Role: "leader"},
+		{Name: "f2", Endpoint: "fake://2", Role: "follower"}, {Name: "f3", Endpoint: "fake://3", Role: "follower"}}, nil
+}
+
+type session struct {
+	c     *client
+	stale bool
+}
+
+// enter applies the stall window and the op delay.
+func (s *session) enter(ctx context.Context) error {
+	c := s.c
+	c.mu.Lock()
+	now := time.Now()
+	if c.first.IsZero() {
+		c.first = now
+	}
+	first := c.first
+	c.mu.Unlock()
+	wait := c.o.OpDelay
+	if c.o.StallFor > 0 {
+		since := now.Sub(first)
+		if since >= c.o.StallFrom && since < c.o.StallFrom+c.o.StallFor {
+			wait += c.o.StallFrom + c.o.StallFor - since
+		}
+	}
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return op.Classify(op.Timeout, ctx.Err())
+	}
+}
+
+func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
+	if err := s.enter(ctx); err != nil {
+		return drivers.Value{}, err
+	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	if c.o.PanicAfter > 0 && c.reads == c.o.PanicAfter {
+		panic("fakedriver: injected panic")
+	}
+	vs := c.data[key]
+	cutoff := time.Now()
+	if s.stale {
+		cutoff = cutoff.Add(-c.o.Lag)
+	}
+	for i := len(vs) - 1; i >= 0; i-- {
+		if !vs[i].at.After(cutoff) {
+			return drivers.Value{Data: vs[i].val, Found: true, Server: "fake"}, nil
+		}
+	}
+	return drivers.Value{}, nil
+}
+
+func (s *session) Write(ctx context.Context, key string, value []byte) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	vs := append(c.data[key], version{at: time.Now(), val: append([]byte(nil), value...)})
+	// Keep what a lagging reader can still see, and a little more.
+	for len(vs) > 2 && time.Since(vs[1].at) > c.o.Lag+time.Second {
+		vs = vs[1:]
+	}
+	c.data[key] = vs
+	return nil
+}
+
+func (s *session) CAS(ctx context.Context, key string, prev, next []byte) (bool, error) {
+	if err := s.enter(ctx); err != nil {
+		return false, err
+	}
+	c := s.c
+	c.mu.Lock()
+	vs := c.data[key]
+	var cur []byte
+	if len(vs) > 0 {
+		cur = vs[len(vs)-1].val
+	}
+	c.mu.Unlock()
+	if string(cur) != string(prev) || (cur == nil) != (prev == nil) {
+		return false, nil
+	}
+	return true, s.Write(context.WithoutCancel(ctx), key, next)
+}
+
+func (s *session) Scan(ctx context.Context, _ string, n int) (int, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func (s *session) Close() error { return nil }

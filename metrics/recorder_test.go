@@ -1,0 +1,330 @@
+package metrics
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/pacbench/pacbench/op"
+	"github.com/pacbench/pacbench/workloads"
+)
+
+// TestConcurrentRecordCollect records from several workers while a
+// collector keeps collecting (run with -race): every op must land in
+// exactly one interval, and the cumulative results must match.
+func TestConcurrentRecordCollect(t *testing.T) {
+	t.Parallel()
+	const workers, opsPer, keys = 4, 20000, 64
+	rec := NewRecorder(Options{Scenarios: []string{"a", "b"}, Phases: []string{"p0", "p1"}, Keys: keys})
+	o := rec.Oracle()
+	for k := uint64(0); k < keys; k++ {
+		o.Loaded(k)
+	}
+	type tally struct {
+		series  map[SeriesKey]int64
+		checked int64
+	}
+	tallies := make([]tally, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wk := rec.NewWorker(i%2, i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			tl := tally{series: map[SeriesKey]int64{}}
+			for n := range opsPer {
+				phase := n * 2 / opsPer
+				kind := op.Kind(rng.IntN(int(op.NumKinds)))
+				class := op.OK
+				if rng.IntN(10) == 0 {
+					class = op.Class(1 + rng.IntN(int(op.NumClasses)-1))
+				}
+				key := uint64(rng.IntN(keys))
+				lat := rng.Int64N(5_000_000)
+				if kind == op.Write && class == op.OK {
+					o.Lock(key)
+					seq := o.NextSeq(key)
+					o.Acked(key, seq, int64(n), int64(n)+1)
+					o.Unlock(key)
+					wk.Wrote(key, seq)
+				}
+				wk.Record(phase, kind, class, lat, lat/2)
+				tl.series[SeriesKey{Scenario: i % 2, Phase: phase, Kind: kind, Class: class}]++
+				if kind == op.Read && class == op.OK {
+					wk.CheckRead(phase, key, true, workloads.Header{Key: key, Seq: 0}, int64(n)+2)
+					tl.checked++
+				}
+			}
+			tallies[i] = tl
+		}()
+	}
+	got := map[SeriesKey]int64{}
+	var gotChecked int64
+	add := func(iv *Interval) {
+		for _, s := range iv.Series {
+			if s.Response.TotalCount() != s.Service.TotalCount() {
+				t.Errorf("%+v: response %d vs service %d", s.Key, s.Response.TotalCount(), s.Service.TotalCount())
+			}
+			got[s.Key] += s.Response.TotalCount()
+		}
+		for _, s := range iv.Staleness {
+			gotChecked += s.Checked + s.Unchecked
+		}
+		rec.Recycle(iv)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	intervals := 0
+	for now := int64(1); ; now++ {
+		select {
+		case <-done:
+			add(rec.Collect(now))
+			goto check
+		default:
+			add(rec.Collect(now))
+			intervals++
+		}
+	}
+check:
+	t.Logf("%d intervals", intervals)
+	want := map[SeriesKey]int64{}
+	var wantChecked, total int64
+	for _, tl := range tallies {
+		for k, n := range tl.series {
+			want[k] += n
+			total += n
+		}
+		wantChecked += tl.checked
+	}
+	if total != workers*opsPer {
+		t.Fatalf("tally %d ops, want %d", total, workers*opsPer)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("series %+v: intervals counted %d, want %d", k, got[k], n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("intervals have %d series, want %d", len(got), len(want))
+	}
+	if gotChecked != wantChecked {
+		t.Errorf("intervals checked %d reads, want %d", gotChecked, wantChecked)
+	}
+	res := rec.Results()
+	var cum int64
+	for _, c := range res.Cells {
+		for kind, s := range c.Ops {
+			var sum int64
+			for class, h := range s.Response {
+				n := want[SeriesKey{c.Scenario, c.Phase, kind, class}]
+				if h.TotalCount() != n {
+					t.Errorf("cell %d/%d %v/%v: histogram %d, want %d", c.Scenario, c.Phase, kind, class, h.TotalCount(), n)
+				}
+				sum += n
+			}
+			if s.Count != sum || s.OK+sumErrors(s.Errors) != s.Count {
+				t.Errorf("cell %d/%d %v: count %d ok %d errors %v, want count %d", c.Scenario, c.Phase, kind, s.Count, s.OK, s.Errors, sum)
+			}
+			cum += s.Count
+		}
+	}
+	if cum != total {
+		t.Errorf("results count %d ops, want %d", cum, total)
+	}
+}
+
+func sumErrors(m map[op.Class]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestResultsDeepCopy: Results must not change when the run continues, and
+// mutating a copy must not reach the recorder.
+func TestResultsDeepCopy(t *testing.T) {
+	t.Parallel()
+	rec := NewRecorder(Options{Phases: []string{"p"}, Keys: 4})
+	rec.Oracle().Loaded(1)
+	rec.Oracle().Acked(1, 1, 5, 10)
+	wk := rec.NewWorker(0, 0)
+	wk.RecordAt(0, op.Read, op.OK, 100, 2_000, 1_000)
+	wk.CheckRead(0, 1, true, workloads.Header{Key: 1, Seq: 0}, 50)
+	rec.Collect(1000)
+	first := rec.Results()
+	snap := func(r *Results) [5]int64 {
+		c := r.Cell(0, 0)
+		s := c.Ops[op.Read]
+		return [5]int64{s.Count, s.Response[op.OK].TotalCount(), c.Staleness.Stale, c.Staleness.Behind.TotalCount(), c.Visibility[0].Total + c.Visibility[1].Total + c.Visibility[2].Total}
+	}
+	before := snap(first)
+
+	// The run continues.
+	wk.RecordAt(0, op.Read, op.OK, 200, 3_000, 1_000)
+	wk.CheckRead(0, 1, true, workloads.Header{Key: 1, Seq: 0}, 60)
+	rec.Collect(2000)
+	if after := snap(first); after != before {
+		t.Errorf("earlier Results changed: %v -> %v", before, after)
+	}
+	second := snap(rec.Results())
+
+	// Mutating the copy must not reach the recorder.
+	c := first.Cell(0, 0)
+	c.Ops[op.Read].Response[op.OK].RecordValue(5_000)
+	c.Ops[op.Read].Count = 99
+	c.Staleness.Behind.RecordValue(5_000)
+	c.Visibility[0].Total = 99
+	first.Phases[0] = "mutated"
+	delete(c.Ops, op.Read)
+	third := rec.Results()
+	if snap(third) != second || third.Phases[0] != "p" {
+		t.Errorf("mutating a copy changed the recorder: %v vs %v", snap(third), second)
+	}
+	if second[0] != 2 || second[2] != 2 {
+		t.Errorf("second results: %v, want 2 reads, 2 stale", second)
+	}
+}
+
+func TestCollectIntervals(t *testing.T) {
+	t.Parallel()
+	rec := NewRecorder(Options{Scenarios: []string{"s"}, Phases: []string{"a", "b"}, Keys: 1, Clock: NewClock()})
+	wk := rec.NewWorker(0, 0)
+	start := rec.Collect(100)
+	if start.EndNs != 100 || len(start.Series) != 0 || len(start.Staleness) != 0 {
+		t.Fatalf("empty interval = %+v", start)
+	}
+	wk.RecordAt(1, op.Write, op.Timeout, 500, 2_000_000, 1_000_000)
+	wk.RecordAt(1, op.Write, op.OK, 600, 3_000, 3_000)
+	wk.RecordAt(1, op.Write, op.OK, 700, 5_000, 4_000)
+	wk.RecordAt(0, op.Read, op.OK, 400, 5_000, 5_000)
+	iv := rec.Collect(1000)
+	if iv.StartNs != 100 || iv.EndNs != 1000 {
+		t.Errorf("interval [%d,%d], want [100,1000]", iv.StartNs, iv.EndNs)
+	}
+	wantKeys := []SeriesKey{
+		{Scenario: 0, Phase: 0, Kind: op.Read, Class: op.OK},
+		{Scenario: 0, Phase: 1, Kind: op.Write, Class: op.OK},
+		{Scenario: 0, Phase: 1, Kind: op.Write, Class: op.Timeout},
+	}
+	if len(iv.Series) != len(wantKeys) {
+		t.Fatalf("series %d, want %d", len(iv.Series), len(wantKeys))
+	}
+	for i, s := range iv.Series {
+		if s.Key != wantKeys[i] {
+			t.Errorf("series[%d] = %+v, want %+v", i, s.Key, wantKeys[i])
+		}
+	}
+	if m := iv.Series[1].Response.Max(); !iv.Series[1].Response.ValuesAreEquivalent(m, 5_000) {
+		t.Errorf("write ok response max %d, want ≈5000", m)
+	}
+	c := rec.Results().Cell(0, 1)
+	s := c.Ops[op.Write]
+	if s.Count != 3 || s.OK != 2 || s.Errors[op.Timeout] != 1 || len(s.Errors) != 1 {
+		t.Errorf("write stats %+v", s)
+	}
+	// FirstNs: earliest end − service = 500 − 1_000_000; LastNs: latest end.
+	if s.FirstNs != 500-1_000_000 || s.LastNs != 700 {
+		t.Errorf("span [%d,%d], want [%d,700]", s.FirstNs, s.LastNs, 500-1_000_000)
+	}
+	if _, ok := c.Ops[op.Read]; ok {
+		t.Errorf("phase b has reads")
+	}
+
+	// The next interval starts where this one ended; idle series give their
+	// worker histograms back after a whole idle interval.
+	iv = rec.Collect(2000)
+	if iv.StartNs != 1000 || len(iv.Series) != 0 {
+		t.Errorf("idle interval = [%d,%d] with %d series", iv.StartNs, iv.EndNs, len(iv.Series))
+	}
+	rec.Collect(3000)
+	for _, sh := range []*shard{wk.active, wk.spare} {
+		for i, b := range sh.series {
+			if b.resp != nil || b.svc != nil {
+				t.Errorf("series %d still holds histograms after two idle intervals", i)
+			}
+		}
+	}
+	if got := rec.Results().Cell(0, 1).Ops[op.Write].Count; got != 3 {
+		t.Errorf("cumulative count after idle intervals = %d, want 3", got)
+	}
+}
+
+func TestClamping(t *testing.T) {
+	t.Parallel()
+	rec := NewRecorder(Options{Phases: []string{"p"}})
+	wk := rec.NewWorker(0, 0)
+	wk.RecordAt(0, op.Read, op.OK, 0, -5, 10)
+	wk.RecordAt(0, op.Read, op.OK, 0, 2*LatencyHighestNs, 2*LatencyHighestNs)
+	wk.RecordAt(0, op.Read, op.OK, 0, 500, 500) // sub-µs: kept, not clamped
+	rec.Collect(1)
+	c := rec.Results().Cell(0, 0)
+	if c.Clamped != 3 {
+		t.Errorf("clamped %d, want 3", c.Clamped)
+	}
+	h := c.Ops[op.Read].Response[op.OK]
+	if h.TotalCount() != 3 || !h.ValuesAreEquivalent(h.Max(), LatencyHighestNs) {
+		t.Errorf("response count %d max %d, want 3 values, max 60 s", h.TotalCount(), h.Max())
+	}
+}
+
+func TestVisibilityBuckets(t *testing.T) {
+	t.Parallel()
+	bs := VisibilityBuckets()
+	wantUpper := []int64{
+		100e3, 200e3, 500e3, 1e6, 2e6, 5e6, 10e6, 20e6, 50e6, 100e6, 200e6, 500e6,
+		1e9, 2e9, 5e9, 10e9, math.MaxInt64,
+	}
+	if len(bs) != len(wantUpper) {
+		t.Fatalf("%d buckets, want %d", len(bs), len(wantUpper))
+	}
+	for i, b := range bs {
+		if b.UpperNs != wantUpper[i] || (i > 0 && b.LowerNs != wantUpper[i-1]) || (i == 0 && b.LowerNs != 0) {
+			t.Errorf("bucket %d = [%d,%d)", i, b.LowerNs, b.UpperNs)
+		}
+	}
+	vb := newVisBounds()
+	for _, tc := range []struct {
+		t    int64
+		want int
+	}{{0, 0}, {99_999, 0}, {100_000, 1}, {499_999, 2}, {1_000_000, 4}, {9_999_999_999, 15}, {10e9, 16}, {math.MaxInt64, 16}} {
+		if got := vb.index(tc.t); got != tc.want {
+			t.Errorf("index(%d) = %d, want %d", tc.t, got, tc.want)
+		}
+	}
+
+	// End to end: a fresh read 150 µs after c's ack and a stale one 3 ms
+	// after land in their buckets.
+	rec := NewRecorder(Options{Phases: []string{"p"}, Keys: 2})
+	o := rec.Oracle()
+	o.Loaded(0)
+	o.Acked(0, 1, 100_000, 1_000_000)
+	wk := rec.NewWorker(0, 0)
+	wk.CheckRead(0, 0, true, workloads.Header{Key: 0, Seq: 1}, 1_150_000)
+	wk.CheckRead(0, 0, true, workloads.Header{Key: 0, Seq: 0}, 4_000_000)
+	wk.CheckRead(0, 0, true, workloads.Header{Key: 1, Seq: 0}, 4_000_000) // wrong key
+	rec.Collect(5_000_000)
+	c := rec.Results().Cell(0, 0)
+	if v := c.Visibility[1]; v.Fresh != 1 || v.Total != 1 {
+		t.Errorf("bucket 0.1–0.2ms = %+v, want 1/1", v)
+	}
+	if v := c.Visibility[5]; v.Fresh != 0 || v.Total != 1 {
+		t.Errorf("bucket 2–5ms = %+v, want 0/1", v)
+	}
+	if st := c.Staleness; st.Checked != 2 || st.Stale != 1 || st.Unchecked != 1 {
+		t.Errorf("staleness %+v, want 2 checked, 1 stale, 1 unchecked", st)
+	}
+}
+
+func TestNewWorkerScenarioRange(t *testing.T) {
+	t.Parallel()
+	rec := NewRecorder(Options{Scenarios: []string{"a"}})
+	defer func() {
+		if recover() == nil {
+			t.Error("NewWorker(1) on one scenario did not panic")
+		}
+	}()
+	rec.NewWorker(1, 0)
+}

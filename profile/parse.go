@@ -1,0 +1,235 @@
+package profile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pacbench/pacbench/drivers"
+)
+
+// Defaults applied by Parse (and by Plan to profiles built in code).
+const (
+	DefaultSeed      = 1                 // seed when the profile gives none (or 0)
+	DefaultMode      = ModeSideBySide    // levels run together inside the same phases
+	DefaultModel     = ModelClosed       // closed-loop load
+	DefaultWorkers   = 8                 // workers (sessions) per scenario
+	DefaultRoute     = RouteAny          // the driver's own routing
+	DefaultOpTimeout = 2 * time.Second   // bound on each op
+	DefaultMembers   = 3                 // members of a local cluster
+	DefaultImpairer  = ImpairerToxiproxy // impairment backend
+	DefaultArrivals  = ArrivalsUniform   // open-loop arrival process
+	DefaultLinks     = "all"             // link set of latency, bandwidth and reset
+)
+
+// MaxSize is the largest profile Parse reads, in bytes.
+const MaxSize = 1 << 20
+
+// Values of the enumerated profile fields.
+const (
+	ModeSideBySide = "side_by_side" // mode: all levels inside the same phases, sharing the load
+	ModeSequential = "sequential"   // mode: each level runs the whole phase list alone
+
+	ModelClosed = "closed" // load.model: N workers, each waiting for its op
+	ModelOpen   = "open"   // load.model: a target rate, latency from the intended start
+
+	ArrivalsUniform = "uniform" // load.arrivals: evenly spaced
+	ArrivalsPoisson = "poisson" // load.arrivals: exponential inter-arrival times
+
+	RouteAny = "any" // routes.*: the driver's own routing
+
+	ClusterLocal = "local" // system.cluster: pacbench starts an embedded etcd cluster
+
+	ImpairerToxiproxy = "toxiproxy" // system.impairer.kind: Toxiproxy (embedded or remote)
+	ImpairerNetem     = "netem"     // system.impairer.kind: tc netem / iptables in sidecars
+)
+
+// Options configure Parse and Load. The zero value is usable: it parses and
+// validates everything except driver names and levels.
+type Options struct {
+	// Registry holds the drivers used to check system.driver and each level
+	// set (through Driver.ValidateLevels). Nil skips those checks.
+	Registry *drivers.Registry
+}
+
+// Load reads and parses the profile at path (see Parse). A read failure is
+// returned wrapped, not as Problems.
+func Load(path string, o Options) (*Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("profile: read: %w", err)
+	}
+	return Parse(path, data, o)
+}
+
+// Parse decodes a profile from YAML, applies defaults and validates it. file
+// names the source in problems. On failure the error is Problems (every
+// problem found, each with file:line:col, sorted by line), which unwraps to
+// ErrInvalid; the profile is then nil. Parse never panics, whatever data
+// holds. Safe for concurrent use.
+func Parse(file string, data []byte, o Options) (*Profile, error) {
+	c := newChecker(file)
+	if len(data) > MaxSize {
+		c.addAt(pos{1, 1}, "", fmt.Sprintf("profile too large (%d bytes; at most %d)", len(data), MaxSize))
+		return nil, c.result()
+	}
+	root := c.parseYAML(data)
+	if root == nil {
+		return nil, c.result()
+	}
+	p := &Profile{}
+	d := &decoder{c: c}
+	d.value(root, reflect.ValueOf(p).Elem(), "")
+	if d.full {
+		return nil, c.result()
+	}
+	p.applyDefaults(file, c.has)
+	c.validate(p, o)
+	if err := c.result(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// parseYAML returns the root node of the only document in data, or nil
+// after recording why not. A panic in the YAML library becomes a problem.
+func (c *checker) parseYAML(data []byte) (root *yaml.Node) {
+	defer func() {
+		if r := recover(); r != nil {
+			root = nil
+			c.addAt(pos{1, 1}, "", fmt.Sprintf("YAML parser failed: %v", r))
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			c.addAt(pos{1, 1}, "", "empty profile")
+		} else {
+			c.yamlError(err)
+		}
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err == nil && (len(next.Content) == 0 || isNull(next.Content[0])):
+		// a trailing "---" (an empty document) is harmless
+	case err != nil:
+		c.yamlError(err)
+		return nil
+	default:
+		c.addAt(nodePos(&next), "", "a profile is one YAML document; remove the second one (---)")
+		return nil
+	}
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		c.addAt(pos{1, 1}, "", "empty profile")
+		return nil
+	}
+	root = doc.Content[0]
+	c.pos[""] = nodePos(root)
+	return root
+}
+
+// yamlError turns a YAML syntax error into a problem at its line.
+func (c *checker) yamlError(err error) {
+	msg := err.Error()
+	p := pos{1, 1}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
+			p.line = n
+		}
+		p.col = 0
+		msg = msg[len(m[0]):]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	c.addAt(p, "", "YAML syntax: "+msg)
+}
+
+// applyDefaults fills what the file left out. present reports whether a key
+// path was written in the file, so that an explicit zero is left for the
+// validator to reject rather than silently defaulted. Idempotent.
+func (p *Profile) applyDefaults(file string, present func(string) bool) {
+	if p.Name == "" {
+		base := filepath.Base(file)
+		p.Name = strings.TrimSuffix(base, filepath.Ext(base))
+		if file == "" || p.Name == "" || p.Name == "." {
+			p.Name = "profile"
+		}
+	}
+	if p.Seed == 0 {
+		p.Seed = DefaultSeed
+	}
+	setString := func(path string, s *string, v string) {
+		if *s == "" && !present(path) {
+			*s = v
+		}
+	}
+	setString("mode", &p.Mode, DefaultMode)
+	setString("load.model", &p.Load.Model, DefaultModel)
+	if p.Load.Model == ModelOpen {
+		setString("load.arrivals", &p.Load.Arrivals, DefaultArrivals)
+	}
+	setString("routes.read", &p.Routes.Read, DefaultRoute)
+	setString("routes.write", &p.Routes.Write, DefaultRoute)
+	setString("system.impairer.kind", &p.System.Impairer.Kind, DefaultImpairer)
+	if p.Load.Workers == 0 && !present("load.workers") {
+		p.Load.Workers = DefaultWorkers
+	}
+	if p.System.OpTimeout == 0 && !present("system.op_timeout") {
+		p.System.OpTimeout = Duration(DefaultOpTimeout)
+	}
+	if p.System.Cluster == ClusterLocal && p.System.Members == 0 && !present("system.members") {
+		p.System.Members = DefaultMembers
+	}
+	for i := range p.Phases {
+		ph := &p.Phases[i]
+		if ph.Name == "" && !present(fmt.Sprintf("phases[%d].name", i)) {
+			ph.Name = fmt.Sprintf("phase%d", i+1)
+		}
+		for j := range ph.Impairments {
+			im := &ph.Impairments[j]
+			if im.Links == "" && slices.Contains(linkKinds, im.Kind) &&
+				!present(fmt.Sprintf("phases[%d].impairments[%d].links", i, j)) {
+				im.Links = DefaultLinks
+			}
+		}
+	}
+	for i := range p.Levels {
+		if p.Levels[i].Name == "" {
+			p.Levels[i].Name = levelName(p.Levels[i].Levels)
+		}
+	}
+}
+
+// levelName names a level set built in code (no source order): its
+// non-empty values in key order, joined with "/".
+func levelName(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k, v := range l {
+		if v != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		vals[i] = l[k]
+	}
+	return strings.Join(vals, "/")
+}

@@ -1,0 +1,594 @@
+package profile
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/op"
+	"github.com/pacbench/pacbench/workloads"
+)
+
+// Impairment vocabulary (the impair package resolves these at run time).
+var (
+	impairmentKinds = []string{"latency", "bandwidth", "partition", "down", "reset"}
+	linkSets        = []string{"client", "peer_out", "peer", "all"}
+	directions      = []string{"downstream", "upstream", "both"}
+	// roleWords name a member by its role, resolved at run time.
+	roleWords = []string{"leader", "follower", "primary", "secondary"}
+	// kindKeys lists, per kind, the impairment keys that apply besides kind.
+	kindKeys = map[string][]string{
+		"latency":   {"target", "links", "direction", "delay", "jitter", "loss"},
+		"bandwidth": {"target", "links", "direction", "rate_kbps"},
+		"partition": {"target", "members"},
+		"down":      {"target"},
+		"reset":     {"target", "links", "direction"},
+	}
+	// linkKinds are the kinds that act on a chosen link set (default "all").
+	linkKinds = []string{"latency", "bandwidth", "reset"}
+
+	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	secretWord = regexp.MustCompile(`(?i)^(.*_)?(password|passwd|secret|secret_key|token|api_?key|access_key)$`)
+)
+
+// maxLocalMembers bounds a local cluster (each member is an OS process).
+const maxLocalMembers = 9
+
+// checker collects problems with their positions. Not safe for concurrent
+// use; one per Parse or Plan.
+type checker struct {
+	file  string
+	pos   map[string]pos  // key path → position of the key (or list item)
+	bad   map[string]bool // paths that failed to decode
+	probs Problems
+}
+
+// newChecker returns an empty checker for file.
+func newChecker(file string) *checker {
+	return &checker{file: file, pos: map[string]pos{}, bad: map[string]bool{}}
+}
+
+// suppressed reports whether a validation problem about path would only be
+// a consequence of a decoding problem: path, an ancestor of it or a direct
+// child of it failed to decode.
+func (c *checker) suppressed(path string) bool {
+	for q := path; ; q = parent(q) {
+		if c.bad[q] {
+			return true
+		}
+		if q == "" {
+			break
+		}
+	}
+	for b := range c.bad {
+		if b != "" && parent(b) == path {
+			return true
+		}
+	}
+	return false
+}
+
+// has reports whether the key path was written in the file.
+func (c *checker) has(path string) bool {
+	_, ok := c.pos[path]
+	return ok
+}
+
+// parent strips the last path element: "a.b[2].c" → "a.b[2]" → "a.b" → "a" → "".
+func parent(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+// at is the position of path, or of its nearest written ancestor.
+func (c *checker) at(path string) pos {
+	for {
+		if p, ok := c.pos[path]; ok {
+			return p
+		}
+		if path == "" {
+			return pos{}
+		}
+		path = parent(path)
+	}
+}
+
+// addAt records msg about path at p.
+func (c *checker) addAt(p pos, path, msg string) {
+	if path != "" {
+		msg = path + ": " + msg
+	}
+	c.probs = append(c.probs, Problem{File: c.file, Line: p.line, Col: p.col, Msg: msg})
+}
+
+// add records a problem about path at its position (or its ancestor's).
+func (c *checker) add(path, format string, args ...any) {
+	if c.suppressed(path) {
+		return
+	}
+	c.addAt(c.at(path), path, fmt.Sprintf(format, args...))
+}
+
+// result returns the sorted problems as an error, or nil.
+func (c *checker) result() error {
+	if len(c.probs) == 0 {
+		return nil
+	}
+	ps := append(Problems(nil), c.probs...)
+	ps.sort()
+	return ps
+}
+
+// oneOf checks that the value at path is one of allowed.
+func (c *checker) oneOf(path, value string, allowed []string) bool {
+	if slices.Contains(allowed, value) {
+		return true
+	}
+	c.add(path, "unknown value %q (want %s)", value, strings.Join(allowed, ", "))
+	return false
+}
+
+// validate checks a decoded profile (with defaults applied).
+func (c *checker) validate(p *Profile, o Options) {
+	drv := c.system(p, o.Registry)
+	c.workload(p, drv)
+	c.load(p.Load)
+	c.routes(p)
+	c.levels(p, drv)
+	c.oneOf("mode", p.Mode, []string{ModeSideBySide, ModeSequential})
+	c.phases(p)
+	c.checks(p.Checks)
+}
+
+// system checks the system section and returns its driver (nil if unknown
+// or not checked).
+func (c *checker) system(p *Profile, reg *drivers.Registry) drivers.Driver {
+	s := p.System
+	var drv drivers.Driver
+	switch {
+	case s.Driver == "":
+		known := ""
+		if reg != nil {
+			known = " (known: " + strings.Join(reg.Names(), ", ") + ")"
+		}
+		c.add("system.driver", "required%s", known)
+	case reg != nil:
+		d, err := reg.Lookup(s.Driver)
+		if err != nil {
+			c.add("system.driver", "%v", err)
+		} else {
+			drv = d
+		}
+	}
+	local := s.Cluster == ClusterLocal
+	switch {
+	case s.Cluster != "" && !local:
+		c.add("system.cluster", "unknown value %q (want local, or leave it out and list endpoints)", s.Cluster)
+	case local && s.Driver != "" && s.Driver != "etcd":
+		c.add("system.cluster", "cluster: local is only available for driver etcd; start %s yourself and list its endpoints", s.Driver)
+	}
+	if local {
+		if s.Members < 1 || s.Members > maxLocalMembers {
+			c.add("system.members", "want 1 to %d members, got %d", maxLocalMembers, s.Members)
+		}
+		if len(s.Endpoints) > 0 {
+			c.add("system.endpoints", "not used with cluster: local (pacbench starts the members and knows their addresses)")
+		}
+		if len(s.Nodes) > 0 {
+			c.add("system.nodes", "not used with cluster: local (its members are named m1, m2, …)")
+		}
+	} else {
+		if c.has("system.members") {
+			c.add("system.members", "only applies to cluster: local (an existing deployment lists system.nodes)")
+		}
+		if len(s.Endpoints) == 0 && s.Cluster == "" {
+			c.add("system.endpoints", "required: the client addresses of the deployment (or cluster: local for etcd)")
+		}
+	}
+	for i, e := range s.Endpoints {
+		c.endpoint(fmt.Sprintf("system.endpoints[%d]", i), e)
+	}
+	seen := map[string]int{}
+	for i, n := range s.Nodes {
+		path := fmt.Sprintf("system.nodes[%d]", i)
+		switch first, dup := seen[n.Name]; {
+		case n.Name == "":
+			c.add(path+".name", "required")
+		case dup:
+			c.add(path+".name", "duplicate node name %q (first at line %d)", n.Name, c.at(fmt.Sprintf("system.nodes[%d]", first)).line)
+		default:
+			seen[n.Name] = i
+		}
+		if n.Endpoint != "" {
+			c.endpoint(path+".endpoint", n.Endpoint)
+		}
+	}
+	for k := range s.Options {
+		if secretWord.MatchString(k) {
+			c.add("system.options."+k, "secrets are never read from the profile; use system.credentials.password_env (an environment variable name)")
+		}
+	}
+	c.envVar("system.credentials.username_env", s.Credentials.UsernameEnv)
+	c.envVar("system.credentials.password_env", s.Credentials.PasswordEnv)
+	c.impairer(p)
+	if s.OpTimeout <= 0 {
+		c.add("system.op_timeout", "must be > 0, got %s", s.OpTimeout)
+	}
+	return drv
+}
+
+// endpoint rejects empty endpoints and passwords embedded in URLs.
+func (c *checker) endpoint(path, e string) {
+	if strings.TrimSpace(e) == "" {
+		c.add(path, "empty endpoint")
+		return
+	}
+	if u, err := url.Parse(e); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			c.add(path, "holds a password; name an environment variable in system.credentials.password_env instead")
+		}
+	}
+}
+
+// envVar checks that a credentials field names an environment variable.
+func (c *checker) envVar(path, v string) {
+	if v != "" && !envName.MatchString(v) {
+		c.add(path, "must name an environment variable (e.g. PACBENCH_PASSWORD), not hold the secret itself")
+	}
+}
+
+// impairer checks the impairment backend against the deployment and the
+// impairments the phases ask for.
+func (c *checker) impairer(p *Profile) {
+	s := p.System
+	local := s.Cluster == ClusterLocal
+	if !c.oneOf("system.impairer.kind", s.Impairer.Kind, []string{ImpairerToxiproxy, ImpairerNetem}) {
+		return
+	}
+	netem := s.Impairer.Kind == ImpairerNetem
+	if s.Impairer.API != "" {
+		if netem {
+			c.add("system.impairer.api", "only applies to kind: toxiproxy")
+		} else if u, err := url.Parse(s.Impairer.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			c.add("system.impairer.api", "want a Toxiproxy API URL such as http://127.0.0.1:8474, got %q", s.Impairer.API)
+		}
+	}
+	if netem && local {
+		c.add("system.impairer.kind", "netem acts on the compose stack's containers; a local cluster uses the embedded Toxiproxy")
+	}
+	impaired := slices.ContainsFunc(p.Phases, func(ph Phase) bool { return len(ph.Impairments) > 0 })
+	if !impaired || local {
+		return
+	}
+	if len(s.Nodes) == 0 {
+		c.add("system.nodes", "impairments on an existing deployment need system.nodes (its members and the links to impair)")
+	}
+	if !netem && s.Impairer.API == "" {
+		c.add("system.impairer.api", "impairments on an existing deployment need a Toxiproxy API URL (or impairer kind: netem)")
+	}
+	if netem {
+		for i, n := range s.Nodes {
+			if n.Container == "" {
+				c.add(fmt.Sprintf("system.nodes[%d].container", i), "required with impairer netem (the member's NET_ADMIN sidecar)")
+			}
+		}
+	}
+}
+
+// members returns the member names a profile can name and whether they are
+// known before the run (local cluster: m1…mN; otherwise system.nodes).
+func members(p *Profile) ([]string, bool) {
+	if p.System.Cluster == ClusterLocal {
+		names := make([]string, 0, p.System.Members)
+		for i := range p.System.Members {
+			names = append(names, fmt.Sprintf("m%d", i+1))
+		}
+		return names, true
+	}
+	if len(p.System.Nodes) == 0 {
+		return nil, false
+	}
+	names := make([]string, 0, len(p.System.Nodes))
+	for _, n := range p.System.Nodes {
+		names = append(names, n.Name)
+	}
+	return names, true
+}
+
+// member checks that name designates a member: a role word or a known name.
+func (c *checker) member(path, name string, names []string, known bool) bool {
+	if slices.Contains(roleWords, name) || !known || slices.Contains(names, name) {
+		return true
+	}
+	c.add(path, "unknown member %q (want %s)", name, strings.Join(append(slices.Clone(roleWords), names...), ", "))
+	return false
+}
+
+func (c *checker) workload(p *Profile, drv drivers.Driver) {
+	spec, errs := workloads.FromProfile(p.Workload)
+	for _, fe := range errs {
+		c.add("workload."+fe.Field, "%v", fe.Err)
+	}
+	if len(errs) > 0 || drv == nil {
+		return
+	}
+	ops := drv.Info().Ops
+	if len(ops) == 0 {
+		return
+	}
+	for _, k := range op.Kinds() {
+		if spec.Mix[k] <= 0 || slices.Contains(ops, k.String()) {
+			continue
+		}
+		path := "workload.mix." + k.String()
+		if k == op.Write && c.has("workload.mix.update") {
+			path = "workload.mix.update"
+		}
+		if !c.has(path) {
+			path = "workload.preset"
+		}
+		c.add(path, "driver %s does not support %s ops (supports %s)", drv.Name(), k, strings.Join(ops, ", "))
+	}
+}
+
+func (c *checker) load(l LoadModel) {
+	if !c.oneOf("load.model", l.Model, []string{ModelClosed, ModelOpen}) {
+		return
+	}
+	if l.Workers < 1 {
+		c.add("load.workers", "must be ≥ 1, got %d", l.Workers)
+	}
+	if l.Model == ModelOpen {
+		if !(l.Rate > 0) {
+			c.add("load.rate", "open loop needs a target rate > 0 (ops/s), got %v", l.Rate)
+		}
+		c.oneOf("load.arrivals", l.Arrivals, []string{ArrivalsUniform, ArrivalsPoisson})
+		if c.has("load.think_time") {
+			c.add("load.think_time", "only applies to model: closed (open loop follows its arrival schedule)")
+		}
+		return
+	}
+	for _, k := range []string{"rate", "arrivals"} {
+		if c.has("load." + k) {
+			c.add("load."+k, "only applies to model: open")
+		}
+	}
+	if l.ThinkTime < 0 {
+		c.add("load.think_time", "must not be negative, got %s", l.ThinkTime)
+	}
+}
+
+func (c *checker) routes(p *Profile) {
+	names, known := members(p)
+	for _, n := range p.System.Nodes {
+		if n.Endpoint != "" {
+			names = append(names, n.Endpoint)
+		}
+	}
+	for _, r := range []struct{ path, v string }{{"routes.read", p.Routes.Read}, {"routes.write", p.Routes.Write}} {
+		if r.v == RouteAny {
+			continue
+		}
+		if r.v == "" {
+			c.add(r.path, "empty route (want any, a role such as leader, or a member name)")
+			continue
+		}
+		c.member(r.path, r.v, names, known)
+	}
+}
+
+func (c *checker) levels(p *Profile, drv drivers.Driver) {
+	if len(p.Levels) == 0 {
+		c.add("levels", "at least one level set is required (e.g. levels: [{read: linearizable}])")
+		return
+	}
+	seen := map[string]int{}
+	for i, ls := range p.Levels {
+		path := fmt.Sprintf("levels[%d]", i)
+		if len(ls.Levels) == 0 {
+			c.add(path, "no level given (e.g. {read: linearizable})")
+			continue
+		}
+		if first, dup := seen[ls.Name]; dup {
+			c.add(path, "duplicate scenario name %q (first at line %d); give each level set a distinct name", ls.Name, p.Levels[first].Line)
+		} else {
+			seen[ls.Name] = i
+		}
+		if drv == nil {
+			continue
+		}
+		if err := drv.ValidateLevels(scenarioLevels(ls.Levels)); err != nil {
+			c.add(path, "%s: %v", drv.Name(), err)
+		}
+	}
+}
+
+// scenarioLevels copies a level set, with the "read" and "write" keys always
+// present (drivers.Levels' contract).
+func scenarioLevels(l map[string]string) drivers.Levels {
+	out := make(drivers.Levels, len(l)+2)
+	out["read"], out["write"] = "", ""
+	for k, v := range l {
+		out[k] = v
+	}
+	return out
+}
+
+func (c *checker) phases(p *Profile) {
+	if len(p.Phases) == 0 {
+		c.add("phases", "at least one phase is required (e.g. phases: [{name: baseline, duration: 10s}])")
+		return
+	}
+	names, known := members(p)
+	seen := map[string]int{}
+	for i, ph := range p.Phases {
+		path := fmt.Sprintf("phases[%d]", i)
+		switch first, dup := seen[ph.Name]; {
+		case ph.Name == "":
+			c.add(path+".name", "must not be empty")
+		case dup:
+			c.add(path+".name", "duplicate phase name %q (first at line %d)", ph.Name, p.Phases[first].Line)
+		default:
+			seen[ph.Name] = i
+		}
+		switch {
+		case ph.Duration == 0 && !c.has(path+".duration"):
+			c.add(path, "duration required (e.g. duration: 10s)")
+		case ph.Duration <= 0:
+			c.add(path+".duration", "must be > 0, got %s", ph.Duration)
+		}
+		cut := isolation{}
+		for j, im := range ph.Impairments {
+			ipath := fmt.Sprintf("%s.impairments[%d]", path, j)
+			c.impairment(ipath, im, p, names, known, &cut)
+		}
+	}
+}
+
+// isolation accumulates the members a phase partitions or takes down.
+type isolation struct {
+	names []string // distinct member names
+	roles []string // distinct role classes ("leader", "follower")
+}
+
+// roleClass maps role words that designate the same member to one class.
+func roleClass(r string) string {
+	switch r {
+	case "leader", "primary":
+		return "leader"
+	default:
+		return "follower"
+	}
+}
+
+func (s *isolation) add(target string) {
+	if slices.Contains(roleWords, target) {
+		if rc := roleClass(target); !slices.Contains(s.roles, rc) {
+			s.roles = append(s.roles, rc)
+		}
+		return
+	}
+	if !slices.Contains(s.names, target) {
+		s.names = append(s.names, target)
+	}
+}
+
+// all reports whether the isolated set surely covers all n members: every
+// member by name, or (names absent) as many role classes as members. A mix
+// of names and roles may or may not overlap and is left to run time.
+func (s *isolation) all(n int) bool {
+	if n <= 0 {
+		return false
+	}
+	return len(s.names) >= n || (len(s.names) == 0 && len(s.roles) >= n)
+}
+
+func (c *checker) impairment(path string, im Impairment, p *Profile, names []string, known bool, cut *isolation) {
+	if im.Kind == "" && !c.has(path+".kind") {
+		c.add(path, "kind required (want %s)", strings.Join(impairmentKinds, ", "))
+		return
+	}
+	if !c.oneOf(path+".kind", im.Kind, impairmentKinds) {
+		return
+	}
+	allowed := kindKeys[im.Kind]
+	for _, k := range []string{"target", "members", "links", "direction", "delay", "jitter", "rate_kbps", "loss"} {
+		if c.has(path+"."+k) && !slices.Contains(allowed, k) {
+			c.add(path+"."+k, "does not apply to kind %s", im.Kind)
+		}
+	}
+	// Targets: target, and for partition also members (their union).
+	targets := slices.Clone(im.Members)
+	if im.Target != "" {
+		targets = append([]string{im.Target}, targets...)
+	}
+	if len(targets) == 0 {
+		want := "target required"
+		if im.Kind == "partition" {
+			want = "target (or members) required"
+		}
+		c.add(path, "%s: a member name or %s", want, strings.Join(roleWords, ", "))
+	}
+	for i, t := range targets {
+		tpath := path + ".target"
+		if j := i - (len(targets) - len(im.Members)); j >= 0 {
+			tpath = fmt.Sprintf("%s.members[%d]", path, j)
+		}
+		if t == "" {
+			c.add(tpath, "empty member name")
+			continue
+		}
+		if slices.Index(targets, t) < i {
+			c.add(tpath, "member %q listed twice", t)
+			continue
+		}
+		c.member(tpath, t, names, known)
+	}
+	if im.Kind == "partition" || im.Kind == "down" {
+		for _, t := range targets {
+			if t != "" {
+				cut.add(t)
+			}
+		}
+		if n := len(names); known && cut.all(n) {
+			c.add(path, "%s would isolate every member of the %d-member cluster (%s); leave at least one member out",
+				im.Kind, n, strings.Join(append(slices.Clone(cut.names), cut.roles...), ", "))
+		}
+	}
+	// Links and direction.
+	if slices.Contains(linkKinds, im.Kind) {
+		c.oneOf(path+".links", im.Links, linkSets)
+		if c.has(path + ".direction") {
+			c.oneOf(path+".direction", im.Direction, directions)
+		}
+	}
+	// Amounts.
+	switch im.Kind {
+	case "latency":
+		if im.Delay < 0 {
+			c.add(path+".delay", "must not be negative, got %s", im.Delay)
+		} else if im.Delay == 0 && !(im.Loss > 0) {
+			c.add(path+".delay", "latency needs a delay > 0 (e.g. delay: 40ms), or a loss with netem")
+		}
+		if im.Jitter < 0 {
+			c.add(path+".jitter", "must not be negative, got %s", im.Jitter)
+		}
+		if c.has(path+".loss") || im.Loss != 0 {
+			switch {
+			case p.System.Impairer.Kind != ImpairerNetem:
+				c.add(path+".loss", "packet loss needs impairer kind: netem (Toxiproxy cannot drop packets)")
+			case !(im.Loss > 0 && im.Loss <= 100):
+				c.add(path+".loss", "want a percentage in (0, 100], got %v", im.Loss)
+			}
+		}
+	case "bandwidth":
+		if im.RateKBps <= 0 {
+			c.add(path+".rate_kbps", "bandwidth needs rate_kbps > 0, got %d", im.RateKBps)
+		}
+	}
+}
+
+func (c *checker) checks(ch Checks) {
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"linearizable_keys", ch.LinearizableKeys}, {"max_history", ch.MaxHistory}, {"session_moves", ch.SessionMoves}} {
+		if f.v < 0 {
+			c.add("checks."+f.key, "must not be negative, got %d", f.v)
+		}
+	}
+	if ch.CheckTimeout < 0 {
+		c.add("checks.check_timeout", "must not be negative, got %s", ch.CheckTimeout)
+	}
+	for i, d := range ch.Probes {
+		if d <= 0 {
+			c.add(fmt.Sprintf("checks.probes[%d]", i), "must be > 0, got %s", d)
+		}
+	}
+}

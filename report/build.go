@@ -1,0 +1,326 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/op"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/runner"
+)
+
+// Input is what Build needs: the plan, the run's result and its id.
+type Input struct {
+	RunID  string
+	Plan   *profile.Plan
+	Result *runner.Result
+	// Linearizable optionally gives the per (scenario, phase) linearizability
+	// verdict (nil entries: unknown / not checked).
+	Linearizable func(scenario, phase int) *bool
+}
+
+// Build assembles the summary document from a run's results.
+func Build(in Input) *Summary {
+	p, res := in.Plan, in.Result
+	s := &Summary{
+		Schema:    Schema,
+		RunID:     in.RunID,
+		Profile:   p.Profile.Name,
+		Mode:      p.Mode,
+		Partial:   res.Partial,
+		StartedAt: res.Start.UTC().Format(time.RFC3339Nano),
+		EndedAt:   res.End.UTC().Format(time.RFC3339Nano),
+		Scenarios: []Scenario{},
+	}
+	cells := map[[2]int]*metrics.Cell{}
+	if res.Results != nil {
+		for _, c := range res.Results.Cells {
+			cells[[2]int{c.Scenario, c.Phase}] = c
+		}
+	}
+	for si, sc := range p.Scenarios {
+		out := Scenario{
+			Name:    sc.Name,
+			System:  p.Profile.System.Driver,
+			Levels:  levelsFor(sc.Levels),
+			Phases:  []Phase{},
+			Latency: "response time from the intended start (open loop) / service time (closed loop)",
+			Routes: map[string]any{
+				"read": p.Profile.Routes.Read, "write": p.Profile.Routes.Write,
+				"read_endpoints": res.ReadEndpoints, "write_endpoints": res.WriteEndpoints,
+			},
+		}
+		if si < len(res.Load) {
+			l := res.Load[si]
+			out.Load = &l
+		}
+		for pi := range p.Phases {
+			win, ok := windowFor(res.Phases, pi, sc.Name)
+			if !ok {
+				continue // the run stopped before this phase
+			}
+			ph := Phase{
+				Name:       p.Phases[pi].Name,
+				Impairment: []string{},
+				DurationS:  float64(win.EndNs-win.StartNs) / 1e9,
+				Ops:        map[string]*Op{},
+				Visibility: []Visibility{},
+			}
+			for _, ev := range win.Impairments {
+				ph.Impairment = append(ph.Impairment, ev.Describe)
+			}
+			if c := cells[[2]int{si, pi}]; c != nil {
+				fillPhase(&ph, c)
+			}
+			if in.Linearizable != nil {
+				ph.Linearizable = in.Linearizable(si, pi)
+			}
+			out.Phases = append(out.Phases, ph)
+		}
+		s.Scenarios = append(s.Scenarios, out)
+	}
+	for i := range s.Scenarios {
+		s.Scenarios[i].PACELC = Classify(s.Scenarios, i, p.Phases)
+	}
+	return s
+}
+
+// levelsFor returns the level map with "read" and "write" always present.
+func levelsFor(l map[string]string) map[string]string {
+	out := map[string]string{"read": "", "write": ""}
+	for k, v := range l {
+		out[k] = v
+	}
+	return out
+}
+
+func windowFor(ws []runner.PhaseWindow, pi int, scenario string) (runner.PhaseWindow, bool) {
+	for _, w := range ws {
+		if w.Index != pi {
+			continue
+		}
+		for _, n := range w.Scenarios {
+			if n == scenario {
+				return w, true
+			}
+		}
+	}
+	return runner.PhaseWindow{}, false
+}
+
+func fillPhase(ph *Phase, c *metrics.Cell) {
+	var okN, all int64
+	kinds := make([]op.Kind, 0, len(c.Ops))
+	for k := range c.Ops {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
+	for _, k := range kinds {
+		st := c.Ops[k]
+		o := opSummary(st, ph.DurationS)
+		if k == op.Read {
+			o.Staleness = stalenessSummary(c.Staleness)
+		}
+		ph.Ops[k.String()] = o
+		okN += st.OK
+		all += st.Count
+	}
+	if all > 0 {
+		a := float64(okN) / float64(all)
+		ph.Availability = &a
+	}
+	ph.Session = Session{RYWViolations: c.RYWViolations, MonotonicReadViolations: c.MonotonicViolations}
+	ph.Visibility = visibilitySummary(c.Visibility)
+}
+
+// isPartition reports whether a phase isolates or downs a member.
+func isPartition(ph profile.Phase) bool {
+	for _, im := range ph.Impairments {
+		if im.Kind == impair.KindPartition || im.Kind == impair.KindDown {
+			return true
+		}
+	}
+	return false
+}
+
+// Thresholds of the verdict, documented in docs/results.md.
+const (
+	// AvailableAbove: a scenario "stayed available" in a partition when its
+	// read availability was at least this.
+	AvailableAbove = 0.90
+	// StaleAbove: a scenario "bought latency with staleness" when at least
+	// this fraction of its checked reads outside partitions were stale.
+	StaleAbove = 0.001
+)
+
+// Classify computes the PACELC verdict of scenarios[i] from its phases (P:
+// partition phases; E: every other phase), comparing the E side with the
+// scenario of the same system that had the fewest stale reads.
+func Classify(scs []Scenario, i int, phases []profile.Phase) Verdict {
+	sc := scs[i]
+	var v Verdict
+	var ev []string
+	// P side.
+	var pOK, pAll, pStale, pChecked int64
+	var pBehind []float64
+	for pi, ph := range sc.Phases {
+		if !isPartitionNamed(ph.Name, phases) {
+			continue
+		}
+		_ = pi
+		if r := ph.Ops["read"]; r != nil {
+			pOK += r.OK
+			pAll += r.Count
+			if r.Staleness != nil {
+				pStale += r.Staleness.Stale
+				pChecked += r.Staleness.Checked
+				if r.Staleness.Stale > 0 {
+					pBehind = append(pBehind, r.Staleness.Ms.P50)
+				}
+			}
+		}
+	}
+	if pAll > 0 {
+		avail := float64(pOK) / float64(pAll)
+		word := "PC"
+		if avail >= AvailableAbove {
+			word = "PA"
+		}
+		v.Partition = &word
+		e := fmt.Sprintf("partition: %s available", pct(avail))
+		if pChecked > 0 {
+			e += fmt.Sprintf(", %s stale reads", pct(float64(pStale)/float64(pChecked)))
+			if len(pBehind) > 0 {
+				e += fmt.Sprintf(" (p50 staleness %s)", ms(maxF(pBehind)))
+			}
+		}
+		ev = append(ev, e)
+	}
+	// E side: compare with the strongest scenario of the same system.
+	mine := elseStats(sc, phases)
+	if mine.reads > 0 {
+		strongest := -1
+		for j, o := range scs {
+			if o.System != sc.System {
+				continue
+			}
+			st := elseStats(o, phases)
+			if st.reads == 0 {
+				continue
+			}
+			if strongest < 0 || st.staleRatio() < elseStats(scs[strongest], phases).staleRatio() ||
+				(st.staleRatio() == elseStats(scs[strongest], phases).staleRatio() && st.p99 > elseStats(scs[strongest], phases).p99) {
+				strongest = j
+			}
+		}
+		word := "EC"
+		if mine.checked > 0 && mine.staleRatio() >= StaleAbove {
+			word = "EL"
+		}
+		if mine.checked == 0 {
+			word = ""
+		}
+		if word != "" {
+			v.Else = &word
+		}
+		e := fmt.Sprintf("else: read p99 %s", ms(mine.p99))
+		if strongest >= 0 && strongest != i {
+			e += fmt.Sprintf(" vs %s %s", ms(elseStats(scs[strongest], phases).p99), scs[strongest].Name)
+		}
+		if mine.checked > 0 {
+			e += fmt.Sprintf(", %s stale", pct(mine.staleRatio()))
+			if mine.worstPhase != "" {
+				e += fmt.Sprintf(" (%s in %s)", pct(mine.worstRatio), mine.worstPhase)
+			}
+		} else {
+			e += ", staleness not checked"
+		}
+		ev = append(ev, e)
+	}
+	v.Evidence = strings.Join(ev, "; ")
+	return v
+}
+
+func isPartitionNamed(name string, phases []profile.Phase) bool {
+	for _, ph := range phases {
+		if ph.Name == name {
+			return isPartition(ph)
+		}
+	}
+	return false
+}
+
+type elseSide struct {
+	reads, checked, stale int64
+	p99                   float64
+	worstPhase            string
+	worstRatio            float64
+}
+
+func (e elseSide) staleRatio() float64 {
+	if e.checked == 0 {
+		return 0
+	}
+	return float64(e.stale) / float64(e.checked)
+}
+
+func elseStats(sc Scenario, phases []profile.Phase) elseSide {
+	var e elseSide
+	for _, ph := range sc.Phases {
+		if isPartitionNamed(ph.Name, phases) {
+			continue
+		}
+		r := ph.Ops["read"]
+		if r == nil || r.OK == 0 {
+			continue
+		}
+		e.reads += r.OK
+		if r.LatencyMs.P99 > e.p99 {
+			e.p99 = r.LatencyMs.P99
+		}
+		if r.Staleness != nil {
+			e.checked += r.Staleness.Checked
+			e.stale += r.Staleness.Stale
+			if r.Staleness.StaleRatio > e.worstRatio {
+				e.worstRatio, e.worstPhase = r.Staleness.StaleRatio, ph.Name
+			}
+		}
+	}
+	return e
+}
+
+func maxF(xs []float64) float64 {
+	m := xs[0]
+	for _, x := range xs[1:] {
+		m = max(m, x)
+	}
+	return m
+}
+
+func pct(f float64) string {
+	switch {
+	case f == 0:
+		return "0%"
+	case f < 0.001:
+		return fmt.Sprintf("%.3f%%", f*100)
+	case f < 0.1:
+		return fmt.Sprintf("%.1f%%", f*100)
+	default:
+		return fmt.Sprintf("%.0f%%", f*100)
+	}
+}
+
+func ms(f float64) string {
+	switch {
+	case f >= 1000:
+		return fmt.Sprintf("%.2f s", f/1000)
+	case f >= 10:
+		return fmt.Sprintf("%.0f ms", f)
+	default:
+		return fmt.Sprintf("%.2f ms", f)
+	}
+}

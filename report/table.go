@@ -1,0 +1,163 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteTable prints the comparison table: one block per phase, one row per
+// scenario × op with latency percentiles (ms), throughput, availability,
+// errors by class and stale-read ratio, then the PACELC verdicts with their
+// evidence.
+func WriteTable(w io.Writer, s *Summary) error {
+	bw := &errWriter{w: w}
+	title := fmt.Sprintf("pacbench %s — run %s", s.Profile, s.RunID)
+	if s.Partial {
+		title += " (PARTIAL: the run was stopped early)"
+	}
+	bw.printf("%s\n", title)
+	if len(s.Scenarios) == 0 {
+		bw.printf("no scenarios ran\n")
+		return bw.err
+	}
+	bw.printf("%s, in ms; stale = reads that returned a version older than one already acknowledged\n", measureFor(s))
+	phases := phaseOrder(s)
+	for _, pn := range phases {
+		imp := ""
+		for _, sc := range s.Scenarios {
+			for _, ph := range sc.Phases {
+				if ph.Name == pn && len(ph.Impairment) > 0 {
+					imp = strings.Join(ph.Impairment, "; ")
+				}
+			}
+		}
+		if imp == "" {
+			imp = "healthy network"
+		}
+		bw.printf("\nphase %s — %s\n", pn, imp)
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "scenario\top\tops/s\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tavail\terrors\tstale\tstaleness p50\t")
+		for _, sc := range s.Scenarios {
+			for _, ph := range sc.Phases {
+				if ph.Name != pn {
+					continue
+				}
+				for _, k := range sortedOps(ph.Ops) {
+					o := ph.Ops[k]
+					stale, behind := "-", "-"
+					if o.Staleness != nil && o.Staleness.Checked > 0 {
+						stale = pct(o.Staleness.StaleRatio)
+						if o.Staleness.Stale > 0 {
+							behind = ms(o.Staleness.Ms.P50)
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+						sc.Name, k, o.ThroughputOps, num(o.LatencyMs.P50), num(o.LatencyMs.P90), num(o.LatencyMs.P99),
+						num(o.LatencyMs.P999), num(o.LatencyMs.P9999), num(o.LatencyMs.Max), pct(o.Availability),
+						errString(o.Errors), stale, behind)
+				}
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	bw.printf("\nPACELC verdicts\n")
+	for _, sc := range s.Scenarios {
+		bw.printf("  %s: %s — %s\n", sc.Name, verdictWord(sc.PACELC), sc.PACELC.Evidence)
+	}
+	return bw.err
+}
+
+func measureFor(s *Summary) string {
+	for _, sc := range s.Scenarios {
+		if sc.Load != nil && sc.Load.Model == "open" {
+			return "latency = response time from the intended start (open loop)"
+		}
+	}
+	return "latency = service time (closed loop)"
+}
+
+func verdictWord(v Verdict) string {
+	p, e := "P?", "E?"
+	if v.Partition != nil {
+		p = *v.Partition
+	}
+	if v.Else != nil {
+		e = *v.Else
+	}
+	return p + "/" + e
+}
+
+func phaseOrder(s *Summary) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, sc := range s.Scenarios {
+		for _, ph := range sc.Phases {
+			if !seen[ph.Name] {
+				seen[ph.Name] = true
+				out = append(out, ph.Name)
+			}
+		}
+	}
+	return out
+}
+
+func sortedOps(m map[string]*Op) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return kindIndex(out[i]) < kindIndex(out[j]) })
+	return out
+}
+
+func num(f float64) string {
+	switch {
+	case f >= 100:
+		return fmt.Sprintf("%.0f", f)
+	case f >= 10:
+		return fmt.Sprintf("%.1f", f)
+	default:
+		return fmt.Sprintf("%.2f", f)
+	}
+}
+
+func errString(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		if v > 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return "0"
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s:%d", k, m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	fmt.Fprintf(e, format, args...)
+}

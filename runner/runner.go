@@ -1,0 +1,729 @@
+// Package runner is pacbench's engine: it takes a Plan, opens driver
+// sessions, loads the records, runs every scenario's workers through the
+// phases (applying each phase's impairments and always healing them),
+// collects per-interval measurements and returns the results.
+//
+// A Runner runs once; Run is not safe to call concurrently on one Runner.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/op"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/workloads"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrInterrupted: the run was stopped early (signal or cancelled
+	// context); the Result is partial but complete up to the stop.
+	ErrInterrupted = errors.New("run interrupted")
+	// ErrSetup: the run could not start (driver, topology, routes, load).
+	ErrSetup = errors.New("run setup failed")
+)
+
+// Config is everything one run needs. Fields are read once at Run.
+type Config struct {
+	// Plan to run (required).
+	Plan *profile.Plan
+	// Registry holds the drivers (required).
+	Registry *drivers.Registry
+	// Endpoints overrides the plan's system endpoints (a local cluster's).
+	Endpoints []string
+	// Links names every member's impairable links (a local cluster's, or
+	// built from the profile's system.nodes). Aliases are filled by Run.
+	Links impair.Topology
+	// Impairer applies the phases' impairments; required when any phase has
+	// impairments.
+	Impairer impair.Backend
+	// Credentials for the database (never logged).
+	Credentials drivers.Credentials
+	// Clock is the run clock (zero value: a new clock at Run).
+	Clock metrics.Clock
+	// Interval between measurement collections (default 1s).
+	Interval time.Duration
+	// OnTick, if set, is called from the collector goroutine after every
+	// interval with what it merged. It must not block for long.
+	OnTick func(Tick)
+	// OnImpairments, if set, is called whenever the active impairment set
+	// changes (nil slice: healed).
+	OnImpairments func(active []impair.Action)
+	// Log receives one line per run event (phase start, impairment applied,
+	// errors). Nil discards.
+	Log io.Writer
+}
+
+// Tick is what the collector hands to OnTick after each interval.
+type Tick struct {
+	// Interval holds the interval's merged histograms per series.
+	Interval *metrics.Interval
+	// Recorder gives access to cumulative results (Results()).
+	Recorder *metrics.Recorder
+	// Phase is the name of the phase running at the end of the interval.
+	Phase string
+	// Elapsed since the start of the measured phases.
+	Elapsed time.Duration
+	// Ops and Errors completed during the interval (all scenarios).
+	Ops, Errors int64
+	// P99 of ok response times during the interval (all series merged).
+	P99 time.Duration
+}
+
+// PhaseWindow records when a phase ran and what was injected, on the run
+// clock (ns since the clock's base).
+type PhaseWindow struct {
+	Name        string            `json:"name"`
+	Index       int               `json:"index"`
+	Scenarios   []string          `json:"scenarios"`
+	StartNs     int64             `json:"start_ns"`
+	EndNs       int64             `json:"end_ns"`
+	Impairments []ImpairmentEvent `json:"impairments,omitempty"`
+}
+
+// ImpairmentEvent is one applied action with its window on the run clock.
+type ImpairmentEvent struct {
+	Action    impair.Action `json:"action"`
+	Describe  string        `json:"describe"`
+	AppliedNs int64         `json:"applied_ns"`
+	ClearedNs int64         `json:"cleared_ns"`
+	Error     string        `json:"error,omitempty"`
+}
+
+// LoadStats reports whether a scenario's load model was honoured.
+type LoadStats struct {
+	Model string `json:"model"`
+	// Workers per scenario.
+	Workers int `json:"workers"`
+	// TargetRate in ops/s (open loop; 0 in closed loop).
+	TargetRate float64 `json:"target_rate_ops,omitempty"`
+	// AchievedRate in ops/s started over the scenario's measured time.
+	AchievedRate float64 `json:"achieved_rate_ops"`
+	// MaxScheduleLagMs is the largest delay between an op's intended and
+	// actual start (open loop), in ms.
+	MaxScheduleLagMs float64 `json:"max_schedule_lag_ms,omitempty"`
+	// KeptUp is false when the open-loop schedule fell behind (achieved
+	// rate below 95 % of target, or max lag above one second).
+	KeptUp bool `json:"kept_up"`
+	// Ops started.
+	Ops int64 `json:"ops"`
+}
+
+// Result is the outcome of a run. It is complete up to the moment the run
+// stopped, even when Run returns an error.
+type Result struct {
+	// Results are the recorder's cumulative measurements (nil if the run
+	// never got to measuring).
+	Results *metrics.Results
+	// Recorder is the run's recorder (nil if never started).
+	Recorder *metrics.Recorder
+	// Phases as they ran.
+	Phases []PhaseWindow
+	// Members as the driver saw them at start, and the role aliases used.
+	Members []drivers.Member
+	Aliases map[string]string
+	// ReadEndpoints / WriteEndpoints the sessions were pinned to.
+	ReadEndpoints, WriteEndpoints []string
+	// Load per scenario (index = scenario).
+	Load []LoadStats
+	// Partial is true when the run stopped before its last phase ended.
+	Partial bool
+	// Start and End wall times; BaseTime is the run clock's base.
+	Start, End time.Time
+	// Clock is the run clock.
+	Clock metrics.Clock
+	// Errors are non-fatal problems (failed heals, close errors).
+	Errors []string
+}
+
+// Run executes cfg.Plan. It always clears impairments it applied before
+// returning (also on error, cancellation and panic). On cancellation it
+// returns the partial Result and an error wrapping ErrInterrupted.
+func Run(ctx context.Context, cfg Config) (res *Result, err error) {
+	if cfg.Plan == nil || cfg.Registry == nil {
+		return nil, fmt.Errorf("%w: plan and registry are required", ErrSetup)
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.Clock == (metrics.Clock{}) {
+		cfg.Clock = metrics.NewClock()
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	r := &run{cfg: cfg, plan: cfg.Plan, clock: cfg.Clock, failCh: make(chan struct{})}
+	r.res = &Result{Start: time.Now(), Clock: cfg.Clock}
+	defer func() {
+		// Heal on every exit path, panics included.
+		if p := recover(); p != nil {
+			r.heal()
+			r.res.End = time.Now()
+			panic(p)
+		}
+		r.heal()
+		r.res.End = time.Now()
+		res = r.res
+	}()
+	err = r.execute(ctx)
+	if pv := r.panicked.Load(); pv != nil {
+		// A worker panicked: heal (deferred above) and re-raise it here, on
+		// the caller's goroutine, instead of crashing the process unhealed.
+		panic(pv)
+	}
+	return r.res, err
+}
+
+// workerPanic records the first panic of a worker goroutine and stops the run.
+func (r *run) workerPanic(p any) {
+	if r.panicked.CompareAndSwap(nil, fmt.Sprintf("pacbench worker panic: %v\n%s", p, debug.Stack())) {
+		close(r.failCh)
+	}
+}
+
+type run struct {
+	cfg   Config
+	plan  *profile.Plan
+	clock metrics.Clock
+	res   *Result
+
+	driver drivers.Driver
+	client drivers.Client
+	topo   impair.Topology
+	ks     *workloads.Keyspace
+	rec    *metrics.Recorder
+
+	readEP, writeEP []string
+
+	phase     atomic.Int32 // current phase index
+	phaseMu   sync.Mutex
+	phaseAt   []int64 // start ns of each phase, in order of running (for open loop)
+	applied   []impair.Action
+	healed    atomic.Bool
+	logMu     sync.Mutex
+	scenarios []*scenarioRun
+	panicked  atomic.Value  // string: first worker panic with its stack
+	failCh    chan struct{} // closed on the first worker panic
+}
+
+func (r *run) logf(format string, args ...any) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	fmt.Fprintf(r.cfg.Log, "%7.2fs  %s\n", float64(r.clock.Now())/1e9, fmt.Sprintf(format, args...))
+}
+
+func (r *run) execute(ctx context.Context) error {
+	p := r.plan
+	d, err := r.cfg.Registry.Lookup(p.Profile.System.Driver)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	r.driver = d
+	endpoints := r.cfg.Endpoints
+	if len(endpoints) == 0 {
+		endpoints = p.Profile.System.Endpoints
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client, err := d.Open(openCtx, drivers.Config{
+		Endpoints:   endpoints,
+		Options:     p.Profile.System.Options,
+		Credentials: r.cfg.Credentials,
+		DialTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrSetup, d.Name(), err)
+	}
+	r.client = client
+	defer func() {
+		if cerr := client.Close(); cerr != nil {
+			r.res.Errors = append(r.res.Errors, fmt.Sprintf("close client: %v", cerr))
+		}
+	}()
+	if err := r.resolveTopology(openCtx, endpoints); err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	if pr, ok := client.(drivers.Preparer); ok {
+		if err := pr.Prepare(openCtx); err != nil {
+			return fmt.Errorf("%w: %s: prepare schema: %w", ErrSetup, d.Name(), err)
+		}
+	}
+	r.ks = workloads.NewKeyspace(p.Workload)
+	names := make([]string, len(p.Scenarios))
+	for i, s := range p.Scenarios {
+		names[i] = s.Name
+	}
+	phases := make([]string, len(p.Phases))
+	for i, ph := range p.Phases {
+		phases[i] = ph.Name
+	}
+	r.rec = metrics.NewRecorder(metrics.Options{Scenarios: names, Phases: phases, Keys: r.ks.Capacity(), RingSize: p.Profile.Checks.RingSize})
+	r.res.Recorder = r.rec
+	if p.Profile.Workload.Load == nil || *p.Profile.Workload.Load {
+		if err := r.load(ctx); err != nil {
+			if ctx.Err() != nil {
+				r.res.Partial = true
+				return fmt.Errorf("%w during load: %w", ErrInterrupted, ctx.Err())
+			}
+			return fmt.Errorf("%w: load %d records: %w", ErrSetup, p.Workload.Records, err)
+		}
+	}
+	return r.measure(ctx)
+}
+
+// resolveTopology asks the driver for members and roles, fixes the role
+// aliases for the whole run and resolves the read and write routes.
+func (r *run) resolveTopology(ctx context.Context, endpoints []string) error {
+	var members []drivers.Member
+	if t, ok := r.client.(drivers.Topologist); ok {
+		m, err := t.Topology(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: topology: %w", r.driver.Name(), err)
+		}
+		members = m
+	}
+	if len(members) == 0 {
+		for i, n := range r.plan.Profile.System.Nodes {
+			members = append(members, drivers.Member{Name: n.Name, Endpoint: n.Endpoint, Role: "node"})
+			_ = i
+		}
+		if len(members) == 0 {
+			for _, e := range endpoints {
+				members = append(members, drivers.Member{Name: e, Endpoint: e, Role: "node"})
+			}
+		}
+	}
+	// Name members after the link topology (cluster or profile nodes) when
+	// the driver calls them something else (addresses).
+	links := r.cfg.Links
+	for i := range members {
+		if ln := matchLink(links, members[i]); ln != "" {
+			members[i].Name = ln
+		}
+	}
+	sort.Slice(members, func(i, j int) bool { return members[i].Name < members[j].Name })
+	aliases := map[string]string{}
+	for _, m := range members {
+		role := m.Role
+		if _, seen := aliases[role]; !seen && role != "" {
+			aliases[role] = m.Name
+		}
+	}
+	r.res.Members = members
+	r.res.Aliases = aliases
+	topo := impair.Topology{Aliases: aliases}
+	for _, m := range members {
+		ml := impair.MemberLinks{Name: m.Name, Role: m.Role}
+		for _, l := range links.Members {
+			if l.Name == m.Name {
+				ml = l
+				ml.Role = m.Role
+			}
+		}
+		topo.Members = append(topo.Members, ml)
+	}
+	r.topo = topo
+	var err error
+	if r.readEP, err = routeEndpoints(r.plan.Profile.Routes.Read, members, aliases); err != nil {
+		return fmt.Errorf("routes.read: %w", err)
+	}
+	if r.writeEP, err = routeEndpoints(r.plan.Profile.Routes.Write, members, aliases); err != nil {
+		return fmt.Errorf("routes.write: %w", err)
+	}
+	r.res.ReadEndpoints, r.res.WriteEndpoints = r.readEP, r.writeEP
+	return nil
+}
+
+// matchLink returns the link-topology name of member m: same name, same
+// endpoint, or same host.
+func matchLink(t impair.Topology, m drivers.Member) string {
+	for _, l := range t.Members {
+		if l.Name == m.Name {
+			return l.Name
+		}
+	}
+	for _, l := range t.Members {
+		if l.Endpoint != "" && hostOf(l.Endpoint) == hostOf(m.Endpoint) {
+			return l.Name
+		}
+	}
+	// A driver that reports bare addresses (no port) matches on the host.
+	if _, _, err := net.SplitHostPort(hostOf(m.Endpoint)); err != nil {
+		for _, l := range t.Members {
+			if l.Endpoint != "" && hostOnly(l.Endpoint) == hostOf(m.Endpoint) {
+				return l.Name
+			}
+		}
+	}
+	return ""
+}
+
+func routeEndpoints(route string, members []drivers.Member, aliases map[string]string) ([]string, error) {
+	if route == "" || route == "any" {
+		return nil, nil
+	}
+	name := route
+	if a, ok := aliases[route]; ok {
+		name = a
+	}
+	for _, m := range members {
+		if m.Name == name || hostOf(m.Endpoint) == hostOf(route) {
+			return []string{m.Endpoint}, nil
+		}
+	}
+	known := make([]string, 0, len(members))
+	for _, m := range members {
+		known = append(known, m.Name+"("+m.Role+")")
+	}
+	return nil, fmt.Errorf("no member for route %q (members: %s)", route, strings.Join(known, ", "))
+}
+
+func hostOf(s string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(s, "http://"), "https://")
+}
+
+// hostOnly strips scheme and port: "http://127.0.0.1:2379" → "127.0.0.1".
+func hostOnly(s string) string {
+	s = hostOf(s)
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		return h
+	}
+	return s
+}
+
+// load writes every record once (seq 0) through the write route.
+func (r *run) load(ctx context.Context) error {
+	n := r.plan.Workload.Records
+	workers := min(r.plan.Profile.Load.Workers, 16)
+	if workers < 1 {
+		workers = 1
+	}
+	r.logf("loading %d records with %d writers", n, workers)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sess, err := r.client.Session(ctx, drivers.SessionConfig{Levels: r.plan.Scenarios[0].Levels, ReadEndpoints: r.readEP, WriteEndpoints: r.writeEP, ID: -1 - w})
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			defer sess.Close()
+			buf := make([]byte, max(r.plan.Workload.ValueSize, workloads.HeaderSize))
+			for k := w; k < n; k += workers {
+				if ctx.Err() != nil {
+					errs[w] = ctx.Err()
+					return
+				}
+				workloads.Header{Key: uint64(k), Writer: 0, Seq: 0, Invoke: r.clock.Now()}.Encode(buf)
+				var err error
+				for attempt := 0; attempt < 5; attempt++ {
+					octx, cancel := context.WithTimeout(ctx, r.opTimeout()*2)
+					err = sess.Write(octx, r.ks.Key(uint64(k)), buf)
+					cancel()
+					if err == nil || ctx.Err() != nil {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if err != nil {
+					errs[w] = fmt.Errorf("key %d: %w", k, err)
+					return
+				}
+				r.rec.Oracle().Loaded(uint64(k))
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (r *run) opTimeout() time.Duration {
+	if t := r.plan.Profile.System.OpTimeout.D(); t > 0 {
+		return t
+	}
+	return 2 * time.Second
+}
+
+// measure runs the phases (side by side: all scenarios at once; sequential:
+// one scenario after another through all phases).
+func (r *run) measure(ctx context.Context) error {
+	p := r.plan
+	r.res.Load = make([]LoadStats, len(p.Scenarios))
+	collectorDone := make(chan struct{})
+	stopCollector := make(chan struct{})
+	go r.collector(stopCollector, collectorDone)
+	defer func() {
+		close(stopCollector)
+		<-collectorDone
+		r.rec.Collect(r.clock.Now())
+		r.res.Results = r.rec.Results()
+	}()
+	groups := [][]int{}
+	if p.Mode == "sequential" {
+		for i := range p.Scenarios {
+			groups = append(groups, []int{i})
+		}
+	} else {
+		all := make([]int, len(p.Scenarios))
+		for i := range all {
+			all[i] = i
+		}
+		groups = append(groups, all)
+	}
+	for _, g := range groups {
+		if err := r.runGroup(ctx, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runGroup runs the scenarios in g together through every phase.
+func (r *run) runGroup(ctx context.Context, g []int) error {
+	p := r.plan
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	var stop atomic.Bool
+	stopCh := make(chan struct{})
+	var wg sync.WaitGroup
+	scs := make([]*scenarioRun, 0, len(g))
+	for _, si := range g {
+		sc, err := r.newScenario(hard, si, &stop, stopCh)
+		if err != nil {
+			close(stopCh)
+			for _, s := range scs {
+				s.close()
+			}
+			return fmt.Errorf("%w: scenario %s: %w", ErrSetup, p.Scenarios[si].Name, err)
+		}
+		scs = append(scs, sc)
+	}
+	r.phaseMu.Lock()
+	r.scenarios = scs
+	r.phaseMu.Unlock()
+	names := make([]string, len(g))
+	for i, si := range g {
+		names[i] = p.Scenarios[si].Name
+	}
+	r.startPhase(0)
+	begin := r.clock.Now()
+	for _, sc := range scs {
+		sc.start(&wg, begin)
+	}
+	var runErr error
+	for pi, ph := range p.Phases {
+		if pi > 0 {
+			r.startPhase(pi)
+		}
+		win := PhaseWindow{Name: ph.Name, Index: pi, Scenarios: names, StartNs: r.clock.Now()}
+		r.logf("phase %s (%s) %s", ph.Name, ph.Duration.D(), strings.Join(names, ", "))
+		if len(ph.Impairments) > 0 {
+			win.Impairments, runErr = r.applyPhase(ctx, ph)
+			if runErr != nil {
+				win.EndNs = r.clock.Now()
+				r.res.Phases = append(r.res.Phases, win)
+				break
+			}
+		}
+		timer := time.NewTimer(ph.Duration.D())
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			runErr = fmt.Errorf("%w in phase %s: %w", ErrInterrupted, ph.Name, context.Cause(ctx))
+			r.res.Partial = true
+		case <-r.failCh:
+			timer.Stop()
+			runErr = fmt.Errorf("worker panic in phase %s", ph.Name)
+			r.res.Partial = true
+		}
+		win.EndNs = r.clock.Now()
+		if len(win.Impairments) > 0 {
+			r.clearImpairments()
+			for i := range win.Impairments {
+				win.Impairments[i].ClearedNs = r.clock.Now()
+			}
+		}
+		r.res.Phases = append(r.res.Phases, win)
+		if runErr != nil {
+			break
+		}
+	}
+	// Stop workers: graceful (finish the op in flight, bounded by the op
+	// timeout) unless interrupted, then cancel in-flight ops too.
+	stop.Store(true)
+	close(stopCh)
+	if runErr != nil {
+		cancelHard()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(r.opTimeout() + 5*time.Second):
+		cancelHard()
+		<-done
+	}
+	end := r.clock.Now()
+	for _, sc := range scs {
+		r.res.Load[sc.index] = sc.stats(end - begin)
+		sc.close()
+	}
+	return runErr
+}
+
+func (r *run) startPhase(pi int) {
+	r.phaseMu.Lock()
+	r.phaseAt = append(r.phaseAt[:0:0], r.phaseAt...)
+	for len(r.phaseAt) <= pi {
+		r.phaseAt = append(r.phaseAt, math.MaxInt64)
+	}
+	r.phaseAt[pi] = r.clock.Now()
+	r.phaseMu.Unlock()
+	r.phase.Store(int32(pi))
+}
+
+// phaseOf returns the phase an op intended to start at t belongs to: the
+// current phase, or an earlier one when an open-loop op is overdue.
+func (r *run) phaseOf(t int64) int {
+	cur := int(r.phase.Load())
+	if cur == 0 {
+		return 0
+	}
+	r.phaseMu.Lock()
+	defer r.phaseMu.Unlock()
+	for cur > 0 && cur < len(r.phaseAt) && t < r.phaseAt[cur] {
+		cur--
+	}
+	return cur
+}
+
+func (r *run) applyPhase(ctx context.Context, ph profile.Phase) ([]ImpairmentEvent, error) {
+	if r.cfg.Impairer == nil {
+		return nil, fmt.Errorf("%w: phase %s has impairments but no impairment backend is configured", ErrSetup, ph.Name)
+	}
+	actions, err := impair.Resolve(ph.Impairments, r.topo)
+	if err != nil {
+		return nil, fmt.Errorf("%w: phase %s: %w", ErrSetup, ph.Name, err)
+	}
+	events := make([]ImpairmentEvent, 0, len(actions))
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	r.phaseMu.Lock()
+	r.applied = append(r.applied, actions...)
+	r.healed.Store(false)
+	r.phaseMu.Unlock()
+	err = r.cfg.Impairer.Apply(actx, actions)
+	now := r.clock.Now()
+	for _, a := range actions {
+		ev := ImpairmentEvent{Action: a, Describe: impair.Describe(a), AppliedNs: now}
+		if err != nil {
+			ev.Error = err.Error()
+		}
+		events = append(events, ev)
+		r.logf("impairment: %s", ev.Describe)
+	}
+	if err != nil {
+		return events, fmt.Errorf("phase %s: apply impairments: %w", ph.Name, err)
+	}
+	if r.cfg.OnImpairments != nil {
+		r.cfg.OnImpairments(actions)
+	}
+	return events, nil
+}
+
+func (r *run) clearImpairments() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := r.cfg.Impairer.Clear(ctx); err != nil {
+		r.res.Errors = append(r.res.Errors, fmt.Sprintf("clear impairments: %v", err))
+		r.logf("clear impairments failed: %v", err)
+	} else {
+		r.logf("impairments cleared")
+	}
+	r.phaseMu.Lock()
+	r.applied = nil
+	r.phaseMu.Unlock()
+	r.healed.Store(true)
+	if r.cfg.OnImpairments != nil {
+		r.cfg.OnImpairments(nil)
+	}
+}
+
+// heal clears whatever is still applied; safe to call more than once.
+func (r *run) heal() {
+	if r.cfg.Impairer == nil {
+		return
+	}
+	r.phaseMu.Lock()
+	pending := len(r.applied) > 0
+	r.phaseMu.Unlock()
+	if pending || !r.healed.Load() {
+		r.clearImpairments()
+	}
+}
+
+// collector merges measurements every interval until stop is closed.
+func (r *run) collector(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(r.cfg.Interval)
+	defer t.Stop()
+	start := r.clock.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		now := r.clock.Now()
+		iv := r.rec.Collect(now)
+		if r.cfg.OnTick == nil {
+			continue
+		}
+		tick := Tick{Interval: iv, Recorder: r.rec, Elapsed: time.Duration(now - start)}
+		if pi := int(r.phase.Load()); pi < len(r.plan.Phases) {
+			tick.Phase = r.plan.Phases[pi].Name
+		}
+		tick.Ops, tick.Errors, tick.P99 = summarizeInterval(iv)
+		r.cfg.OnTick(tick)
+	}
+}
+
+func summarizeInterval(iv *metrics.Interval) (ops, errs int64, p99 time.Duration) {
+	var merged *hdrhistogram.Histogram
+	for _, s := range iv.Series {
+		n := s.Response.TotalCount()
+		ops += n
+		if s.Key.Class != op.OK {
+			errs += n
+			continue
+		}
+		if merged == nil {
+			merged = metrics.NewLatencyHistogram()
+		}
+		merged.Merge(s.Response)
+	}
+	if merged != nil {
+		p99 = time.Duration(merged.ValueAtQuantile(99))
+	}
+	return ops, errs, p99
+}

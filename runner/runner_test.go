@@ -1,0 +1,231 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/fakedriver"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/op"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/runner"
+)
+
+// plan parses a profile for the fake driver.
+func plan(t *testing.T, d *fakedriver.Driver, yml string) (*profile.Plan, *drivers.Registry) {
+	t.Helper()
+	reg := drivers.NewRegistry(d)
+	p, err := profile.Parse("test.yaml", []byte(yml), profile.Options{Registry: reg})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	pl, err := p.Plan(profile.Overrides{})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	return pl, reg
+}
+
+func cell(t *testing.T, res *metrics.Results, scenario, phase int) *metrics.Cell {
+	t.Helper()
+	for _, c := range res.Cells {
+		if c.Scenario == scenario && c.Phase == phase {
+			return c
+		}
+	}
+	t.Fatalf("no cell for scenario %d phase %d", scenario, phase)
+	return nil
+}
+
+// TestStalenessWithKnownLag: a fake replica with lag L shows stale reads and
+// a time-staleness p50 within ±10 % of L, while fresh reads are never stale.
+func TestStalenessWithKnownLag(t *testing.T) {
+	// Writes must be frequent compared with the lag: the returned version
+	// was superseded by the first write after t−L, so time staleness is L
+	// minus the gap to that write.
+	const lag = 20 * time.Millisecond
+	d := fakedriver.New(fakedriver.Options{Lag: lag})
+	pl, reg := plan(t, d, `
+system: {driver: fake, endpoints: [fake://1]}
+workload: {records: 1, value_size: 64, mix: {read: 0.5, write: 0.5}, distribution: uniform}
+load: {model: open, workers: 4, rate: 2000}
+checks: {ring_size: 256}
+levels:
+  - {name: stale, read: stale}
+  - {name: fresh, read: fresh}
+phases: [{name: baseline, duration: 1500ms}]
+`)
+	res, err := runner.Run(context.Background(), runner.Config{Plan: pl, Registry: reg, Interval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	stale := cell(t, res.Results, 0, 0).Staleness
+	fresh := cell(t, res.Results, 1, 0).Staleness
+	if stale.Checked == 0 || stale.Stale == 0 {
+		t.Fatalf("lagging reads: checked %d stale %d, want stale > 0", stale.Checked, stale.Stale)
+	}
+	p50 := time.Duration(stale.Behind.ValueAtQuantile(50))
+	if p50 < lag*9/10 || p50 > lag*11/10 {
+		t.Errorf("time staleness p50 = %v, want %v ±10%%", p50, lag)
+	}
+	if fresh.Checked == 0 || fresh.Stale != 0 {
+		t.Errorf("fresh reads: checked %d stale %d, want checked > 0 and stale 0", fresh.Checked, fresh.Stale)
+	}
+	t.Logf("lag %v: %d/%d stale, time-staleness p50 %v, versions p50 %d max %d, ring %d", lag, stale.Stale, stale.Checked, p50, stale.Versions.ValueAtQuantile(50), stale.Versions.Max(), pl.Profile.Checks.RingSize)
+}
+
+// TestCoordinatedOmission: a 2 s stall at 1,000 ops/s must show in the
+// response-time tail (measured from the intended start), not vanish.
+func TestCoordinatedOmission(t *testing.T) {
+	t.Parallel()
+	d := fakedriver.New(fakedriver.Options{StallFrom: time.Second, StallFor: 2 * time.Second})
+	pl, reg := plan(t, d, `
+system: {driver: fake, endpoints: [fake://1], op_timeout: 5s}
+workload: {records: 100, value_size: 64, mix: {read: 1}, distribution: uniform}
+load: {model: open, workers: 8, rate: 1000}
+levels: [{name: only, read: fresh}]
+phases: [{name: baseline, duration: 5s}]
+`)
+	res, err := runner.Run(context.Background(), runner.Config{Plan: pl, Registry: reg})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	st := cell(t, res.Results, 0, 0).Ops[op.Read]
+	resp := time.Duration(st.Response[op.OK].ValueAtQuantile(99))
+	svc := time.Duration(st.Service[op.OK].ValueAtQuantile(99))
+	t.Logf("ops %d, response p99 %v, service p99 %v, load %+v", st.Count, resp, svc, res.Load[0])
+	if resp < 1500*time.Millisecond {
+		t.Errorf("response p99 = %v, want ≥ 1.5s (the stall must show)", resp)
+	}
+	if svc > 100*time.Millisecond {
+		t.Errorf("service p99 = %v, want small (only ops in flight at the stall wait)", svc)
+	}
+	if st.Count < 4500 {
+		t.Errorf("ops = %d, want ≈5000 (open loop keeps the schedule)", st.Count)
+	}
+}
+
+// fakeImpairer records Apply/Clear calls.
+type fakeImpairer struct {
+	mu      sync.Mutex
+	applied []impair.Action
+	clears  int
+}
+
+func (f *fakeImpairer) Name() string { return "fake" }
+func (f *fakeImpairer) Apply(_ context.Context, a []impair.Action) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applied = append(f.applied, a...)
+	return nil
+}
+func (f *fakeImpairer) Clear(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clears++
+	f.applied = nil
+	return nil
+}
+func (f *fakeImpairer) Heal(ctx context.Context) error { return f.Clear(ctx) }
+func (f *fakeImpairer) active() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.applied)
+}
+
+const impairedProfile = `
+system:
+  driver: fake
+  endpoints: [fake://1]
+  impairer: {api: "http://127.0.0.1:1"}
+  nodes: [{name: f1, endpoint: "fake://1"}, {name: f2, endpoint: "fake://2"}, {name: f3, endpoint: "fake://3"}]
+workload: {records: 10, value_size: 64, mix: {read: 0.9, write: 0.1}, distribution: uniform}
+load: {model: closed, workers: 2}
+routes: {read: follower, write: leader}
+levels: [{name: only, read: fresh}]
+phases:
+  - {name: baseline, duration: 300ms}
+  - name: latency
+    duration: 2s
+    impairments: [{kind: latency, target: leader, links: peer_out, delay: 40ms}]
+`
+
+// TestHealOnEveryExit: impairments are cleared on success, on interruption
+// and on a worker panic (which is re-raised after healing).
+func TestHealOnEveryExit(t *testing.T) {
+	t.Parallel()
+	links := impair.Topology{Members: []impair.MemberLinks{
+		{Name: "f1", PeerProxy: "f1-peer", ClientProxy: "f1-client"},
+		{Name: "f2", PeerProxy: "f2-peer", ClientProxy: "f2-client"},
+		{Name: "f3", PeerProxy: "f3-peer", ClientProxy: "f3-client"}}}
+	cases := []struct {
+		name    string
+		opts    fakedriver.Options
+		cancel  time.Duration
+		wantErr error
+		panics  bool
+	}{
+		{name: "success"},
+		{name: "interrupt", cancel: 800 * time.Millisecond, wantErr: runner.ErrInterrupted},
+		{name: "panic", opts: fakedriver.Options{PanicAfter: 2000}, panics: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := fakedriver.New(tc.opts)
+			pl, reg := plan(t, d, impairedProfile)
+			imp := &fakeImpairer{}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel > 0 {
+				time.AfterFunc(tc.cancel, cancel)
+			}
+			var res *runner.Result
+			var err error
+			panicked := func() (p any) {
+				defer func() { p = recover() }()
+				res, err = runner.Run(ctx, runner.Config{Plan: pl, Registry: reg, Impairer: imp, Links: links})
+				return nil
+			}()
+			if (panicked != nil) != tc.panics {
+				t.Fatalf("panicked = %v, want panic %v", panicked, tc.panics)
+			}
+			if imp.active() != 0 || imp.clears == 0 {
+				t.Fatalf("impairments not healed: active %d, clears %d", imp.active(), imp.clears)
+			}
+			if tc.panics {
+				return
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr != nil && !res.Partial {
+				t.Errorf("interrupted run not marked partial")
+			}
+			if res.Results == nil || len(res.Results.Cells) == 0 {
+				t.Errorf("no results kept")
+			}
+		})
+	}
+}
+
+// TestUnreachable: an unreachable database is a setup error naming it.
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	d := fakedriver.New(fakedriver.Options{Unreachable: true})
+	pl, reg := plan(t, d, `
+system: {driver: fake, endpoints: [fake://1]}
+workload: {preset: c}
+levels: [{name: only, read: fresh}]
+phases: [{name: baseline, duration: 1s}]
+`)
+	_, err := runner.Run(context.Background(), runner.Config{Plan: pl, Registry: reg})
+	if !errors.Is(err, runner.ErrSetup) || !errors.Is(err, drivers.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrSetup wrapping ErrUnreachable", err)
+	}
+}

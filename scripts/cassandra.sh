@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# scripts/cassandra.sh — a real 3-node Apache Cassandra cluster on loopback,
+# with every node<->node and client->node link passing through Toxiproxy.
+#
+#   scripts/cassandra.sh fetch    download Cassandra (Maven Central) + build toxiproxy-server
+#   scripts/cassandra.sh start    start Toxiproxy and 3 nodes, wait until all are UN,
+#                                 print `export …` lines (use: eval "$(scripts/cassandra.sh start)")
+#   scripts/cassandra.sh stop     stop the nodes (SIGTERM, then SIGKILL after 60 s) and Toxiproxy
+#   scripts/cassandra.sh status   show processes and `nodetool status`; exit 0 iff all are up
+#   scripts/cassandra.sh env      print the `export …` lines
+#   scripts/cassandra.sh clean    stop, then delete the cluster's data directory
+#
+# Layout (node N = 1, 2, 3):
+#   Cassandra binds           127.0.0.N:7000 (storage)  127.0.0.N:9042 (CQL)
+#   broadcast_address         127.0.1.N  -> Toxiproxy "cassandraN-peer"   127.0.1.N:7000 -> 127.0.0.N:7000
+#   broadcast_rpc_address     127.0.1.N  -> Toxiproxy "cassandraN-client" 127.0.1.N:9042 -> 127.0.0.N:9042
+#   JMX (nodetool)            127.0.0.1:719N (local only)
+#   Toxiproxy API             $PACBENCH_CASSANDRA_TOXIPROXY (default 127.0.0.1:8474)
+# Since Cassandra (4.0+) sends messages to a peer only on a connection it
+# dialled to that peer's broadcast address, everything sent *to* node N by
+# its peers flows upstream through cassandraN-peer.
+#
+# Environment:
+#   PACBENCH_CACHE                  download cache (default ~/.cache/pacbench)
+#   PACBENCH_CASSANDRA_VERSION      cassandra-all version (default 5.0.9)
+#   PACBENCH_CASSANDRA_DIR          node data, logs and pid files (default ${TMPDIR:-/tmp}/pacbench-cassandra)
+#   PACBENCH_CASSANDRA_HEAP         max heap per node (default 512m; initial heap is 256m)
+#   PACBENCH_CASSANDRA_TOXIPROXY    Toxiproxy API host:port (default 127.0.0.1:8474)
+#   PACBENCH_CASSANDRA_START_TIMEOUT seconds to wait for the cluster (default 300)
+#   JAVA_HOME                       a Java 17 (default: first /usr/lib/jvm/*17*)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+tmpl="$here/cassandra"
+
+version=${PACBENCH_CASSANDRA_VERSION:-5.0.9}
+cache=${PACBENCH_CACHE:-$HOME/.cache/pacbench}
+home="$cache/cassandra-$version"
+lib="$home/lib"
+dir=${PACBENCH_CASSANDRA_DIR:-${TMPDIR:-/tmp}/pacbench-cassandra}
+heap=${PACBENCH_CASSANDRA_HEAP:-512m}
+toxi_addr=${PACBENCH_CASSANDRA_TOXIPROXY:-127.0.0.1:8474}
+start_timeout=${PACBENCH_CASSANDRA_START_TIMEOUT:-300}
+nodes=(1 2 3)
+# Evenly spaced Murmur3 tokens, one per node: no token allocation, no bootstrap.
+tokens=(-9223372036854775808 -3074457345618258603 3074457345618258602)
+
+log() { printf 'cassandra.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+listen_ip() { echo "127.0.0.$1"; }
+proxy_ip() { echo "127.0.1.$1"; }
+jmx_port() { echo "719$1"; }
+
+# ---------------------------------------------------------------- tools
+
+find_java() {
+	if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]] && "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "17'; then
+		echo "$JAVA_HOME/bin/java"
+		return
+	fi
+	local j
+	for j in /usr/lib/jvm/*17*/bin/java; do
+		if [[ -x $j ]]; then
+			echo "$j"
+			return
+		fi
+	done
+	return 1
+}
+
+need_java() {
+	java=$(find_java) && return
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		log "installing openjdk-17-jre-headless"
+		apt-get install -y -q openjdk-17-jre-headless >&2 || { apt-get update -q >&2 && apt-get install -y -q openjdk-17-jre-headless >&2; }
+		java=$(find_java) && return
+	fi
+	die "no Java 17 found (set JAVA_HOME or install openjdk-17-jre-headless)"
+}
+
+need_mvn() {
+	command -v mvn >/dev/null && return
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		log "installing maven"
+		apt-get install -y -q maven >&2 || { apt-get update -q >&2 && apt-get install -y -q maven >&2; }
+		command -v mvn >/dev/null && return
+	fi
+	die "mvn not found (install maven)"
+}
+
+toxiproxy_bin() {
+	local v
+	v=$(cd "$repo" && go list -m -f '{{.Version}}' github.com/Shopify/toxiproxy/v2)
+	echo "$cache/bin/toxiproxy-server-$v"
+}
+
+# ---------------------------------------------------------------- fetch
+
+cmd_fetch() {
+	if [[ ! -f $lib/cassandra-all-$version.jar || ! -f $home/.complete ]]; then
+		need_mvn
+		need_java
+		log "fetching cassandra-all $version and its dependencies from Maven Central into $lib"
+		rm -rf "$lib"
+		mkdir -p "$lib"
+		JAVA_HOME=$(dirname "$(dirname "$java")") mvn -q -B -f "$tmpl/pom.xml" \
+			-Dcassandra.version="$version" \
+			-Dmaven.repo.local="$cache/m2" \
+			dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib" >&2 ||
+			die "maven could not resolve cassandra-all $version"
+		touch "$home/.complete"
+	fi
+	local tp
+	tp=$(toxiproxy_bin)
+	if [[ ! -x $tp ]]; then
+		log "building $(basename "$tp") from the Go module"
+		mkdir -p "$(dirname "$tp")"
+		(cd "$repo" && go build -o "$tp" github.com/Shopify/toxiproxy/v2/cmd/server) || die "go build toxiproxy server failed"
+	fi
+}
+
+# ---------------------------------------------------------------- processes
+
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+node_pidfile() { echo "$dir/node$1/cassandra.pid"; }
+toxi_pidfile() { echo "$dir/toxiproxy.pid"; }
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+toxi_api() { # method path [json]
+	local url="http://$toxi_addr$2"
+	if [[ $# -ge 3 ]]; then
+		curl -fsS -m 10 -X "$1" -H 'Content-Type: application/json' -d "$3" "$url"
+	else
+		curl -fsS -m 10 -X "$1" "$url"
+	fi
+}
+
+proxies_json() {
+	local n sep="" out="["
+	for n in "${nodes[@]}"; do
+		out+="$sep{\"name\":\"cassandra$n-peer\",\"listen\":\"$(proxy_ip "$n"):7000\",\"upstream\":\"$(listen_ip "$n"):7000\",\"enabled\":true}"
+		sep=","
+		out+="$sep{\"name\":\"cassandra$n-client\",\"listen\":\"$(proxy_ip "$n"):9042\",\"upstream\":\"$(listen_ip "$n"):9042\",\"enabled\":true}"
+	done
+	echo "$out]"
+}
+
+start_toxiproxy() {
+	local pf tp
+	pf=$(toxi_pidfile)
+	if ! pid_alive "$pf"; then
+		if toxi_api GET /version >/dev/null 2>&1; then
+			die "something else already serves a Toxiproxy API on $toxi_addr (set PACBENCH_CASSANDRA_TOXIPROXY)"
+		fi
+		tp=$(toxiproxy_bin)
+		log "starting Toxiproxy on $toxi_addr"
+		LOG_LEVEL=warn setsid "$tp" -host "${toxi_addr%:*}" -port "${toxi_addr##*:}" \
+			>"$dir/toxiproxy.log" 2>&1 </dev/null &
+		echo $! >"$pf"
+		local i
+		for ((i = 0; i < 100; i++)); do
+			toxi_api GET /version >/dev/null 2>&1 && break
+			pid_alive "$pf" || die "toxiproxy exited: $(tail -5 "$dir/toxiproxy.log")"
+			sleep 0.1
+		done
+	fi
+	# (Re)create the proxies and heal them: a started cluster has clean links.
+	toxi_api POST /populate "$(proxies_json)" >/dev/null || die "toxiproxy populate failed"
+	toxi_api POST /reset >/dev/null || die "toxiproxy reset failed"
+}
+
+write_config() {
+	local n=$1 nd="$dir/node$1"
+	mkdir -p "$nd/conf" "$nd/logs"
+	sed -e "s|@TOKEN@|${tokens[$((n - 1))]}|" \
+		-e "s|@SEEDS@|$(proxy_ip 1):7000|" \
+		-e "s|@LISTEN@|$(listen_ip "$n")|g" \
+		-e "s|@BROADCAST@|$(proxy_ip "$n")|g" \
+		-e "s|@DIR@|$nd|g" \
+		"$tmpl/cassandra.yaml.in" >"$nd/conf/cassandra.yaml"
+}
+
+start_node() {
+	local n=$1 nd="$dir/node$1" pf
+	pf=$(node_pidfile "$n")
+	if pid_alive "$pf"; then
+		return
+	fi
+	write_config "$n"
+	local opts=()
+	mapfile -t opts < <(grep -E '^-' "$tmpl/jvm-server.options")
+	log "starting node $n ($(listen_ip "$n"), broadcast $(proxy_ip "$n"))"
+	setsid "$java" "${opts[@]}" \
+		-Xms256m -Xmx"$heap" -XX:MaxDirectMemorySize=256m \
+		-javaagent:"$(ls "$lib"/jamm-*.jar | head -1)" \
+		-Dcassandra.config="file://$nd/conf/cassandra.yaml" \
+		-Dcassandra.storagedir="$nd" \
+		-Dcassandra.logdir="$nd/logs" \
+		-Dlogback.configurationFile="$tmpl/logback.xml" \
+		-Dcassandra.jmx.local.port="$(jmx_port "$n")" \
+		-Dcassandra-foreground=yes \
+		-cp "$nd/conf:$lib/*" \
+		org.apache.cassandra.service.CassandraDaemon \
+		>"$nd/logs/stdout.log" 2>&1 </dev/null &
+	echo $! >"$pf"
+}
+
+wait_cql() { # node deadline
+	local n=$1 deadline=$2 pf
+	pf=$(node_pidfile "$n")
+	until port_open "$(listen_ip "$n")" 9042; do
+		if ! pid_alive "$pf"; then
+			tail -20 "$dir/node$n/logs/stdout.log" >&2 || true
+			die "node $n exited during start-up (logs: $dir/node$n/logs)"
+		fi
+		((SECONDS < deadline)) || die "node $n: CQL port not open after ${start_timeout}s (logs: $dir/node$n/logs)"
+		sleep 1
+	done
+}
+
+nodetool() { # node args…
+	local n=$1
+	shift
+	local opts=()
+	mapfile -t opts < <(grep -E '^--add-|^-Djdk.attach' "$tmpl/jvm-server.options")
+	"$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "${opts[@]}" \
+		-Dlogback.configurationFile="$tmpl/logback-tools.xml" \
+		-cp "$lib/*" org.apache.cassandra.tools.NodeTool \
+		-h 127.0.0.1 -p "$(jmx_port "$n")" "$@"
+}
+
+wait_un() { # deadline: every node sees 3 UN
+	local deadline=$1 n up
+	for n in "${nodes[@]}"; do
+		while :; do
+			up=$(nodetool "$n" status 2>/dev/null | grep -c '^UN' || true)
+			[[ $up == "${#nodes[@]}" ]] && break
+			((SECONDS < deadline)) || die "node $n sees $up/${#nodes[@]} nodes UN after ${start_timeout}s"
+			sleep 2
+		done
+	done
+}
+
+all_running() {
+	local n
+	pid_alive "$(toxi_pidfile)" || return 1
+	for n in "${nodes[@]}"; do
+		pid_alive "$(node_pidfile "$n")" || return 1
+	done
+}
+
+cmd_env() {
+	local n hosts="" sep=""
+	for n in "${nodes[@]}"; do
+		hosts+="$sep$(proxy_ip "$n"):9042"
+		sep=","
+	done
+	echo "export PACBENCH_CASSANDRA_HOSTS=$hosts"
+	echo "export PACBENCH_TOXIPROXY_API=http://$toxi_addr"
+	all_running || log "warning: the cluster is not (fully) running; run: scripts/cassandra.sh start"
+}
+
+cmd_start() {
+	local t0=$SECONDS deadline=$((SECONDS + start_timeout)) n
+	cmd_fetch
+	need_java
+	mkdir -p "$dir"
+	start_toxiproxy
+	# The seed first; the others join it (no bootstrap: auto_bootstrap=false).
+	start_node 1
+	wait_cql 1 "$deadline"
+	for n in "${nodes[@]:1}"; do
+		start_node "$n"
+	done
+	for n in "${nodes[@]:1}"; do
+		wait_cql "$n" "$deadline"
+	done
+	wait_un "$deadline"
+	log "cluster up: ${#nodes[@]} nodes UN in $((SECONDS - t0))s (data: $dir)"
+	cmd_env
+}
+
+stop_pid() { # pidfile name
+	local pf=$1 name=$2 pid i
+	pid_alive "$pf" || { rm -f "$pf"; return 0; }
+	pid=$(cat "$pf")
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "$name did not stop in 60s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	fi
+	rm -f "$pf"
+	log "stopped $name"
+}
+
+cmd_stop() {
+	local n
+	[[ -d $dir ]] || return 0
+	for n in "${nodes[@]}"; do
+		stop_pid "$(node_pidfile "$n")" "node $n" &
+	done
+	wait
+	stop_pid "$(toxi_pidfile)" toxiproxy
+}
+
+cmd_status() {
+	local n pf rc=0
+	pf=$(toxi_pidfile)
+	if pid_alive "$pf"; then echo "toxiproxy  running  pid $(cat "$pf")  api http://$toxi_addr"; else echo "toxiproxy  stopped"; rc=3; fi
+	for n in "${nodes[@]}"; do
+		pf=$(node_pidfile "$n")
+		if pid_alive "$pf"; then echo "node$n      running  pid $(cat "$pf")  $(listen_ip "$n") via $(proxy_ip "$n")"; else echo "node$n      stopped"; rc=3; fi
+	done
+	if pid_alive "$(node_pidfile 1)"; then
+		need_java
+		nodetool 1 status || rc=3
+	fi
+	return $rc
+}
+
+cmd_clean() {
+	cmd_stop
+	rm -rf "$dir"
+	log "removed $dir"
+}
+
+case ${1:-} in
+fetch) cmd_fetch ;;
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+env) cmd_env ;;
+clean) cmd_clean ;;
+*)
+	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+	;;
+esac

@@ -49,7 +49,8 @@ type EtcdOptions struct {
 	Members int
 	// Dir holds the members' data (Dir/<name>.etcd) and, unless Log is set,
 	// their logs (Dir/<name>.log). Default: a new temporary directory, which
-	// Stop removes; a caller-supplied Dir is left in place.
+	// Stop removes; a caller-supplied Dir (empty or absent: members start a
+	// new cluster) is left in place with the logs.
 	Dir string
 	// Exe is the binary re-executed for each member (default
 	// os.Executable()), with Args; it must call MaybeRunMember first thing.

@@ -78,7 +78,7 @@ type Tick struct {
 	Recorder *metrics.Recorder
 	// Phase is the name of the phase running at the end of the interval.
 	Phase string
-	// Elapsed since the start of the measured phases.
+	// Elapsed is the run clock at the end of the interval.
 	Elapsed time.Duration
 	// Ops and Errors completed during the interval (all scenarios).
 	Ops, Errors int64
@@ -687,7 +687,6 @@ func (r *run) collector(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(r.cfg.Interval)
 	defer t.Stop()
-	start := r.clock.Now()
 	for {
 		select {
 		case <-stop:
@@ -699,7 +698,7 @@ func (r *run) collector(stop <-chan struct{}, done chan<- struct{}) {
 		if r.cfg.OnTick == nil {
 			continue
 		}
-		tick := Tick{Interval: iv, Recorder: r.rec, Elapsed: time.Duration(now - start)}
+		tick := Tick{Interval: iv, Recorder: r.rec, Elapsed: time.Duration(now)}
 		if pi := int(r.phase.Load()); pi < len(r.plan.Phases) {
 			tick.Phase = r.plan.Phases[pi].Name
 		}

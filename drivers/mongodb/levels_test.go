@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/tag"
 
 	"github.com/pacbench/pacbench/drivers"
 )
@@ -114,7 +115,7 @@ func TestParseLevelsAccepts(t *testing.T) {
 	}
 }
 
-func tagSets(t *testing.T, s string) []tagSet {
+func tagSets(t *testing.T, s string) []tag.Set {
 	t.Helper()
 	sets, err := parseTagSets(s)
 	if err != nil {
@@ -176,8 +177,8 @@ func TestInfoMatchesParser(t *testing.T) {
 		}
 		for _, v := range dim.Values {
 			l := drivers.Levels{dim.Key: v}
-			if dim.Key == KeyReadPreference && v != "primary" {
-				l[KeyReadConcern] = "local"
+			if dim.Key == KeyReadConcern && v == "snapshot" {
+				l[KeyW] = "majority" // snapshot needs it
 			}
 			if _, err := ParseLevels(l); err != nil {
 				t.Errorf("Info lists %s=%s but the parser rejects it alone: %v", dim.Key, v, err)

@@ -1,0 +1,241 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+
+	"github.com/pacbench/pacbench/bench"
+	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/drivers/etcd"
+	"github.com/pacbench/pacbench/internal/testenv"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/report"
+)
+
+func TestMain(m *testing.M) {
+	cluster.MaybeRunMember()
+	os.Exit(m.Run())
+}
+
+// impairedProfile targets an existing cluster through its (remote, from
+// pacbench's point of view) Toxiproxy API: the quickstart's four phases.
+func impairedProfile(c *cluster.Etcd, phase time.Duration) string {
+	var nodes []string
+	for i, m := range c.Topology().Members {
+		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s}",
+			m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy))
+	}
+	return fmt.Sprintf(`
+name: impaired
+system:
+  driver: etcd
+  endpoints: [%s]
+  nodes: [%s]
+  impairer: {kind: toxiproxy, api: %q}
+  op_timeout: 1s
+workload: {preset: b, records: 100, value_size: 128}
+load: {model: closed, workers: 8}
+routes: {read: follower, write: leader}
+levels:
+  - {name: linearizable, read: linearizable}
+  - {name: serializable, read: serializable}
+phases:
+  - {name: baseline, duration: %[4]s}
+  - name: latency
+    duration: %[4]s
+    impairments: [{kind: latency, target: leader, links: peer_out, delay: 40ms, jitter: 5ms}]
+  - name: partition
+    duration: %[4]s
+    impairments: [{kind: partition, target: follower}]
+  - {name: healed, duration: %[4]s}
+`, strings.Join(quoteAll(c.Endpoints()), ", "), strings.Join(nodes, ", "), c.ToxiproxyAPI(), phase)
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func phaseOf(t *testing.T, s *report.Summary, scenario, phase string) report.Phase {
+	t.Helper()
+	for _, sc := range s.Scenarios {
+		if sc.Name != scenario {
+			continue
+		}
+		for _, ph := range sc.Phases {
+			if ph.Name == phase {
+				return ph
+			}
+		}
+	}
+	t.Fatalf("no phase %s/%s in summary", scenario, phase)
+	return report.Phase{}
+}
+
+// TestPACELCOnRealEtcd runs the quickstart's phases against a real 3-member
+// etcd cluster whose every link passes through Toxiproxy, and checks the
+// behaviour DESIGN.md and issue 3 describe.
+func TestPACELCOnRealEtcd(t *testing.T) {
+	testenv.Short(t)
+	ctx := context.Background()
+	c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{})
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	reg := drivers.NewRegistry(etcd.New())
+	p, err := profile.Parse("impaired.yaml", []byte(impairedProfile(c, 4*time.Second)), profile.Options{Registry: reg})
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	out := t.TempDir()
+	res, err := bench.Execute(ctx, bench.Options{Profile: p, Registry: reg, OutDir: out, RunID: "impaired", Version: "test"})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	s := res.Summary
+	var buf strings.Builder
+	_ = report.WriteTable(&buf, s)
+	t.Log("\n" + buf.String())
+
+	// Linearizable reads never stale, in every phase.
+	for _, ph := range []string{"baseline", "latency", "partition", "healed"} {
+		r := phaseOf(t, s, "linearizable", ph).Ops["read"]
+		if r == nil {
+			continue
+		}
+		if r.Staleness.Stale != 0 {
+			t.Errorf("linearizable %s: %d stale reads, want 0", ph, r.Staleness.Stale)
+		}
+		if ses := phaseOf(t, s, "linearizable", ph).Session; ses.RYWViolations+ses.MonotonicReadViolations != 0 {
+			t.Errorf("linearizable %s: session violations %+v", ph, ses)
+		}
+	}
+	// Latency phase: the follower lags.
+	serLat := phaseOf(t, s, "serializable", "latency").Ops["read"]
+	if serLat.Staleness.StaleRatio <= 0.01 {
+		t.Errorf("serializable latency: stale ratio %.4f, want > 1%%", serLat.Staleness.StaleRatio)
+	}
+	if p50 := serLat.Staleness.Ms.P50; p50 < 5 || p50 > 500 {
+		t.Errorf("serializable latency: staleness p50 %.1f ms, want of the order of the 40 ms delay", p50)
+	}
+	linLat := phaseOf(t, s, "linearizable", "latency").Ops["read"]
+	if linLat.LatencyMs.P50 < 40 {
+		t.Errorf("linearizable latency: read p50 %.1f ms, want ≥ the 40 ms injected delay", linLat.LatencyMs.P50)
+	}
+	// Partition: linearizable reads through the isolated follower fail,
+	// serializable ones stay available and grow stale.
+	linPart := phaseOf(t, s, "linearizable", "partition").Ops["read"]
+	if linPart.Availability >= 0.5 {
+		t.Errorf("linearizable partition: availability %.2f, want < 50%%", linPart.Availability)
+	}
+	if bad := linPart.Count - linPart.OK - linPart.Errors["timeout"] - linPart.Errors["unavailable"]; bad != 0 {
+		t.Errorf("linearizable partition: %d errors not classed timeout/unavailable: %v", bad, linPart.Errors)
+	}
+	if linPart.ErrorLatency == nil || linPart.ErrorLatency.P50 <= 0 {
+		t.Errorf("linearizable partition: error latencies not recorded")
+	}
+	serPart := phaseOf(t, s, "serializable", "partition").Ops["read"]
+	if serPart.Availability <= 0.99 {
+		t.Errorf("serializable partition: availability %.3f, want > 99%%", serPart.Availability)
+	}
+	serBase := phaseOf(t, s, "serializable", "baseline").Ops["read"]
+	if serPart.Staleness.StaleRatio <= serBase.Staleness.StaleRatio {
+		t.Errorf("serializable partition: stale ratio %.3f not above baseline %.3f", serPart.Staleness.StaleRatio, serBase.Staleness.StaleRatio)
+	}
+	// Healed: staleness back to milliseconds, well below the partition's.
+	serHeal := phaseOf(t, s, "serializable", "healed").Ops["read"]
+	if serHeal.Staleness.StaleRatio >= serPart.Staleness.StaleRatio/2 {
+		t.Errorf("serializable healed: stale ratio %.3f, want well below partition %.3f", serHeal.Staleness.StaleRatio, serPart.Staleness.StaleRatio)
+	}
+	// Verdicts.
+	for _, want := range []struct{ sc, p, e string }{{"serializable", "PA", "EL"}, {"linearizable", "PC", "EC"}} {
+		for _, sc := range s.Scenarios {
+			if sc.Name == want.sc && (deref(sc.PACELC.Partition) != want.p || deref(sc.PACELC.Else) != want.e) {
+				t.Errorf("%s verdict %s/%s, want %s/%s (%s)", want.sc, deref(sc.PACELC.Partition), deref(sc.PACELC.Else), want.p, want.e, sc.PACELC.Evidence)
+			}
+		}
+	}
+	// No toxics left, every proxy enabled (asserted through the API).
+	proxies, err := toxiclient.NewClient(c.ToxiproxyAPI()).Proxies()
+	if err != nil {
+		t.Fatalf("toxiproxy: %v", err)
+	}
+	for name, px := range proxies {
+		toxics, err := px.Toxics()
+		if err != nil {
+			t.Fatalf("toxics of %s: %v", name, err)
+		}
+		if len(toxics) != 0 || !px.Enabled {
+			t.Errorf("proxy %s left impaired: %d toxics, enabled=%v", name, len(toxics), px.Enabled)
+		}
+	}
+	// Results on disk, complete.
+	checkResultsDir(t, res.Dir)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
+}
+
+// checkResultsDir asserts the documented layout and the phase annotations.
+func checkResultsDir(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range []string{"manifest.json", "summary.json", "summary.csv", "intervals.hlog"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	hgrms, _ := filepath.Glob(filepath.Join(dir, "hgrm", "*.hgrm"))
+	if len(hgrms) == 0 {
+		t.Errorf("no .hgrm files")
+	}
+	var man struct {
+		Phases []struct {
+			Name        string `json:"name"`
+			StartNs     int64  `json:"start_ns"`
+			EndNs       int64  `json:"end_ns"`
+			Impairments []struct {
+				AppliedNs int64 `json:"applied_ns"`
+				ClearedNs int64 `json:"cleared_ns"`
+			} `json:"impairments"`
+		} `json:"phases"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err := json.Unmarshal(b, &man); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	impaired := 0
+	for _, ph := range man.Phases {
+		for _, im := range ph.Impairments {
+			impaired++
+			if im.AppliedNs < ph.StartNs || im.ClearedNs < im.AppliedNs || im.ClearedNs < ph.EndNs {
+				t.Errorf("phase %s: impairment window %d–%d outside phase %d–%d", ph.Name, im.AppliedNs, im.ClearedNs, ph.StartNs, ph.EndNs)
+			}
+		}
+	}
+	if impaired == 0 {
+		t.Errorf("manifest records no impairment windows")
+	}
+	hlog, _ := os.ReadFile(filepath.Join(dir, "intervals.hlog"))
+	for _, ph := range []string{"/baseline/", "/latency/", "/partition/", "/healed/"} {
+		if !strings.Contains(string(hlog), ph) {
+			t.Errorf("hlog has no interval tagged with phase %s", ph)
+		}
+	}
+}

@@ -16,6 +16,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
+
+	"github.com/pacbench/pacbench/internal/registry"
+	"github.com/pacbench/pacbench/profile"
 )
 
 // repoRoot is the repository root, relative to this package.
@@ -610,5 +613,28 @@ func TestProfilesUseComposeNames(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no compose profile found in profiles/")
+	}
+}
+
+// TestComposeProfilesValidate parses and plans every profile of profiles/
+// with the built-in driver registry, as `pacbench validate` does.
+func TestComposeProfilesValidate(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join(repoRoot, "profiles", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no profiles (%v)", err)
+	}
+	reg := registry.Default()
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			p, err := profile.Load(f, profile.Options{Registry: reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Plan(profile.Overrides{}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/pacbench/pacbench/bench"
@@ -71,6 +72,8 @@ type Env struct {
 
 func main() {
 	cluster.MaybeRunMember()
+	// Toxiproxy logs through zerolog's global logger; keep it quiet.
+	zerolog.SetGlobalLevel(zerolog.WarnLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fi, _ := os.Stderr.Stat()

@@ -395,7 +395,11 @@ func staleness(t *testing.T, w, r drivers.Session, prefix string, keys int, d ti
 		}
 		st.reads++
 		st.lat = append(st.lat, lat)
-		if got := seqOf(t, v); got < c {
+		got := uint64(0) // not found: older than the seed write
+		if v.Found {
+			got = seqOf(t, v)
+		}
+		if got < c {
 			st.stale++
 			st.maxLag = max(st.maxLag, c-got)
 		}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+
+	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/internal/testenv"
+	"github.com/pacbench/pacbench/report"
+)
+
+func TestMain(m *testing.M) {
+	cluster.MaybeRunMember()
+	os.Exit(m.Run())
+}
+
+// invoke runs the CLI in-process with an injected environment.
+func invoke(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	exe, _ := os.Executable()
+	code = Main(args, Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" },
+		Context: context.Background(), Exe: exe})
+	return code, out.String(), errb.String()
+}
+
+func TestUsageAndValidation(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		args       []string
+		code       int
+		wantOut    []string
+		wantErr    []string
+		notInFiles bool
+	}{
+		{name: "bad format", args: []string{"run", "--format", "xml"}, code: 2, wantErr: []string{`--format: "xml"`}},
+		{name: "unknown flag", args: []string{"run", "--bogus"}, code: 2, wantErr: []string{"unknown flag: --bogus"}},
+		{name: "bad duration", args: []string{"run", "--duration", "soon"}, code: 2, wantErr: []string{"--duration"}},
+		{name: "negative duration", args: []string{"run", "--duration", "-1s"}, code: 2, wantErr: []string{"--duration"}},
+		{name: "missing profile", args: []string{"run", "--profile", "testdata/nope.yaml"}, code: 2, wantErr: []string{"testdata/nope.yaml"}},
+		{name: "unknown key", args: []string{"run", "--profile", "testdata/unknown-key.yaml"}, code: 2,
+			wantErr: []string{"testdata/unknown-key.yaml:8:", "duraton"}},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, wantErr: []string{"unknown command"}},
+		{name: "validate bad impairments", args: []string{"validate", "testdata/bad-impairment.yaml"}, code: 2,
+			wantOut: []string{"testdata/bad-impairment.yaml:8:", "sideways", "delay", "testdata/bad-impairment.yaml:11:", "every member"}},
+		{name: "validate shipped profiles", args: append([]string{"validate"}, shippedProfiles(t)...), code: 0,
+			wantOut: []string{"quickstart.yaml: ok"}},
+		{name: "validate needs a file", args: []string{"validate"}, code: 2},
+		{name: "drivers", args: []string{"drivers"}, code: 0, wantOut: []string{"etcd", "linearizable serializable", "cassandra", "mongodb"}},
+		{name: "drivers json", args: []string{"drivers", "--format", "json"}, code: 0, wantOut: []string{`"name": "etcd"`}},
+		{name: "version", args: []string{"version"}, code: 0, wantOut: []string{"pacbench dev", "go.etcd.io/etcd/client/v3"}},
+		{name: "heal needs a target", args: []string{"heal"}, code: 2, wantErr: []string{"--toxiproxy"}},
+		{name: "unreachable database", args: []string{"run", "--profile", "testdata/unreachable.yaml", "--metrics-addr", "off", "--out", "OUT"},
+			code: 1, wantErr: []string{"unreachable", "127.0.0.1:1"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string(nil), tc.args...)
+			for i, a := range args {
+				if a == "OUT" {
+					args[i] = t.TempDir()
+				}
+			}
+			code, out, errs := invoke(t, args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errs)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+			if strings.Contains(errs, "goroutine ") || strings.Contains(errs, "panic:") {
+				t.Errorf("stack trace on stderr:\n%s", errs)
+			}
+		})
+	}
+}
+
+func shippedProfiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../../profiles/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped profiles: %v", err)
+	}
+	return files
+}
+
+// TestRunQuickstart is the README's first command, shortened: the built-in
+// quickstart on a local etcd cluster started by pacbench itself.
+func TestRunQuickstart(t *testing.T) {
+	testenv.Short(t)
+	out := t.TempDir()
+	code, stdout, stderr := invoke(t, "run", "--duration", "2s", "--format", "json", "--out", out, "--run-id", "q", "--metrics-addr", "127.0.0.1:0")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var s report.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("stdout is not the summary document: %v\n%s", err, stdout)
+	}
+	if s.Schema != report.Schema || len(s.Scenarios) != 2 {
+		t.Fatalf("summary: schema %q, %d scenarios", s.Schema, len(s.Scenarios))
+	}
+	for _, sc := range s.Scenarios {
+		if len(sc.Phases) != 4 {
+			t.Errorf("%s: %d phases, want 4", sc.Name, len(sc.Phases))
+		}
+		for _, ph := range sc.Phases {
+			r := ph.Ops["read"]
+			if r == nil || r.Count == 0 {
+				t.Errorf("%s/%s: no reads", sc.Name, ph.Name)
+				continue
+			}
+			if sc.Name == "linearizable" && r.Staleness.Stale != 0 {
+				t.Errorf("linearizable/%s: %d stale reads, want 0", ph.Name, r.Staleness.Stale)
+			}
+			for _, p := range []float64{r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.P999, r.LatencyMs.P9999, r.LatencyMs.Max} {
+				if p <= 0 && r.OK > 0 {
+					t.Errorf("%s/%s: percentile missing: %+v", sc.Name, ph.Name, r.LatencyMs)
+				}
+			}
+		}
+	}
+	for _, f := range []string{"manifest.json", "summary.json", "summary.csv", "intervals.hlog"} {
+		if _, err := os.Stat(filepath.Join(out, "q", f)); err != nil {
+			t.Errorf("results: %v", err)
+		}
+	}
+	if !strings.Contains(stderr, "phase baseline") || !strings.Contains(stderr, "ops/s") {
+		t.Errorf("no progress on stderr:\n%s", stderr)
+	}
+}
+
+// buildBinary builds pacbench once per test binary.
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "pacbench-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pacbench")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// TestSignalsHealAndWritePartial runs pacbench as a subprocess against a
+// cluster whose Toxiproxy it reaches through the API (as a remote one),
+// interrupts it while an impairment is active, and checks that it exits 1,
+// heals every link and writes partial results.
+func TestSignalsHealAndWritePartial(t *testing.T) {
+	testenv.Short(t)
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cluster.StartEtcd(context.Background(), cluster.EtcdOptions{})
+	if err != nil {
+		t.Fatalf("cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	var nodes []string
+	for i, m := range c.Topology().Members {
+		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s}", m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy))
+	}
+	prof := filepath.Join(t.TempDir(), "p.yaml")
+	yml := fmt.Sprintf(`
+name: sig
+system:
+  driver: etcd
+  endpoints: [%q]
+  nodes: [%s]
+  impairer: {kind: toxiproxy, api: %q}
+  op_timeout: 500ms
+workload: {preset: b, records: 50}
+load: {workers: 4}
+routes: {read: follower, write: leader}
+levels: [{name: ser, read: serializable}]
+phases:
+  - {name: baseline, duration: 1s}
+  - name: latency
+    duration: 60s
+    impairments: [{kind: latency, target: leader, links: peer_out, delay: 30ms}, {kind: partition, target: follower}]
+`, c.Endpoints()[0], strings.Join(nodes, ", "), c.ToxiproxyAPI())
+	if err := os.WriteFile(prof, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			out := t.TempDir()
+			cmd := exec.Command(bin, "run", "--profile", prof, "--out", out, "--run-id", "r", "--metrics-addr", "off")
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			cmd.Stdout = &bytes.Buffer{}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(stderr.String(), "impairment: partition") {
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatalf("impairment never applied:\n%s", stderr.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if n := countToxics(t, c.ToxiproxyAPI()); n == 0 {
+				t.Fatalf("no toxics active before the signal")
+			}
+			time.Sleep(500 * time.Millisecond)
+			_ = cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			code := cmd.ProcessState.ExitCode()
+			if code != 1 {
+				t.Fatalf("exit %d (%v), want 1\n%s", code, err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "interrupted") {
+				t.Errorf("stderr does not say the run was interrupted:\n%s", stderr.String())
+			}
+			if n := countToxics(t, c.ToxiproxyAPI()); n != 0 {
+				t.Errorf("%d toxics left after %s", n, sig)
+			}
+			b, err := os.ReadFile(filepath.Join(out, "r", "summary.json"))
+			if err != nil {
+				t.Fatalf("no partial results: %v", err)
+			}
+			var s report.Summary
+			if err := json.Unmarshal(b, &s); err != nil || !s.Partial {
+				t.Errorf("summary not marked partial (err %v)", err)
+			}
+		})
+	}
+}
+
+func countToxics(t *testing.T, api string) int {
+	t.Helper()
+	proxies, err := toxiclient.NewClient(api).Proxies()
+	if err != nil {
+		t.Fatalf("toxiproxy: %v", err)
+	}
+	n := 0
+	for _, p := range proxies {
+		ts, err := p.Toxics()
+		if err != nil {
+			t.Fatalf("toxics: %v", err)
+		}
+		n += len(ts)
+		if !p.Enabled {
+			n++
+		}
+	}
+	return n
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

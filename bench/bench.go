@@ -242,6 +242,11 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return out, errors.Join(runErr, err)
 	}
+	for _, v := range res.Linearizability {
+		if len(v.Visualization) > 0 && v.Scenario < len(plan.Scenarios) && v.Phase < len(plan.Phases) {
+			files[report.VisualizationFile(plan.Scenarios[v.Scenario].Name, plan.Phases[v.Phase].Name)] = v.Visualization
+		}
+	}
 	dir := filepath.Join(o.OutDir, o.RunID)
 	if err := report.WriteDir(dir, files); err != nil {
 		return out, errors.Join(runErr, err)

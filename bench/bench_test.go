@@ -57,6 +57,9 @@ phases:
     duration: %[4]s
     impairments: [{kind: partition, target: follower}]
   - {name: healed, duration: %[4]s}
+checks:
+  linearizable_keys: 4
+  probes: [0ms, 1ms, 5ms, 20ms, 50ms, 100ms, 200ms]
 `, strings.Join(quoteAll(c.Endpoints()), ", "), strings.Join(nodes, ", "), c.ToxiproxyAPI(), phase)
 }
 
@@ -182,8 +185,53 @@ func TestPACELCOnRealEtcd(t *testing.T) {
 			t.Errorf("proxy %s left impaired: %d toxics, enabled=%v", name, len(toxics), px.Enabled)
 		}
 	}
+	checkConsistency(t, s, res.Dir)
 	// Results on disk, complete.
 	checkResultsDir(t, res.Dir)
+}
+
+// checkConsistency asserts issue 4's behaviour: what consistency buys.
+func checkConsistency(t *testing.T, s *report.Summary, dir string) {
+	t.Helper()
+	for _, ph := range []string{"baseline", "latency", "partition", "healed"} {
+		p := phaseOf(t, s, "linearizable", ph)
+		if p.Linearizable != nil && !*p.Linearizable {
+			t.Errorf("linearizable/%s: porcupine says not linearizable (%+v)", ph, p.Linearizability)
+		}
+		if ph != "partition" && (p.Linearizable == nil || !*p.Linearizable) {
+			t.Errorf("linearizable/%s: verdict %v, want true (%+v)", ph, p.Linearizable, p.Linearizability)
+		}
+		for _, pr := range p.Probes {
+			if pr.PConsistent != 1 {
+				t.Errorf("linearizable/%s: probe Δ=%vms p=%.4f, want 1", ph, pr.DeltaMs, pr.PConsistent)
+			}
+		}
+	}
+	lat := phaseOf(t, s, "serializable", "latency")
+	if lat.Linearizable == nil || *lat.Linearizable {
+		t.Errorf("serializable/latency: verdict %v, want false (%+v)", lat.Linearizable, lat.Linearizability)
+	} else if lat.Linearizability == nil || lat.Linearizability.Visualization == "" {
+		t.Errorf("serializable/latency: no visualization saved")
+	} else if st, err := os.Stat(filepath.Join(dir, lat.Linearizability.Visualization)); err != nil || st.Size() == 0 {
+		t.Errorf("visualization file: %v", err)
+	}
+	if len(lat.Probes) == 0 {
+		t.Fatalf("serializable/latency: no probes")
+	}
+	first, last := lat.Probes[0], lat.Probes[len(lat.Probes)-1]
+	if first.PConsistent >= last.PConsistent {
+		t.Errorf("serializable/latency: visibility does not rise with Δ: %+v", lat.Probes)
+	}
+	for _, pr := range lat.Probes {
+		if pr.DeltaMs >= 100 && pr.PConsistent < 0.99 {
+			t.Errorf("serializable/latency: P(consistent | Δ=%vms) = %.3f, want ≥ 0.99 beyond twice the 40 ms delay", pr.DeltaMs, pr.PConsistent)
+		}
+	}
+	if c := phaseOf(t, s, "serializable", "healed").Convergence; c == nil {
+		t.Errorf("serializable/healed: no convergence measured")
+	} else {
+		t.Logf("serializable/healed: convergence %+v", *c)
+	}
 }
 
 func deref(s *string) string {

@@ -61,10 +61,12 @@
 // porcupine's cost is exponential in the number of operations concurrent on
 // one key, not in the history length, so only the reads of the first
 // MaxClients workers of each scenario are kept. Memory is bounded by MaxOps
-// per (key, phase): operations beyond it are not kept, and a key whose
-// history was truncated can no longer prove linearizability, so the verdict
-// of its phase is at best unknown (null); a violation found on another key
-// still counts.
+// per (key, phase): operations beyond it are not kept. A key whose history
+// was truncated can no longer prove linearizability: in the truncated phase
+// it is not checked at all, and in the key's other phases (whose seed write
+// or observed writes may be among the dropped ones) it can still disprove
+// linearizability but not prove it. Such a phase's verdict is therefore at
+// best unknown (null); a violation found on any key still makes it false.
 package checkers
 
 import (

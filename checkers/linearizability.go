@@ -13,7 +13,7 @@ import (
 
 // MaxVisualizedKeys bounds how many illegal keys one visualization shows (the
 // first ones in key order); the verdict lists every illegal key found.
-const MaxVisualizedKeys = 4
+const MaxVisualizedKeys = 2
 
 // Reason says why a verdict is unknown.
 type Reason string
@@ -22,7 +22,7 @@ type Reason string
 const (
 	ReasonNone      Reason = ""          // the verdict is known
 	ReasonTimeout   Reason = "timeout"   // porcupine did not finish within the timeout
-	ReasonTruncated Reason = "truncated" // a key's history exceeded MaxOps (or lost writes its reads need)
+	ReasonTruncated Reason = "truncated" // a key's history exceeded MaxOps in this or another phase
 	ReasonNoReads   Reason = "no reads"  // no read was kept: nothing to check
 	ReasonCanceled  Reason = "canceled"  // the context ended before the check did
 )
@@ -99,6 +99,9 @@ func (h *History) checkCell(ctx context.Context, snap []keySnapshot, s, p int, t
 		switch st {
 		case keyTruncated:
 			truncated = true
+		case keyPartial:
+			truncated = true
+			keys = append(keys, keyOps{snap[i].key, lo, len(ops)})
 		case keyChecked:
 			keys = append(keys, keyOps{snap[i].key, lo, len(ops)})
 		}
@@ -232,6 +235,7 @@ const (
 	keyNoReads   keyStatus = iota // nothing to check
 	keyTruncated                  // history incomplete: cannot be checked
 	keyChecked                    // operations appended
+	keyPartial                    // appended, but another phase lost writes: can disprove, not prove
 )
 
 // clientIDs maps (scenario, client) to dense porcupine client ids.
@@ -308,6 +312,10 @@ func (h *History) appendKeyHistory(ops []porcupine.Operation, ks *keySnapshot, s
 			Return:   r.ret,
 			Metadata: h.meta(r, p),
 		})
+	}
+	if ks.anyTrunc {
+		// A dropped write of another phase may be the true seed.
+		return ops, keyPartial
 	}
 	return ops, keyChecked
 }

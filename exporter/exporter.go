@@ -128,10 +128,10 @@ type Exporter struct {
 	conv    map[histKey]convCache
 	scratch *hdrhistogram.Histogram
 
-	mu    sync.Mutex // guards snap, imps, info
-	snap  *snapshot
-	imps  map[impKey]float64 // known impairment → delay (s) if active, -1 if not
-	info  []string           // run_info label values; nil until SetRunInfo
+	mu   sync.Mutex // guards snap, imps, info
+	snap *snapshot
+	imps map[impKey]float64 // known impairment → delay (s) if active, -1 if not
+	info []string           // run_info label values; nil until SetRunInfo
 }
 
 // New returns an Exporter registered with o.Registry.

@@ -7,9 +7,9 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -357,12 +357,35 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// sortedKeys is a test helper for stable messages.
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// TestConcurrentUse updates, sets impairments and scrapes from several
+// goroutines at once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	e := newTest(t, Options{})
+	res, iv := handMade(t), handMadeInterval(t)
+	h := e.Handler()
+	done := make(chan struct{})
+	for g := 0; g < 3; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 20; i++ {
+				switch g {
+				case 0:
+					e.Update("etcd", []string{"a"}, res, iv)
+				case 1:
+					e.SetImpairments([]Active{{Kind: impair.KindLatency, Target: "m1", Delay: time.Duration(i) * time.Millisecond}})
+					e.SetRunInfo(map[string]string{"run_id": "r"})
+				case 2:
+					rr := httptest.NewRecorder()
+					h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+					if rr.Code != http.StatusOK {
+						t.Errorf("scrape: %d", rr.Code)
+					}
+				}
+			}
+		}()
 	}
-	sort.Strings(out)
-	return out
+	for g := 0; g < 3; g++ {
+		<-done
+	}
 }

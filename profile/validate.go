@@ -587,8 +587,11 @@ func (c *checker) checks(ch Checks) {
 		c.add("checks.check_timeout", "must not be negative, got %s", ch.CheckTimeout)
 	}
 	for i, d := range ch.Probes {
-		if d <= 0 {
-			c.add(fmt.Sprintf("checks.probes[%d]", i), "must be > 0, got %s", d)
+		if d < 0 {
+			c.add(fmt.Sprintf("checks.probes[%d]", i), "must not be negative (a delay after the write is acknowledged), got %s", d)
 		}
+	}
+	if ch.RingSize < 0 {
+		c.add("checks.ring_size", "must not be negative, got %d", ch.RingSize)
 	}
 }

@@ -79,14 +79,132 @@ func Build(in Input) *Summary {
 			if in.Linearizable != nil {
 				ph.Linearizable = in.Linearizable(si, pi)
 			}
+			for _, v := range res.Linearizability {
+				if v.Scenario == si && v.Phase == pi {
+					ph.Linearizable = v.Linearizable
+					lc := &LinCheck{Ops: v.Ops, Keys: v.Keys, Reason: string(v.Reason), IllegalKeys: v.IllegalKeys,
+						CheckMs: round3(float64(v.Duration) / 1e6)}
+					if len(v.Visualization) > 0 {
+						lc.Visualization = VisualizationFile(sc.Name, p.Phases[pi].Name)
+					}
+					ph.Linearizability = lc
+				}
+			}
+			fillProbes(&ph, res.Probes, si, pi)
 			out.Phases = append(out.Phases, ph)
 		}
 		s.Scenarios = append(s.Scenarios, out)
 	}
 	for i := range s.Scenarios {
+		fillConvergence(&s.Scenarios[i], res.Convergence, i, p.Phases)
 		s.Scenarios[i].PACELC = Classify(s.Scenarios, i, p.Phases)
 	}
 	return s
+}
+
+// fillProbes adds the probe sweep of (si, pi) and the "consistent after"
+// delay.
+func fillProbes(ph *Phase, probes []runner.ProbeStats, si, pi int) {
+	for _, pr := range probes {
+		if pr.Scenario != si || pr.Phase != pi || pr.N == 0 {
+			continue
+		}
+		ph.Probes = append(ph.Probes, Probe{DeltaMs: float64(pr.DeltaNs) / 1e6, PConsistent: float64(pr.Consistent) / float64(pr.N), N: pr.N})
+	}
+	sort.Slice(ph.Probes, func(i, j int) bool { return ph.Probes[i].DeltaMs < ph.Probes[j].DeltaMs })
+	for i := range ph.Probes {
+		ok := true
+		for _, later := range ph.Probes[i:] {
+			if later.PConsistent < 0.999 {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			d := ph.Probes[i].DeltaMs
+			ph.ConsistentAfterMs = &d
+			break
+		}
+	}
+}
+
+// ConvergenceWindowBins is how many runner bins one convergence window
+// spans (5 × 100 ms): single bins are too noisy under a skewed workload.
+const ConvergenceWindowBins = 5
+
+// convergedWindow returns the first window whose stale ratio, and the next
+// window's (if any has reads), are at or below threshold.
+func convergedWindow(checked, stale []int64, threshold float64) (int, bool) {
+	var ratios []float64
+	for start := 0; start < len(checked); start += ConvergenceWindowBins {
+		var c, st int64
+		for b := start; b < min(start+ConvergenceWindowBins, len(checked)); b++ {
+			c += checked[b]
+			st += stale[b]
+		}
+		if c == 0 {
+			ratios = append(ratios, -1)
+			continue
+		}
+		ratios = append(ratios, float64(st)/float64(c))
+	}
+	for w, r := range ratios {
+		if r < 0 || r > threshold {
+			continue
+		}
+		next := -1.0
+		for _, n := range ratios[w+1:] {
+			if n >= 0 {
+				next = n
+				break
+			}
+		}
+		if next <= threshold {
+			return w, true
+		}
+	}
+	return 0, false
+}
+
+// fillConvergence computes, for each phase that follows an impaired one,
+// how soon the stale ratio returned to the baseline's.
+func fillConvergence(sc *Scenario, conv []runner.ConvergenceBins, si int, phases []profile.Phase) {
+	base := -1.0
+	for i, ph := range sc.Phases {
+		if i < len(phases) && len(phases[i].Impairments) == 0 {
+			if r := ph.Ops["read"]; r != nil && r.Staleness != nil && r.Staleness.Checked > 0 {
+				base = r.Staleness.StaleRatio
+				break
+			}
+		}
+	}
+	if base < 0 {
+		return
+	}
+	threshold := max(2*base, base+0.01)
+	for _, cb := range conv {
+		if cb.Scenario != si {
+			continue
+		}
+		for i := range sc.Phases {
+			if sc.Phases[i].Name != phases[cb.Phase].Name {
+				continue
+			}
+			c := &Convergence{After: phases[cb.Phase-1].Name, BaselineStaleRatio: base, Threshold: threshold,
+				WindowMs: float64(cb.BinNs) / 1e6 * ConvergenceWindowBins}
+			if w, ok := convergedWindow(cb.Checked, cb.Stale, threshold); ok {
+				ms := float64(int64((w+1)*ConvergenceWindowBins)*cb.BinNs) / 1e6
+				c.ConvergedMs = &ms
+			}
+			sc.Phases[i].Convergence = c
+		}
+	}
+}
+
+// VisualizationFile is the results-relative path of porcupine's HTML for
+// a scenario and phase.
+func VisualizationFile(scenario, phase string) string {
+	return "linearizability/" + tagUnsafe.ReplaceAllString(scenario, "_") + "." + tagUnsafe.ReplaceAllString(phase, "_") + ".html"
 }
 
 // levelsFor returns the level map with "read" and "write" always present.

@@ -54,7 +54,59 @@ type Phase struct {
 	Ops          map[string]*Op `json:"ops"`
 	Session      Session        `json:"session"`
 	Linearizable *bool          `json:"linearizable"`
+	// Linearizability is the evidence behind Linearizable (when checked).
+	Linearizability *LinCheck `json:"linearizability,omitempty"`
 	Visibility   []Visibility   `json:"visibility"`
+	// Probes is the active t-visibility sweep (checks.probes): P(consistent)
+	// of a read issued delta_ms after a write was acknowledged.
+	Probes []Probe `json:"probes,omitempty"`
+	// ConsistentAfterMs is the smallest probe delay from which at least
+	// 99.9 % of probes (and of every longer delay) were consistent; null
+	// when never reached or not probed.
+	ConsistentAfterMs *float64 `json:"consistent_after_ms"`
+	// Convergence, for a phase that follows an impaired one: how soon the
+	// stale ratio returned to the baseline's.
+	Convergence *Convergence `json:"convergence,omitempty"`
+}
+
+// LinCheck is the evidence of a porcupine check of one scenario and phase.
+type LinCheck struct {
+	// Ops and Keys checked; Reason says why the verdict is null (timeout,
+	// truncated, no_reads, canceled).
+	Ops    int    `json:"ops"`
+	Keys   int    `json:"keys"`
+	Reason string `json:"reason,omitempty"`
+	// IllegalKeys are the sampled key indexes whose history is not
+	// linearizable; Visualization is the porcupine HTML file (relative to
+	// the run directory).
+	IllegalKeys   []uint64 `json:"illegal_keys,omitempty"`
+	Visualization string   `json:"visualization,omitempty"`
+	CheckMs       float64  `json:"check_ms"`
+}
+
+// Probe is one point of the active t-visibility sweep.
+type Probe struct {
+	DeltaMs     float64 `json:"delta_ms"`
+	PConsistent float64 `json:"p_consistent"`
+	N           int64   `json:"n"`
+}
+
+// Convergence says how soon staleness returned to baseline after the
+// previous phase's impairments were healed.
+type Convergence struct {
+	// After names the impaired phase that preceded this one.
+	After string `json:"after"`
+	// BaselineStaleRatio is the stale ratio of the first phase without
+	// impairments; Threshold = max(2 × baseline, baseline + 1 %).
+	BaselineStaleRatio float64 `json:"baseline_stale_ratio"`
+	Threshold          float64 `json:"threshold"`
+	// ConvergedMs is the time from the phase start (the heal) to the end of
+	// the first WindowMs-wide window whose stale ratio, and the next
+	// window's, were at or below Threshold; null if that never happened
+	// within the phase.
+	ConvergedMs *float64 `json:"converged_ms"`
+	// WindowMs is the width of the windows compared with the threshold.
+	WindowMs float64 `json:"window_ms"`
 }
 
 // Op is the results of one op kind within a phase.

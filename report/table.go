@@ -65,6 +65,7 @@ func WriteTable(w io.Writer, s *Summary) error {
 			return err
 		}
 	}
+	writeVisibility(bw, s)
 	bw.printf("\nPACELC verdicts\n")
 	for _, sc := range s.Scenarios {
 		bw.printf("  %s: %s — %s\n", sc.Name, verdictWord(sc.PACELC), sc.PACELC.Evidence)
@@ -160,4 +161,41 @@ func (e *errWriter) Write(p []byte) (int, error) {
 
 func (e *errWriter) printf(format string, args ...any) {
 	fmt.Fprintf(e, format, args...)
+}
+
+// writeVisibility prints the probe sweeps and convergence after heal.
+func writeVisibility(bw *errWriter, s *Summary) {
+	header := false
+	for _, sc := range s.Scenarios {
+		for _, ph := range sc.Phases {
+			if len(ph.Probes) == 0 && ph.Convergence == nil {
+				continue
+			}
+			if !header {
+				bw.printf("\nvisibility (t-visibility probes: P(read sees a write acknowledged Δ earlier))\n")
+				header = true
+			}
+			line := fmt.Sprintf("  %s/%s:", sc.Name, ph.Name)
+			if len(ph.Probes) > 0 {
+				if ph.ConsistentAfterMs != nil {
+					line += fmt.Sprintf(" 99.9%% consistent after %s;", ms(*ph.ConsistentAfterMs))
+				} else {
+					line += " never 99.9% consistent within the sweep;"
+				}
+				parts := make([]string, 0, len(ph.Probes))
+				for _, p := range ph.Probes {
+					parts = append(parts, fmt.Sprintf("Δ%gms %s", p.DeltaMs, pct(p.PConsistent)))
+				}
+				line += " " + strings.Join(parts, " ")
+			}
+			if c := ph.Convergence; c != nil {
+				if c.ConvergedMs != nil {
+					line += fmt.Sprintf(" back to baseline staleness within %s of healing %s", ms(*c.ConvergedMs), c.After)
+				} else {
+					line += fmt.Sprintf(" still staler than baseline at the end of the phase (after %s)", c.After)
+				}
+			}
+			bw.printf("%s\n", line)
+		}
+	}
 }

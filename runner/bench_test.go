@@ -90,6 +90,7 @@ func openLoopRun(b *testing.B, pl *profile.Plan, reg *drivers.Registry) openLoop
 	b.Helper()
 	var t openLoopTotals
 	var ms runtime.MemStats
+	b.ReportAllocs()
 	for b.Loop() {
 		runtime.ReadMemStats(&ms)
 		m0, c0 := ms.Mallocs, cpuTime(b)
@@ -126,6 +127,7 @@ func BenchmarkOpenLoopNoop(b *testing.B) {
 			b.ReportMetric(float64(t.ops)/t.secs, "ops/s")
 			b.ReportMetric(t.secs*1e9/float64(t.ops), "ns/op")
 			b.ReportMetric(float64(t.mallocs)/float64(t.ops), "allocs/op")
+			b.ReportMetric(t.cpuSecs*1e9/float64(t.ops), "cpu-ns/op")
 			b.ReportMetric(t.cpuSecs/t.secs, "cpu-cores")
 		})
 	}

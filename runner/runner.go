@@ -22,6 +22,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/pacbench/pacbench/checkers"
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/impair"
 	"github.com/pacbench/pacbench/metrics"
@@ -144,6 +145,14 @@ type Result struct {
 	Load []LoadStats
 	// Partial is true when the run stopped before its last phase ended.
 	Partial bool
+	// Linearizability has porcupine's verdict per (scenario, phase) when
+	// checks.linearizable_keys > 0.
+	Linearizability []checkers.Verdict
+	// Probes are the t-visibility probe results (checks.probes).
+	Probes []ProbeStats
+	// Convergence has, for every phase that follows an impaired phase,
+	// the staleness of its reads in ConvergenceBin-wide bins.
+	Convergence []ConvergenceBins
 	// Start and End wall times; BaseTime is the run clock's base.
 	Start, End time.Time
 	// Clock is the run clock.
@@ -168,7 +177,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	r := &run{cfg: cfg, plan: cfg.Plan, clock: cfg.Clock, failCh: make(chan struct{})}
+	r := &run{cfg: cfg, plan: cfg.Plan, clock: cfg.Clock, failCh: make(chan struct{}),
+		phaseAt: make([]atomic.Int64, len(cfg.Plan.Phases))}
 	r.res = &Result{Start: time.Now(), Clock: cfg.Clock}
 	defer func() {
 		// Heal on every exit path, panics included.
@@ -213,13 +223,14 @@ type run struct {
 
 	phase     atomic.Int32 // current phase index
 	phaseMu   sync.Mutex
-	phaseAt   []int64 // start ns of each phase, in order of running (for open loop)
+	phaseAt   []atomic.Int64 // start ns of each phase (MaxInt64 until it starts)
 	applied   []impair.Action
 	healed    atomic.Bool
 	logMu     sync.Mutex
 	scenarios []*scenarioRun
-	panicked  atomic.Value  // string: first worker panic with its stack
-	failCh    chan struct{} // closed on the first worker panic
+	panicked  atomic.Value      // string: first worker panic with its stack
+	hist      *checkers.History // linearizability sample (nil: off)
+	failCh    chan struct{}     // closed on the first worker panic
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -273,8 +284,17 @@ func (r *run) execute(ctx context.Context) error {
 	for i, ph := range p.Phases {
 		phases[i] = ph.Name
 	}
-	r.rec = metrics.NewRecorder(metrics.Options{Scenarios: names, Phases: phases, Keys: r.ks.Capacity(), RingSize: p.Profile.Checks.RingSize})
+	ring := p.Profile.Checks.RingSize
+	if ring <= 0 && r.ks.Capacity() <= 100_000 {
+		// A deeper history keeps time staleness exact further behind (a
+		// partitioned follower is hundreds of versions behind); 64 entries
+		// cost ~1.5 KiB per written key.
+		ring = 64
+	}
+	r.rec = metrics.NewRecorder(metrics.Options{Scenarios: names, Phases: phases, Keys: r.ks.Capacity(),
+		RingSize: ring, Clock: r.clock})
 	r.res.Recorder = r.rec
+	r.hist = r.newHistory()
 	if p.Profile.Workload.Load == nil || *p.Profile.Workload.Load {
 		if err := r.load(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -284,7 +304,14 @@ func (r *run) execute(ctx context.Context) error {
 			return fmt.Errorf("%w: load %d records: %w", ErrSetup, p.Workload.Records, err)
 		}
 	}
-	return r.measure(ctx)
+	err = r.measure(ctx)
+	if r.hist != nil && r.panicked.Load() == nil {
+		// Check what was recorded, also after an interruption (bounded).
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		r.res.Linearizability = r.checkHistory(cctx)
+		cancel()
+	}
+	return err
 }
 
 // resolveTopology asks the driver for members and roles, fixes the role
@@ -528,6 +555,11 @@ func (r *run) runGroup(ctx context.Context, g []int) error {
 	begin := r.clock.Now()
 	for _, sc := range scs {
 		sc.start(&wg, begin)
+		if deltas := r.probeDeltas(); len(deltas) > 0 {
+			if err := sc.startProbes(hard, &wg, deltas); err != nil {
+				r.res.Errors = append(r.res.Errors, fmt.Sprintf("scenario %s: %v (no visibility probes)", p.Scenarios[sc.index].Name, err))
+			}
+		}
 	}
 	var runErr error
 	for pi, ph := range p.Phases {
@@ -586,36 +618,37 @@ func (r *run) runGroup(ctx context.Context, g []int) error {
 	end := r.clock.Now()
 	for _, sc := range scs {
 		r.res.Load[sc.index] = sc.stats(end - begin)
+		r.res.Probes = append(r.res.Probes, sc.probeStats()...)
+		r.res.Convergence = append(r.res.Convergence, sc.convergenceStats()...)
 		sc.close()
 	}
 	return runErr
 }
 
 func (r *run) startPhase(pi int) {
-	r.phaseMu.Lock()
-	r.phaseAt = append(r.phaseAt[:0:0], r.phaseAt...)
-	for len(r.phaseAt) <= pi {
-		r.phaseAt = append(r.phaseAt, math.MaxInt64)
+	if pi == 0 {
+		// A new group (sequential mode runs the phases once per scenario).
+		for i := range r.phaseAt {
+			r.phaseAt[i].Store(math.MaxInt64)
+		}
 	}
-	r.phaseAt[pi] = r.clock.Now()
-	r.phaseMu.Unlock()
+	r.phaseAt[pi].Store(r.clock.Now())
 	r.phase.Store(int32(pi))
 }
 
 // phaseOf returns the phase an op intended to start at t belongs to: the
 // current phase, or an earlier one when an open-loop op is overdue.
+// Lock-free: called once per op.
 func (r *run) phaseOf(t int64) int {
 	cur := int(r.phase.Load())
-	if cur == 0 {
-		return 0
-	}
-	r.phaseMu.Lock()
-	defer r.phaseMu.Unlock()
-	for cur > 0 && cur < len(r.phaseAt) && t < r.phaseAt[cur] {
+	for cur > 0 && t < r.phaseAt[cur].Load() {
 		cur--
 	}
 	return cur
 }
+
+// phaseStart returns the run-clock start of phase pi (MaxInt64 if not yet).
+func (r *run) phaseStart(pi int) int64 { return r.phaseAt[pi].Load() }
 
 func (r *run) applyPhase(ctx context.Context, ph profile.Phase) ([]ImpairmentEvent, error) {
 	if r.cfg.Impairer == nil {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +21,12 @@ type scenarioRun struct {
 	workers []*worker
 	open    bool
 	rate    float64
-	started atomic.Int64
-	maxLag  atomic.Int64
+	stop    *atomic.Bool
+	stopCh  <-chan struct{}
+
+	probes        *probeCounters
+	deltas        []time.Duration
+	probeSessions []drivers.Session
 }
 
 // worker is one client session: one goroutine, one driver session, one
@@ -34,7 +39,8 @@ type worker struct {
 	rec      *metrics.Worker
 	pacer    Pacer
 	buf      []byte
-	ctx      context.Context
+	ctx      context.Context    // the worker's own child of the run context
+	cancel   context.CancelFunc // cancels ctx (at close)
 	stop     *atomic.Bool
 	stopCh   <-chan struct{}
 	timeout  time.Duration
@@ -43,37 +49,60 @@ type worker struct {
 	caser    drivers.CASer
 	inserter drivers.Inserter
 	timer    *time.Timer
+	// started and maxLag are written only by the worker's goroutine; they
+	// are per worker (not per scenario) so that no cache line is shared
+	// between workers on the per-op path.
+	started atomic.Int64 // ops started
+	maxLag  atomic.Int64 // largest open-loop schedule lag, ns
+	// sessions holds one session per read member when sessions move
+	// between members (checks.session_moves); sessions[0] otherwise.
+	sessions                  []drivers.Session
+	moveEvery, sinceMove, cur int
+	// conv counts checked/stale reads in convergence bins per phase (nil
+	// for phases that do not follow an impaired one).
+	conv [][]convBin
+	// index of the worker within its scenario.
+	index int
 }
+
+// convBin counts the reads of one convergence bin.
+type convBin struct{ checked, stale int64 }
 
 func (r *run) newScenario(ctx context.Context, si int, stop *atomic.Bool, stopCh <-chan struct{}) (*scenarioRun, error) {
 	p := r.plan
 	load := p.Profile.Load
-	sc := &scenarioRun{r: r, index: si, open: load.Model == "open", rate: load.Rate}
+	sc := &scenarioRun{r: r, index: si, open: load.Model == "open", rate: load.Rate, stop: stop, stopCh: stopCh}
 	n := max(load.Workers, 1)
 	for w := range n {
 		id := si*10000 + w + 1 // session ids are unique across scenarios; 0 is the loader
-		sess, err := r.client.Session(ctx, drivers.SessionConfig{
-			Levels:         p.Scenarios[si].Levels,
-			ReadEndpoints:  r.readEP,
-			WriteEndpoints: r.writeEP,
-			ID:             id,
-		})
+		sessions, err := r.openSessions(ctx, si, id)
 		if err != nil {
 			sc.close()
 			return nil, err
 		}
+		sess := sessions[0]
 		seed := p.Seed*1_000_003 + int64(si)*10_007 + int64(w)
+		// Each worker derives its per-op contexts from its own cancelable
+		// context: a per-op context registers with its parent under the
+		// parent's mutex, which would otherwise be one mutex shared by all
+		// workers on every op.
+		wctx, wcancel := context.WithCancel(ctx)
 		wk := &worker{
 			sc: sc, id: id, sess: sess,
-			gen:     workloads.NewGenerator(p.Workload, r.ks, seed),
-			rec:     r.rec.NewWorker(si, id),
-			buf:     make([]byte, max(p.Workload.ValueSize, workloads.HeaderSize)),
-			ctx:     ctx,
-			stop:    stop,
-			stopCh:  stopCh,
-			timeout: r.opTimeout(),
-			think:   load.ThinkTime.D(),
-			timer:   time.NewTimer(time.Hour),
+			gen:       workloads.NewGenerator(p.Workload, r.ks, seed),
+			rec:       r.rec.NewWorker(si, id),
+			buf:       make([]byte, max(p.Workload.ValueSize, workloads.HeaderSize)),
+			ctx:       wctx,
+			cancel:    wcancel,
+			stop:      stop,
+			stopCh:    stopCh,
+			timeout:   r.opTimeout(),
+			think:     load.ThinkTime.D(),
+			timer:     time.NewTimer(time.Hour),
+			index:     w,
+			sessions:  sessions,
+			moveEvery: p.Profile.Checks.SessionMoves,
+			conv:      r.newConvBins(),
 		}
 		wk.timer.Stop()
 		wk.scanner, _ = sess.(drivers.Scanner)
@@ -111,12 +140,18 @@ func (sc *scenarioRun) start(wg *sync.WaitGroup, begin int64) {
 func (sc *scenarioRun) close() {
 	for _, w := range sc.workers {
 		_ = w.sess.Close()
+		w.cancel()
 	}
 }
 
 func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
 	p := sc.r.plan.Profile.Load
-	st := LoadStats{Model: p.Model, Workers: len(sc.workers), Ops: sc.started.Load(), KeptUp: true}
+	var maxLag int64
+	st := LoadStats{Model: p.Model, Workers: len(sc.workers), KeptUp: true}
+	for _, w := range sc.workers {
+		st.Ops += w.started.Load()
+		maxLag = max(maxLag, w.maxLag.Load())
+	}
 	if st.Model == "" {
 		st.Model = "closed"
 	}
@@ -125,36 +160,51 @@ func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
 	}
 	if sc.open {
 		st.TargetRate = sc.rate
-		st.MaxScheduleLagMs = float64(sc.maxLag.Load()) / 1e6
+		st.MaxScheduleLagMs = float64(maxLag) / 1e6
 		st.KeptUp = st.AchievedRate >= 0.95*sc.rate && st.MaxScheduleLagMs <= 1000
 	}
 	return st
 }
 
+// Pacing waits. Go's timers wake a goroutine with about 1 ms granularity
+// when the process is otherwise idle (the netpoller sleeps in whole
+// milliseconds), far coarser than the gaps of an open loop at tens of
+// thousands of ops/s. So sleepUntil uses a timer only until timerMargin
+// before the due time, sleeps the rest with the OS's precise sleep
+// (preciseSleep) until timerSlack before it, and yields (runtime.Gosched)
+// through the last microseconds.
+const (
+	// timerMargin is how early a Go timer is asked to fire.
+	timerMargin = 2 * time.Millisecond
+	// timerSlack is how late the kernel may end a precise sleep (Linux's
+	// default timer slack is 50 µs).
+	timerSlack = 50 * time.Microsecond
+)
+
 // sleepUntil waits until the run clock reaches t or the group stops; it
-// returns false when stopped.
+// returns false when stopped. A stop is noticed at once during the timer
+// wait, within timerMargin after it.
 func (w *worker) sleepUntil(t int64) bool {
 	clock := w.sc.r.clock
-	d := time.Duration(t - clock.Now())
-	if d <= 0 {
-		return !w.stop.Load()
-	}
-	if d < 50*time.Microsecond {
-		for clock.Now() < t {
-			if w.stop.Load() {
-				return false
-			}
+	if d := time.Duration(t - clock.Now()); d > timerMargin {
+		w.timer.Reset(d - timerMargin)
+		select {
+		case <-w.timer.C:
+		case <-w.stopCh:
+			w.timer.Stop()
+			return false
 		}
-		return true
 	}
-	w.timer.Reset(d)
-	select {
-	case <-w.timer.C:
-		return true
-	case <-w.stopCh:
-		w.timer.Stop()
-		return false
+	if d := time.Duration(t - clock.Now()); d > timerSlack {
+		preciseSleep(d - timerSlack)
 	}
+	for clock.Now() < t {
+		if w.stop.Load() {
+			return false
+		}
+		runtime.Gosched()
+	}
+	return !w.stop.Load()
 }
 
 func (w *worker) loop(begin int64) {
@@ -174,10 +224,10 @@ func (w *worker) loop(begin int64) {
 		start := r.clock.Now()
 		if w.pacer == nil {
 			intended = start
-		} else if lag := start - intended; lag > w.sc.maxLag.Load() {
-			w.sc.maxLag.Store(lag)
+		} else if lag := start - intended; lag > w.maxLag.Load() {
+			w.maxLag.Store(lag)
 		}
-		w.sc.started.Add(1)
+		w.started.Add(1)
 		w.exec(o, r.phaseOf(intended), intended, start)
 		if w.think > 0 && !w.sleepUntil(r.clock.Now()+int64(w.think)) {
 			return
@@ -201,15 +251,15 @@ func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
 	case op.Read:
 		err = w.read(ctx, phase, o.Key, start)
 	case op.Write:
-		start, err = w.write(ctx, o.Key, start, nil)
+		start, err = w.write(ctx, phase, o.Key, start, nil)
 	case op.Insert:
 		key, ok := r.ks.NextInsert()
 		if !ok {
 			kind = op.Write
-			start, err = w.write(ctx, o.Key, start, nil)
+			start, err = w.write(ctx, phase, o.Key, start, nil)
 			break
 		}
-		start, err = w.write(ctx, key, start, w.inserter)
+		start, err = w.write(ctx, phase, key, start, w.inserter)
 		// Acknowledge whatever the outcome (as YCSB does): a failed insert
 		// must not freeze the "latest" window for the rest of the run.
 		r.ks.AckInsert(key)
@@ -228,34 +278,84 @@ func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
 	if w.aborted(err) {
 		return
 	}
-	w.rec.Record(phase, kind, op.ClassOf(err), end-intended, end-start)
+	w.rec.RecordAt(phase, kind, op.ClassOf(err), end, end-intended, end-start)
 }
 
 func (w *worker) read(ctx context.Context, phase int, key uint64, start int64) error {
 	v, err := w.sess.Read(ctx, w.sc.r.ks.Key(key))
 	if err != nil {
+		if w.sc.r.hist != nil {
+			w.histRead(phase, key, 0, start, w.sc.r.clock.Now(), err)
+		}
 		return err
 	}
-	w.check(phase, key, v, start)
+	w.checkAndRecord(phase, key, v, start)
 	return nil
 }
 
-func (w *worker) check(phase int, key uint64, v drivers.Value, invoke int64) {
+// checkAndRecord checks a successful read's staleness and, for a sampled
+// key, adds it to the linearizability history.
+func (w *worker) checkAndRecord(phase int, key uint64, v drivers.Value, start int64) {
+	seq, ok := w.check(phase, key, v, start)
+	if ok && w.sc.r.hist != nil {
+		w.histRead(phase, key, seq, start, w.sc.r.clock.Now(), nil)
+	}
+}
+
+// check checks a read's staleness; it returns the seq read (0: not found)
+// and false for a value pacbench did not write for this key (untracked).
+func (w *worker) check(phase int, key uint64, v drivers.Value, invoke int64) (uint64, bool) {
 	if !v.Found {
-		w.rec.CheckRead(phase, key, false, workloads.Header{}, invoke)
-		return
+		w.convergence(phase, w.rec.CheckRead(phase, key, false, workloads.Header{}, invoke), invoke)
+		return 0, true
 	}
 	h, err := workloads.DecodeHeader(v.Data)
 	if err != nil || h.Key != key {
-		return // not ours: untracked
+		return 0, false // not ours: untracked
 	}
-	w.rec.CheckRead(phase, key, true, h, invoke)
+	w.convergence(phase, w.rec.CheckRead(phase, key, true, h, invoke), invoke)
+	return h.Seq, true
+}
+
+// convergence counts a checked read into its bin when the phase follows an
+// impaired one ("how soon is eventual").
+func (w *worker) convergence(phase int, st metrics.Staleness, invoke int64) {
+	if phase >= len(w.conv) || w.conv[phase] == nil || !st.Tracked {
+		return
+	}
+	b := (invoke - w.sc.r.phaseStart(phase)) / int64(ConvergenceBin)
+	bins := w.conv[phase]
+	if b < 0 || b >= int64(len(bins)) {
+		return
+	}
+	bins[b].checked++
+	if st.Stale {
+		bins[b].stale++
+	}
+}
+
+// moveSession switches the worker to the next read member's session every
+// moveEvery ops, as clients behind a load balancer do.
+func (w *worker) moveSession() {
+	if w.moveEvery <= 0 || len(w.sessions) < 2 {
+		return
+	}
+	w.sinceMove++
+	if w.sinceMove < w.moveEvery {
+		return
+	}
+	w.sinceMove = 0
+	w.cur = (w.cur + 1) % len(w.sessions)
+	w.sess = w.sessions[w.cur]
+	w.scanner, _ = w.sess.(drivers.Scanner)
+	w.caser, _ = w.sess.(drivers.CASer)
+	w.inserter, _ = w.sess.(drivers.Inserter)
 }
 
 // write writes key with the next seq while holding the key's writer lock,
 // so writes to one key never overlap. It returns the service start (after
 // the lock was acquired).
-func (w *worker) write(ctx context.Context, key uint64, start int64, ins drivers.Inserter) (int64, error) {
+func (w *worker) write(ctx context.Context, phase int, key uint64, start int64, ins drivers.Inserter) (int64, error) {
 	r := w.sc.r
 	orc := r.rec.Oracle()
 	orc.Lock(key)
@@ -269,14 +369,18 @@ func (w *worker) write(ctx context.Context, key uint64, start int64, ins drivers
 	} else {
 		err = w.sess.Write(ctx, r.ks.Key(key), w.buf)
 	}
-	w.ack(key, seq, start, err)
+	w.ack(phase, key, seq, start, err)
 	return start, err
 }
 
-func (w *worker) ack(key, seq uint64, start int64, err error) {
+func (w *worker) ack(phase int, key, seq uint64, start int64, err error) {
 	r := w.sc.r
+	now := r.clock.Now()
+	if r.hist != nil {
+		w.histWrite(phase, key, seq, start, now, err, false)
+	}
 	if err == nil {
-		r.rec.Oracle().Acked(key, seq, start, r.clock.Now())
+		r.rec.Oracle().Acked(key, seq, start, now)
 		w.rec.Wrote(key, seq)
 		return
 	}
@@ -297,7 +401,7 @@ func (w *worker) rmw(ctx context.Context, phase int, key uint64, start int64) (i
 	wstart := r.clock.Now()
 	workloads.Header{Key: key, Writer: uint32(w.id), Seq: seq, Invoke: wstart}.Encode(w.buf)
 	err := w.sess.Write(ctx, r.ks.Key(key), w.buf)
-	w.ack(key, seq, wstart, err)
+	w.ack(phase, key, seq, wstart, err)
 	return start, err
 }
 
@@ -314,9 +418,12 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 	start = r.clock.Now()
 	v, err := w.sess.Read(ctx, r.ks.Key(key))
 	if err != nil {
+		if r.hist != nil {
+			w.histRead(phase, key, 0, start, r.clock.Now(), err)
+		}
 		return start, err
 	}
-	w.check(phase, key, v, start)
+	w.checkAndRecord(phase, key, v, start)
 	var prev []byte
 	if v.Found {
 		prev = v.Data
@@ -327,8 +434,54 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 	swapped, err := w.caser.CAS(ctx, r.ks.Key(key), prev, w.buf)
 	if err == nil && !swapped {
 		orc.Failed(key, seq, wstart)
+		if r.hist != nil {
+			w.histWrite(phase, key, seq, wstart, r.clock.Now(), nil, true)
+		}
 		return start, op.Errorf(op.Conflict, "cas: comparison failed")
 	}
-	w.ack(key, seq, wstart, err)
+	w.ack(phase, key, seq, wstart, err)
 	return start, err
+}
+
+// openSessions opens the worker's session(s): one pinned to the read route,
+// or, when sessions move (checks.session_moves > 0), one per member.
+func (r *run) openSessions(ctx context.Context, si, id int) ([]drivers.Session, error) {
+	p := r.plan
+	reads := [][]string{r.readEP}
+	if p.Profile.Checks.SessionMoves > 0 && len(r.res.Members) > 1 {
+		reads = reads[:0]
+		for _, m := range r.res.Members {
+			reads = append(reads, []string{m.Endpoint})
+		}
+	}
+	out := make([]drivers.Session, 0, len(reads))
+	for _, ep := range reads {
+		s, err := r.client.Session(ctx, drivers.SessionConfig{Levels: p.Scenarios[si].Levels, ReadEndpoints: ep,
+			WriteEndpoints: r.writeEP, ID: id})
+		if err != nil {
+			for _, o := range out {
+				_ = o.Close()
+			}
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ConvergenceBin is the width of the bins in which reads are counted after
+// an impaired phase to measure how soon staleness returns to baseline.
+const ConvergenceBin = 100 * time.Millisecond
+
+// newConvBins allocates convergence bins for every phase that directly
+// follows an impaired phase and has none itself.
+func (r *run) newConvBins() [][]convBin {
+	phases := r.plan.Phases
+	out := make([][]convBin, len(phases))
+	for i := 1; i < len(phases); i++ {
+		if len(phases[i-1].Impairments) > 0 && len(phases[i].Impairments) == 0 {
+			out[i] = make([]convBin, int(phases[i].Duration.D()/ConvergenceBin)+1)
+		}
+	}
+	return out
 }

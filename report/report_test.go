@@ -1,0 +1,187 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/op"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/runner"
+	"github.com/pacbench/pacbench/workloads"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fixture builds a deterministic two-scenario, three-phase result: "strong"
+// never stale and unavailable in the partition; "weak" available and stale.
+func fixture(t *testing.T) Input {
+	t.Helper()
+	phases := []profile.Phase{
+		{Name: "baseline", Duration: profile.Duration(time.Second)},
+		{Name: "partition", Duration: profile.Duration(time.Second), Impairments: []profile.Impairment{{Kind: impair.KindPartition, Target: "follower"}}},
+		{Name: "healed", Duration: profile.Duration(time.Second)},
+	}
+	plan := &profile.Plan{
+		Profile:   &profile.Profile{Name: "fixture", System: profile.System{Driver: "etcd"}, Routes: profile.Routes{Read: "follower", Write: "leader"}},
+		Scenarios: []profile.Scenario{{Name: "strong", Levels: drivers.Levels{"read": "linearizable", "write": ""}}, {Name: "weak", Levels: drivers.Levels{"read": "serializable", "write": ""}}},
+		Phases:    phases,
+		Mode:      "side_by_side",
+	}
+	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"strong", "weak"}, Phases: []string{"baseline", "partition", "healed"}, Keys: 10})
+	orc := rec.Oracle()
+	for k := uint64(0); k < 10; k++ {
+		orc.Loaded(k)
+	}
+	strong, weak := rec.NewWorker(0, 1), rec.NewWorker(1, 2)
+	ms := int64(time.Millisecond)
+	now := int64(0)
+	for pi := range phases {
+		for i := int64(0); i < 1000; i++ {
+			now += ms
+			key := uint64(i % 10)
+			// One writer: seq i/10+1 of each key acked at now.
+			seq := orc.NextSeq(key)
+			orc.Acked(key, seq, now-ms/2, now)
+			strong.RecordAt(pi, op.Write, op.OK, now, 2*ms, 2*ms)
+			// strong reads see the newest; fail in the partition.
+			if pi == 1 && i%10 != 0 {
+				strong.RecordAt(pi, op.Read, op.Timeout, now, 1000*ms, 1000*ms)
+			} else {
+				strong.CheckRead(pi, key, true, workloads.Header{Key: key, Seq: seq}, now+1)
+				strong.RecordAt(pi, op.Read, op.OK, now, 5*ms+i*1000, 5*ms+i*1000)
+			}
+			// weak reads: one version behind in the partition, fresh
+			// otherwise except 1 in 100.
+			got := seq
+			if pi == 1 || i%100 == 0 {
+				got = seq - 1
+			}
+			weak.CheckRead(pi, key, true, workloads.Header{Key: key, Seq: got}, now+1)
+			weak.RecordAt(pi, op.Read, op.OK, now, ms/2+i*100, ms/2+i*100)
+		}
+		rec.Collect(now)
+	}
+	res := &runner.Result{
+		Results: rec.Results(),
+		Start:   time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC),
+		End:     time.Date(2026, 11, 21, 12, 0, 3, 0, time.UTC),
+		Load:    []runner.LoadStats{{Model: "closed", Workers: 1, KeptUp: true, Ops: 3000}, {Model: "closed", Workers: 1, KeptUp: true, Ops: 3000}},
+		Probes: []runner.ProbeStats{{Scenario: 1, Phase: 0, DeltaNs: 0, N: 100, Consistent: 90},
+			{Scenario: 1, Phase: 0, DeltaNs: 10 * ms, N: 100, Consistent: 100}},
+	}
+	for pi, ph := range phases {
+		w := runner.PhaseWindow{Name: ph.Name, Index: pi, Scenarios: []string{"strong", "weak"}, StartNs: int64(pi) * 1000 * ms, EndNs: int64(pi+1) * 1000 * ms}
+		if len(ph.Impairments) > 0 {
+			w.Impairments = []runner.ImpairmentEvent{{Describe: "partition on m2 peer downstream"}}
+		}
+		res.Phases = append(res.Phases, w)
+	}
+	return Input{RunID: "fixture", Plan: plan, Result: res}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden (-update to accept):\n%s", name, got)
+	}
+}
+
+func TestSummaryAndTableGolden(t *testing.T) {
+	t.Parallel()
+	s := Build(fixture(t))
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "summary.json", b)
+	var tb bytes.Buffer
+	if err := WriteTable(&tb, s); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table.txt", tb.Bytes())
+	c, err := CSV(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(c)).ReadAll()
+	if err != nil {
+		t.Fatalf("csv: %v", err)
+	}
+	// header + 3 phases × (strong read, strong write) + 3 × weak read.
+	if len(rows) != 1+9 {
+		t.Errorf("csv rows = %d, want 10", len(rows))
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	t.Parallel()
+	s := Build(fixture(t))
+	want := map[string][2]string{"strong": {"PC", "EC"}, "weak": {"PA", "EL"}}
+	for _, sc := range s.Scenarios {
+		w := want[sc.Name]
+		if sc.PACELC.Partition == nil || *sc.PACELC.Partition != w[0] || sc.PACELC.Else == nil || *sc.PACELC.Else != w[1] {
+			t.Errorf("%s: verdict %s, want %s/%s (%s)", sc.Name, verdictWord(sc.PACELC), w[0], w[1], sc.PACELC.Evidence)
+		}
+		if sc.PACELC.Evidence == "" {
+			t.Errorf("%s: no evidence", sc.Name)
+		}
+	}
+	// Staleness arithmetic flows through: weak is 1 version behind in the
+	// partition, 1 % stale elsewhere.
+	for _, sc := range s.Scenarios {
+		if sc.Name != "weak" {
+			continue
+		}
+		part := sc.Phases[1].Ops["read"].Staleness
+		if part.StaleRatio != 1 || part.Versions.P50 != 1 {
+			t.Errorf("weak partition staleness = %+v, want all 1 version behind", part)
+		}
+		if base := sc.Phases[0].Ops["read"].Staleness; base.Stale != 10 {
+			t.Errorf("weak baseline stale = %d, want 10", base.Stale)
+		}
+		if sc.Phases[0].ConsistentAfterMs == nil || *sc.Phases[0].ConsistentAfterMs != 10 {
+			t.Errorf("consistent after = %v, want 10 ms", sc.Phases[0].ConsistentAfterMs)
+		}
+	}
+}
+
+func TestWriteDirAtomic(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := WriteDir(dir, map[string][]byte{"a.json": []byte("1"), "sub/b.hgrm": []byte("2")}); err != nil {
+		t.Fatal(err)
+	}
+	// Rewriting replaces the whole directory; no temp dirs are left.
+	if err := WriteDir(dir, map[string][]byte{"a.json": []byte("3")}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.json")); string(b) != "3" {
+		t.Errorf("a.json = %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sub", "b.hgrm")); !os.IsNotExist(err) {
+		t.Errorf("old file survived the replace")
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("leftovers next to the run dir: %v", entries)
+	}
+}

@@ -55,8 +55,8 @@ type Phase struct {
 	Session      Session        `json:"session"`
 	Linearizable *bool          `json:"linearizable"`
 	// Linearizability is the evidence behind Linearizable (when checked).
-	Linearizability *LinCheck `json:"linearizability,omitempty"`
-	Visibility   []Visibility   `json:"visibility"`
+	Linearizability *LinCheck    `json:"linearizability,omitempty"`
+	Visibility      []Visibility `json:"visibility"`
 	// Probes is the active t-visibility sweep (checks.probes): P(consistent)
 	// of a read issued delta_ms after a write was acknowledged.
 	Probes []Probe `json:"probes,omitempty"`

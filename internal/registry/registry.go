@@ -4,7 +4,7 @@ package registry
 
 import (
 	"github.com/pacbench/pacbench/drivers"
-	
+	"github.com/pacbench/pacbench/drivers/cassandra"
 	"github.com/pacbench/pacbench/drivers/etcd"
 	"github.com/pacbench/pacbench/drivers/mongodb"
 )
@@ -12,5 +12,5 @@ import (
 // Default returns a new registry holding the etcd, cassandra and mongodb
 // drivers.
 func Default() *drivers.Registry {
-	return drivers.NewRegistry(etcd.New(), mongodb.New())
+	return drivers.NewRegistry(etcd.New(), cassandra.New(), mongodb.New())
 }

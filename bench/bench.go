@@ -176,13 +176,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		}()
 		exp.SetRunInfo(map[string]string{"run_id": o.RunID, "profile": plan.Profile.Name, "version": o.Version,
 			"system": sys.Driver, "mode": plan.Mode})
-		cfg.OnImpairments = func(active []impair.Action) {
-			act := make([]exporter.Active, 0, len(active))
-			for _, a := range active {
-				act = append(act, exporter.Active{Kind: a.Kind, Target: a.Member + "/" + string(a.Link), Delay: a.Delay})
-			}
-			exp.SetImpairments(act)
-		}
+		cfg.OnImpairments = func(active []impair.Action) { exp.SetImpairments(exporter.ActiveFromActions(active)) }
 	}
 	// Interval consumers: hlog, exporter, progress.
 	hlog := report.NewHlogWriter(clock.Base().UnixMilli(), "pacbench "+o.Version+" run "+o.RunID)

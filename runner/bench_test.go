@@ -76,16 +76,21 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// openLoopRun runs pl once per benchmark iteration and returns the totals:
-// ops started, measured seconds, CPU seconds and heap allocations (setup
-// included), and the last run's result.
+// openLoopTotals sums the runs of one benchmark: ops started, measured
+// (phase) seconds, CPU seconds and heap allocations (setup included), and
+// the last run's result.
 type openLoopTotals struct {
-	ops           int64
-	secs, cpuSecs float64
-	mallocs       uint64
-	last          *runner.Result
+	ops             int64
+	secs, cpuSecs   float64
+	mallocs, allocB uint64
+	last            *runner.Result
 }
 
+// openLoopRun runs pl once per benchmark iteration and reports, per engine
+// op: allocs/op and B/op (the run's setup amortized over its ops, which
+// overrides the per-iteration figures of -benchmem), cpu-ns/op (process
+// CPU time, the figure least disturbed by other load on the machine), and
+// ops/s and cpu-cores over the measured phases.
 func openLoopRun(b *testing.B, pl *profile.Plan, reg *drivers.Registry) openLoopTotals {
 	b.Helper()
 	var t openLoopTotals
@@ -93,7 +98,7 @@ func openLoopRun(b *testing.B, pl *profile.Plan, reg *drivers.Registry) openLoop
 	b.ReportAllocs()
 	for b.Loop() {
 		runtime.ReadMemStats(&ms)
-		m0, c0 := ms.Mallocs, cpuTime(b)
+		m0, a0, c0 := ms.Mallocs, ms.TotalAlloc, cpuTime(b)
 		res, err := runner.Run(context.Background(), runner.Config{Plan: pl, Registry: reg})
 		if err != nil {
 			b.Fatalf("run: %v", err)
@@ -101,6 +106,7 @@ func openLoopRun(b *testing.B, pl *profile.Plan, reg *drivers.Registry) openLoop
 		c1 := cpuTime(b)
 		runtime.ReadMemStats(&ms)
 		t.mallocs += ms.Mallocs - m0
+		t.allocB += ms.TotalAlloc - a0
 		t.cpuSecs += (c1 - c0).Seconds()
 		ld := res.Load[0]
 		t.ops += ld.Ops
@@ -110,25 +116,26 @@ func openLoopRun(b *testing.B, pl *profile.Plan, reg *drivers.Registry) openLoop
 	if t.ops == 0 {
 		b.Fatal("no ops ran")
 	}
+	ops := float64(t.ops)
+	b.ReportMetric(ops/t.secs, "ops/s")
+	b.ReportMetric(float64(t.mallocs)/ops, "allocs/op")
+	b.ReportMetric(float64(t.allocB)/ops, "B/op")
+	b.ReportMetric(t.cpuSecs*1e9/ops, "cpu-ns/op")
+	b.ReportMetric(t.cpuSecs/t.secs, "cpu-cores")
 	return t
 }
 
 // BenchmarkOpenLoopNoop measures the open-loop scheduler, the workload
 // generator and the recorder against a no-op driver: a target rate far
 // above what two cores can start, so the achieved rate is the engine's
-// capacity (target ≥ 500k ops/s on 2 cores). ns/op and allocs/op are per
-// engine op (allocs include the run's setup, amortized); cpu-cores is the
-// CPU the process used while running.
+// capacity (target ≥ 500k ops/s on 2 cores). ns/op is wall time per
+// engine op (1/ops/s); see openLoopRun for the other figures.
 func BenchmarkOpenLoopNoop(b *testing.B) {
 	for _, workers := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			pl, reg := noopPlan(b, workers, 50e6, time.Second)
 			t := openLoopRun(b, pl, reg)
-			b.ReportMetric(float64(t.ops)/t.secs, "ops/s")
 			b.ReportMetric(t.secs*1e9/float64(t.ops), "ns/op")
-			b.ReportMetric(float64(t.mallocs)/float64(t.ops), "allocs/op")
-			b.ReportMetric(t.cpuSecs*1e9/float64(t.ops), "cpu-ns/op")
-			b.ReportMetric(t.cpuSecs/t.secs, "cpu-cores")
 		})
 	}
 }
@@ -148,11 +155,9 @@ func BenchmarkScheduleLag(b *testing.B) {
 			res := t.last
 			st := res.Results.Cells[0].Ops[op.Read]
 			b.ReportMetric(0, "ns/op")
-			b.ReportMetric(float64(t.ops)/t.secs, "ops/s")
 			b.ReportMetric(float64(st.Response[op.OK].ValueAtQuantile(99))/1e3, "lag-p99-µs")
 			b.ReportMetric(float64(st.Service[op.OK].ValueAtQuantile(99))/1e3, "svc-p99-µs")
 			b.ReportMetric(res.Load[0].MaxScheduleLagMs*1e3, "max-lag-µs")
-			b.ReportMetric(t.cpuSecs/t.secs, "cpu-cores")
 		})
 	}
 }

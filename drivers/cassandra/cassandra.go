@@ -14,7 +14,11 @@
 // only those hosts as coordinators of its reads (writes), in rotation; a
 // session without them uses token-aware routing (shuffled replicas, round
 // robin or DC-aware fallback). Retries are off by default and speculative
-// execution is opt-in (options "retries", "speculative").
+// execution is opt-in (options "retries", "speculative"). The client ignores
+// the cluster's node UP/DOWN events (the gossip view of the node holding its
+// control connection): a host is down for a client only when the client's
+// own connections to it fail, so a partition between replicas is measured
+// as Cassandra answers it, not as a driver-side outage.
 //
 // The Driver is stateless, a Client is safe for concurrent use, a session
 // belongs to one worker goroutine.
@@ -106,6 +110,13 @@ func Open(ctx context.Context, cfg drivers.Config) (*Client, error) {
 		cc.ConnectTimeout = max(time.Until(d), time.Millisecond)
 	}
 	cc.ReconnectInterval = reconnectInterval
+	// Node UP/DOWN events carry the gossip view of whichever node holds the
+	// control connection: in a partition, the cut-off node reports every
+	// other node DOWN and gocql would drop their pools, a client-side
+	// outage that Cassandra never caused. Hosts are marked down only when
+	// the client's own connections to them fail, and retried every
+	// reconnectInterval.
+	cc.Events.DisableNodeStatusEvents = true
 	if opts.Retries > 0 {
 		cc.RetryPolicy = &gocql.SimpleRetryPolicy{NumRetries: opts.Retries}
 	}

@@ -212,7 +212,8 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if exp != nil && res.Results != nil {
 		exp.Update(sys.Driver, levels, res.Results, &metrics.Interval{})
 	}
-	sum := report.Build(report.Input{RunID: o.RunID, Plan: plan, Result: res})
+	drv, _ := o.Registry.Lookup(sys.Driver)
+	sum := report.Build(report.Input{RunID: o.RunID, Plan: plan, Result: res, Driver: drv})
 	out.Summary = sum
 	man := &report.Manifest{
 		Schema:    "pacbench.manifest/v1",
@@ -289,4 +290,63 @@ func sanitize(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// DryRun prints, phase by phase, what the profile's impairments would do
+// without touching a database or the network: for the netem backend the
+// exact docker exec / tc / iptables commands, for Toxiproxy the toxics.
+// Roles cannot be discovered without a live system, so "leader"/"primary"
+// are taken to be the first node and "follower"/"secondary" the second,
+// and the output says so.
+func DryRun(p *profile.Profile, w io.Writer) error {
+	plan, err := p.Plan(profile.Overrides{})
+	if err != nil {
+		return fmt.Errorf("bench: plan: %w", err)
+	}
+	sys := plan.Profile.System
+	topo := linksFromNodes(sys.Nodes)
+	if sys.Cluster == "local" {
+		for i := 1; i <= max(sys.Members, 3); i++ {
+			n := fmt.Sprintf("m%d", i)
+			topo.Members = append(topo.Members, impair.MemberLinks{Name: n, ClientProxy: n + "-client", PeerProxy: n + "-peer"})
+		}
+	}
+	topo.Aliases = map[string]string{}
+	if len(topo.Members) > 0 {
+		topo.Aliases["leader"], topo.Aliases["primary"] = topo.Members[0].Name, topo.Members[0].Name
+	}
+	if len(topo.Members) > 1 {
+		topo.Aliases["follower"], topo.Aliases["secondary"] = topo.Members[1].Name, topo.Members[1].Name
+	}
+	fmt.Fprintf(w, "# dry run of %s: nothing is executed; roles assumed: leader/primary=%s follower/secondary=%s\n",
+		plan.Profile.Name, topo.Aliases["leader"], topo.Aliases["follower"])
+	var b impair.Backend
+	if sys.Impairer.Kind == "netem" {
+		b = impair.NewNetem(topo, impair.DryRun{W: w})
+	}
+	ctx := context.Background()
+	for _, ph := range plan.Phases {
+		fmt.Fprintf(w, "# phase %s (%s)\n", ph.Name, ph.Duration.D())
+		if len(ph.Impairments) == 0 {
+			continue
+		}
+		actions, err := impair.Resolve(ph.Impairments, topo)
+		if err != nil {
+			return fmt.Errorf("phase %s: %w", ph.Name, err)
+		}
+		if b == nil {
+			for _, a := range actions {
+				fmt.Fprintf(w, "toxiproxy: %s\n", impair.Describe(a))
+			}
+			continue
+		}
+		if err := b.Apply(ctx, actions); err != nil {
+			return fmt.Errorf("phase %s: %w", ph.Name, err)
+		}
+		fmt.Fprintf(w, "# end of phase %s: heal\n", ph.Name)
+		if err := b.Clear(ctx); err != nil {
+			return fmt.Errorf("phase %s: clear: %w", ph.Name, err)
+		}
+	}
+	return nil
 }

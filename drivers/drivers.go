@@ -203,6 +203,13 @@ type Topologist interface {
 	Topology(ctx context.Context) ([]Member, error)
 }
 
+// LevelDescriber is an optional Driver capability: say in the database's
+// own words what a level set sends for reads and for writes (e.g. MongoDB
+// "readConcern majority, readPreference secondary"), for the summary.
+type LevelDescriber interface {
+	DescribeLevels(l Levels) (read, write string)
+}
+
 // Preparer is an optional Client capability: create schema (keyspace,
 // table, collection) before loading. Idempotent.
 type Preparer interface {

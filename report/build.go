@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/impair"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
@@ -15,6 +16,8 @@ import (
 
 // Input is what Build needs: the plan, the run's result and its id.
 type Input struct {
+	// Driver, if set, describes the levels in the database's words.
+	Driver drivers.Driver
 	RunID  string
 	Plan   *profile.Plan
 	Result *runner.Result
@@ -53,6 +56,10 @@ func Build(in Input) *Summary {
 				"read": p.Profile.Routes.Read, "write": p.Profile.Routes.Write,
 				"read_endpoints": res.ReadEndpoints, "write_endpoints": res.WriteEndpoints,
 			},
+		}
+		if ld, ok := in.Driver.(drivers.LevelDescriber); ok {
+			rd, wr := ld.DescribeLevels(sc.Levels)
+			out.Sent = map[string]string{"read": rd, "write": wr}
 		}
 		if si < len(res.Load) {
 			l := res.Load[si]

@@ -35,9 +35,12 @@ type Summary struct {
 
 // Scenario is one scenario's results.
 type Scenario struct {
-	Name    string            `json:"name"`
-	System  string            `json:"system"`
-	Levels  map[string]string `json:"levels"`
+	Name   string            `json:"name"`
+	System string            `json:"system"`
+	Levels map[string]string `json:"levels"`
+	// Sent says, in the database's words, what the levels put on the wire
+	// for reads and writes (drivers that implement LevelDescriber).
+	Sent    map[string]string `json:"sent,omitempty"`
 	Load    *runner.LoadStats `json:"load,omitempty"`
 	Phases  []Phase           `json:"phases"`
 	PACELC  Verdict           `json:"pacelc"`

@@ -24,6 +24,7 @@ func WriteTable(w io.Writer, s *Summary) error {
 		return bw.err
 	}
 	bw.printf("%s, in ms; stale = reads that returned a version older than one already acknowledged\n", measureFor(s))
+	writeScenarios(bw, s)
 	phases := phaseOrder(s)
 	for _, pn := range phases {
 		imp := ""
@@ -197,5 +198,29 @@ func writeVisibility(bw *errWriter, s *Summary) {
 			}
 			bw.printf("%s\n", line)
 		}
+	}
+}
+
+// writeScenarios lists each scenario's levels (as sent, when the driver
+// says) and whether its load model was honoured.
+func writeScenarios(bw *errWriter, s *Summary) {
+	bw.printf("\nscenarios\n")
+	for _, sc := range s.Scenarios {
+		lv := levelString(sc.Levels)
+		if sc.Sent != nil {
+			lv = fmt.Sprintf("read: %s; write: %s", sc.Sent["read"], sc.Sent["write"])
+		}
+		load := ""
+		if l := sc.Load; l != nil {
+			if l.Model == "open" {
+				load = fmt.Sprintf("open loop, target %.0f ops/s, achieved %.0f, max schedule lag %s", l.TargetRate, l.AchievedRate, ms(l.MaxScheduleLagMs))
+				if !l.KeptUp {
+					load += " — FELL BEHIND the schedule (response times include the backlog)"
+				}
+			} else {
+				load = fmt.Sprintf("closed loop, %d workers, %.0f ops/s", l.Workers, l.AchievedRate)
+			}
+		}
+		bw.printf("  %s — %s (%s, %s)\n", sc.Name, lv, sc.System, load)
 	}
 }

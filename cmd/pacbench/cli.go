@@ -165,7 +165,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.Int64Var(&f.seed, "seed", 0, "override the profile's seed (deterministic keys, mix and arrivals)")
 	fl.StringVar(&f.runID, "run-id", "", "name of the results directory (default: timestamp-profile)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "netem backend: print the tc/iptables commands instead of running them")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print each phase's impairment commands (netem: docker exec tc/iptables; toxiproxy: toxics) and exit without running")
 	return cmd
 }
 
@@ -185,6 +185,12 @@ func runRun(ctx context.Context, env *Env, f runFlags, metricsSet bool) error {
 	prof, err := loadProfile(env, f.profile)
 	if err != nil {
 		return err
+	}
+	if f.dryRun {
+		if err := bench.DryRun(prof, env.Stdout); err != nil {
+			return runErr(err)
+		}
+		return nil
 	}
 	addr := f.metricsAddr
 	if addr == "off" {

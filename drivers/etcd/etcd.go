@@ -473,3 +473,14 @@ func ClassOf(err error) op.Class {
 	}
 	return op.Other
 }
+
+// DescribeLevels implements drivers.LevelDescriber.
+func (*Driver) DescribeLevels(l drivers.Levels) (read, write string) {
+	read = l["read"]
+	if read == "" {
+		read = Linearizable
+	}
+	return read + " range read", "put committed through raft (quorum)"
+}
+
+var _ drivers.LevelDescriber = (*Driver)(nil)

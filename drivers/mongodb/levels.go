@@ -347,3 +347,16 @@ func (o Levels) Describe() (read, write string) {
 	}
 	return r.String(), w
 }
+
+// DescribeLevels implements drivers.LevelDescriber: the exact read and write
+// concerns and read preference a level set puts on the wire ("" for an
+// invalid set).
+func (*Driver) DescribeLevels(l drivers.Levels) (read, write string) {
+	lv, err := ParseLevels(l)
+	if err != nil {
+		return "", ""
+	}
+	return lv.Describe()
+}
+
+var _ drivers.LevelDescriber = (*Driver)(nil)

@@ -1,0 +1,209 @@
+package calibrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/drivers/etcd"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/op"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/runner"
+	"github.com/pacbench/pacbench/workloads"
+)
+
+// Schema names the Report's JSON layout.
+const Schema = "pacbench.calibration/v1"
+
+// Phase names of the pacbench side's plan.
+const (
+	phaseWarmup  = "warmup"
+	phaseMeasure = "measure"
+)
+
+// Run calibrates pacbench against a raw client as o says and returns the
+// report. It starts (and stops) a local etcd cluster when o.Endpoints is
+// empty. ctx cancels the calibration between and inside runs (the error
+// then wraps ctx's error). Errors from bad options wrap ErrInvalidOptions.
+func Run(ctx context.Context, o Options) (_ *Report, err error) {
+	if o, err = o.withDefaults(); err != nil {
+		return nil, err
+	}
+	rep := &Report{Schema: Schema, Settings: Settings{
+		Pairs: o.Pairs, DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(),
+		Workers: o.Workers, Records: o.Records, ValueSize: o.ValueSize, ReadRatio: o.ReadRatio,
+		Level: o.Level, ReadVia: o.ReadVia, WriteVia: o.WriteVia,
+		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+		LoadAvgStart: loadAvg(),
+	}}
+	endpoints := o.Endpoints
+	if len(endpoints) == 0 {
+		fmt.Fprintln(o.Log, "starting a local 3-member etcd cluster")
+		c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{Exe: o.Exe})
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: local etcd cluster: %w", err)
+		}
+		defer func() {
+			if serr := c.Stop(); serr != nil {
+				err = errors.Join(err, fmt.Errorf("calibrate: stop local cluster: %w", serr))
+			}
+		}()
+		endpoints = c.Endpoints()
+		rep.Settings.LocalCluster = true
+	}
+	raw, err := openRaw(ctx, o, endpoints)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.close()
+	s := &rep.Settings
+	s.Members = raw.members
+	s.ReadMember, s.ReadEndpoint = raw.readMember.Name, raw.readMember.ClientURLs[0]
+	s.WriteMember, s.WriteEndpoint = raw.writeMember.Name, raw.writeMember.ClientURLs[0]
+	fmt.Fprintf(o.Log, "reads via %s (%s), writes via %s (%s)\n", s.ReadMember, s.ReadEndpoint, s.WriteMember, s.WriteEndpoint)
+
+	plan, err := pacbenchPlan(o, endpoints, s.ReadMember, s.WriteMember)
+	if err != nil {
+		return nil, err
+	}
+	reg := drivers.NewRegistry(etcd.New())
+	if err := raw.load(ctx, o, plan); err != nil {
+		return nil, err
+	}
+	for i := range o.Pairs {
+		runtime.GC() // both sides start from a collected heap
+		a, err := raw.run(ctx, o, plan, int64(i))
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: pair %d: raw: %w", i+1, err)
+		}
+		fmt.Fprintf(o.Log, "pair %d/%d A raw:      %8.0f ops/s  p50 %.3f ms  p99 %.3f ms  errors %d\n",
+			i+1, o.Pairs, a.ThroughputOps, a.P50Ms, a.P99Ms, a.Errors)
+		runtime.GC()
+		b, err := runPacbench(ctx, plan, reg, endpoints, int64(i))
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: pair %d: pacbench: %w", i+1, err)
+		}
+		fmt.Fprintf(o.Log, "pair %d/%d B pacbench: %8.0f ops/s  p50 %.3f ms  p99 %.3f ms  errors %d\n",
+			i+1, o.Pairs, b.ThroughputOps, b.P50Ms, b.P99Ms, b.Errors)
+		rep.Pairs = append(rep.Pairs, newPair(i+1, a, b))
+	}
+	rep.Settings.LoadAvgEnd = loadAvg()
+	rep.summarize()
+	return rep, nil
+}
+
+// pacbenchPlan builds pacbench's side: the same closed loop as a profile
+// built in code (one scenario; a warm-up phase, then the measured phase).
+func pacbenchPlan(o Options, endpoints []string, readMember, writeMember string) (*profile.Plan, error) {
+	mix := map[string]float64{}
+	if o.ReadRatio > 0 {
+		mix["read"] = o.ReadRatio
+	}
+	if o.ReadRatio < 1 {
+		mix["write"] = 1 - o.ReadRatio
+	}
+	phases := []profile.Phase{{Name: phaseMeasure, Duration: profile.Duration(o.Duration)}}
+	if o.Warmup > 0 {
+		phases = slices.Insert(phases, 0, profile.Phase{Name: phaseWarmup, Duration: profile.Duration(o.Warmup)})
+	}
+	p := &profile.Profile{
+		Name:     "calibration",
+		Seed:     o.Seed,
+		System:   profile.System{Driver: "etcd", Endpoints: endpoints, OpTimeout: profile.Duration(o.OpTimeout)},
+		Workload: profile.Workload{Records: o.Records, ValueSize: o.ValueSize, Mix: mix, Distribution: workloads.Uniform},
+		Load:     profile.LoadModel{Model: "closed", Workers: o.Workers},
+		Routes:   profile.Routes{Read: readMember, Write: writeMember},
+		Levels:   []profile.LevelSet{{Name: o.Level, Levels: map[string]string{"read": o.Level}}},
+		Phases:   phases,
+	}
+	pl, err := p.Plan(profile.Overrides{})
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: plan: %w", err)
+	}
+	return pl, nil
+}
+
+// runPacbench runs the plan through pacbench's engine (run index i shifts
+// the seed so every run draws fresh keys, as the raw side does) and returns
+// the measured phase.
+func runPacbench(ctx context.Context, plan *profile.Plan, reg *drivers.Registry, endpoints []string, i int64) (Side, error) {
+	pl := *plan
+	pl.Seed = plan.Seed + i
+	res, err := runner.Run(ctx, runner.Config{Plan: &pl, Registry: reg, Endpoints: endpoints})
+	if err != nil {
+		return Side{}, err
+	}
+	measure := len(pl.Phases) - 1
+	var win *runner.PhaseWindow
+	for k := range res.Phases {
+		if res.Phases[k].Index == measure {
+			win = &res.Phases[k]
+		}
+	}
+	if win == nil || res.Results == nil {
+		return Side{}, errors.New("no measured phase in the result")
+	}
+	svc := metrics.NewLatencyHistogram()
+	var side Side
+	for _, c := range res.Results.Cells {
+		if c.Phase != measure {
+			continue
+		}
+		for _, st := range c.Ops {
+			side.OK += st.OK
+			side.Errors += st.Count - st.OK
+			if h := st.Service[op.OK]; h != nil {
+				svc.Merge(h)
+			}
+		}
+	}
+	side.DurationS = float64(win.EndNs-win.StartNs) / 1e9
+	return side.finish(svc), nil
+}
+
+// finish fills the throughput and percentiles from svc (ns).
+func (s Side) finish(svc *hdrhistogram.Histogram) Side {
+	if s.DurationS > 0 {
+		s.ThroughputOps = float64(s.OK) / s.DurationS
+	}
+	s.P50Ms = float64(svc.ValueAtQuantile(50)) / 1e6
+	s.P99Ms = float64(svc.ValueAtQuantile(99)) / 1e6
+	s.MeanMs = svc.Mean() / 1e6
+	return s
+}
+
+// loadAvg returns the 1-minute load average, or -1 when unknown.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// newClient returns a raw client pinned to eps, configured as pacbench's
+// etcd driver configures its own (no endpoint auto-sync, no logging).
+func newClient(eps []string, dialTimeout time.Duration) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: dialTimeout, Logger: zap.NewNop()})
+}

@@ -287,3 +287,43 @@ func checkResultsDir(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestSessionGuaranteesMovingSessions: sessions that move between members
+// (checks.session_moves) while the leader's replication is delayed break
+// read-your-writes and monotonic reads at serializable, never at
+// linearizable.
+func TestSessionGuaranteesMovingSessions(t *testing.T) {
+	testenv.Short(t)
+	ctx := context.Background()
+	c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{})
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	yml := strings.Replace(impairedProfile(c, 3*time.Second), "routes: {read: follower, write: leader}", "routes: {read: any, write: leader}", 1)
+	yml = strings.Replace(yml, "workload: {preset: b, records: 100, value_size: 128}", "workload: {preset: a, records: 20, value_size: 128}", 1)
+	yml = strings.Replace(yml, "  linearizable_keys: 4\n", "  session_moves: 2\n", 1)
+	reg := drivers.NewRegistry(etcd.New())
+	p, err := profile.Parse("moves.yaml", []byte(yml), profile.Options{Registry: reg})
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	res, err := bench.Execute(ctx, bench.Options{Profile: p, Registry: reg, OutDir: t.TempDir(), RunID: "moves"})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var ser report.Session
+	for _, ph := range []string{"baseline", "latency", "partition", "healed"} {
+		lin := phaseOf(t, res.Summary, "linearizable", ph).Session
+		if lin.RYWViolations+lin.MonotonicReadViolations != 0 {
+			t.Errorf("linearizable/%s: session violations %+v, want none", ph, lin)
+		}
+		s := phaseOf(t, res.Summary, "serializable", ph).Session
+		ser.RYWViolations += s.RYWViolations
+		ser.MonotonicReadViolations += s.MonotonicReadViolations
+	}
+	t.Logf("serializable, moving sessions: %+v", ser)
+	if ser.RYWViolations == 0 || ser.MonotonicReadViolations == 0 {
+		t.Errorf("serializable with moving sessions under replica delay: %+v, want both kinds of violation", ser)
+	}
+}

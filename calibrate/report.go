@@ -3,6 +3,7 @@ package calibrate
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -171,9 +172,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "pair\traw ops/s\tpacbench ops/s\tratio\traw p50 ms\tpacbench p50 ms\tΔp50\traw p99 ms\tpacbench p99 ms\tΔp99\terrors raw/pacbench\t")
 	for _, p := range r.Pairs {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.3f\t%.3f\t%.3f\t%+.1f%%\t%.3f\t%.3f\t%+.1f%%\t%d/%d\t\n", p.Index,
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.3f\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t%s\t%d/%d\t\n", p.Index,
 			p.Raw.ThroughputOps, p.Pacbench.ThroughputOps, p.ThroughputRatio,
-			p.Raw.P50Ms, p.Pacbench.P50Ms, p.P50DiffPct, p.Raw.P99Ms, p.Pacbench.P99Ms, p.P99DiffPct,
+			p.Raw.P50Ms, p.Pacbench.P50Ms, pct(p.P50DiffPct), p.Raw.P99Ms, p.Pacbench.P99Ms, pct(p.P99DiffPct),
 			p.Raw.Errors, p.Pacbench.Errors)
 	}
 	if err := tw.Flush(); err != nil {
@@ -182,10 +183,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "throughput ratio pacbench/raw: min %.3f  median %.3f  max %.3f  (target: median ≥ %.2f)\n",
 		r.ThroughputRatio.Min, r.ThroughputRatio.Median, r.ThroughputRatio.Max, r.Targets.ThroughputRatioMin)
-	fmt.Fprintf(&b, "service p50 difference:        min %+.1f%%  median %+.1f%%  max %+.1f%%  (target: median ≤ %+.0f%%)\n",
-		r.P50DiffPct.Min, r.P50DiffPct.Median, r.P50DiffPct.Max, r.Targets.P50DiffPctMax)
-	fmt.Fprintf(&b, "service p99 difference:        min %+.1f%%  median %+.1f%%  max %+.1f%%\n",
-		r.P99DiffPct.Min, r.P99DiffPct.Median, r.P99DiffPct.Max)
+	fmt.Fprintf(&b, "service p50 difference:        min %s  median %s  max %s  (target: median ≤ %s)\n",
+		pct(r.P50DiffPct.Min), pct(r.P50DiffPct.Median), pct(r.P50DiffPct.Max), pct(r.Targets.P50DiffPctMax))
+	fmt.Fprintf(&b, "service p99 difference:        min %s  median %s  max %s\n",
+		pct(r.P99DiffPct.Min), pct(r.P99DiffPct.Median), pct(r.P99DiffPct.Max))
 	verdict := "medians meet the targets"
 	if !r.MeetsTargets {
 		verdict = "medians MISS the targets"
@@ -193,6 +194,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "%s; the min–max range is the run-to-run noise of this machine.\n", verdict)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// pct formats a signed percentage with one decimal ("+2.0%"), without a
+// negative zero.
+func pct(v float64) string {
+	v = math.Round(v*10) / 10
+	if v == 0 {
+		v = 0 // -0 → +0
+	}
+	return fmt.Sprintf("%+.1f%%", v)
 }
 
 func loadStr(v float64) string {

@@ -38,6 +38,9 @@ var (
 	ErrInterrupted = errors.New("run interrupted")
 	// ErrSetup: the run could not start (driver, topology, routes, load).
 	ErrSetup = errors.New("run setup failed")
+	// ErrImpairment: a phase's impairments could not be applied (the run
+	// stops there; what was applied is healed).
+	ErrImpairment = errors.New("impairment failed")
 )
 
 // Config is everything one run needs. Fields are read once at Run.
@@ -571,6 +574,8 @@ func (r *run) runGroup(ctx context.Context, g []int) error {
 		if len(ph.Impairments) > 0 {
 			win.Impairments, runErr = r.applyPhase(ctx, ph)
 			if runErr != nil {
+				r.res.Partial = true
+				r.clearImpairments()
 				win.EndNs = r.clock.Now()
 				r.res.Phases = append(r.res.Phases, win)
 				break
@@ -676,7 +681,7 @@ func (r *run) applyPhase(ctx context.Context, ph profile.Phase) ([]ImpairmentEve
 		r.logf("impairment: %s", ev.Describe)
 	}
 	if err != nil {
-		return events, fmt.Errorf("phase %s: apply impairments: %w", ph.Name, err)
+		return events, fmt.Errorf("%w: phase %s: apply: %w", ErrImpairment, ph.Name, err)
 	}
 	if r.cfg.OnImpairments != nil {
 		r.cfg.OnImpairments(actions)

@@ -115,6 +115,7 @@ type fakeImpairer struct {
 	mu      sync.Mutex
 	applied []impair.Action
 	clears  int
+	fail    bool // Apply records the actions, then fails
 }
 
 func (f *fakeImpairer) Name() string { return "fake" }
@@ -122,6 +123,9 @@ func (f *fakeImpairer) Apply(_ context.Context, a []impair.Action) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.applied = append(f.applied, a...)
+	if f.fail {
+		return errors.New("injected apply failure")
+	}
 	return nil
 }
 func (f *fakeImpairer) Clear(context.Context) error {
@@ -169,8 +173,10 @@ func TestHealOnEveryExit(t *testing.T) {
 		cancel  time.Duration
 		wantErr error
 		panics  bool
+		fail    bool
 	}{
 		{name: "success"},
+		{name: "apply error", fail: true, wantErr: runner.ErrImpairment},
 		{name: "interrupt", cancel: 800 * time.Millisecond, wantErr: runner.ErrInterrupted},
 		{name: "panic", opts: fakedriver.Options{PanicAfter: 2000}, panics: true},
 	}
@@ -179,7 +185,7 @@ func TestHealOnEveryExit(t *testing.T) {
 			t.Parallel()
 			d := fakedriver.New(tc.opts)
 			pl, reg := plan(t, d, impairedProfile)
-			imp := &fakeImpairer{}
+			imp := &fakeImpairer{fail: tc.fail}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			if tc.cancel > 0 {

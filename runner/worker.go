@@ -229,6 +229,7 @@ func (w *worker) loop(begin int64) {
 		}
 		w.started.Add(1)
 		w.exec(o, r.phaseOf(intended), intended, start)
+		w.moveSession()
 		if w.think > 0 && !w.sleepUntil(r.clock.Now()+int64(w.think)) {
 			return
 		}

@@ -644,6 +644,10 @@ func TestClusterPartition(t *testing.T) {
 				lat = append(lat, time.Since(t0))
 				cancel()
 				counts[op.ClassOf(err)]++
+				var server *gocql.RequestErrUnavailable
+				if err != nil && !errors.As(err, &server) {
+					t.Errorf("op %d: %v is not the coordinator's Unavailable verdict", i, err)
+				}
 			}
 			slices.Sort(lat)
 			t.Logf("%s during partition: %d/%d %s (p50 %v)", p.name, counts[p.want], n, p.want, lat[n/2].Round(10*time.Microsecond))

@@ -72,7 +72,7 @@ func fakeRegistry() *drivers.Registry {
 			"write": {"default"},
 		}},
 		&fakeDriver{name: "cassandra", ops: allOps, dims: map[string][]string{
-			"read":   cl,
+			"read":   append(slices.Clone(cl), "SERIAL", "LOCAL_SERIAL"),
 			"write":  append(slices.Clone(cl), "ANY"),
 			"serial": {"SERIAL", "LOCAL_SERIAL"},
 		}},

@@ -129,7 +129,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		cfg.Links = c.Topology()
 		cfg.Impairer = impair.NewToxiproxy(c.ToxiproxyAPI(), c.Topology())
 	} else {
-		cfg.Links = linksFromNodes(sys.Nodes)
+		cfg.Links = LinksFromNodes(sys.Nodes)
 		switch sys.Impairer.Kind {
 		case "netem":
 			var x impair.Executor = impair.ExecRunner{}
@@ -180,14 +180,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	// Interval consumers: hlog, exporter, progress.
 	hlog := report.NewHlogWriter(clock.Base().UnixMilli(), "pacbench "+o.Version+" run "+o.RunID)
-	scNames := make([]string, len(plan.Scenarios))
-	for i, s := range plan.Scenarios {
-		scNames[i] = s.Name
-	}
-	phNames := make([]string, len(plan.Phases))
-	for i, p := range plan.Phases {
-		phNames[i] = p.Name
-	}
+	scNames, phNames := plan.ScenarioNames(), plan.PhaseNames()
 	var progMu sync.Mutex
 	cfg.OnTick = func(t runner.Tick) {
 		if err := hlog.Add(t.Interval, scNames, phNames); err != nil {
@@ -264,7 +257,9 @@ func printProgress(w io.Writer, tty bool, t runner.Tick, interval time.Duration)
 	fmt.Fprintln(w, line)
 }
 
-func linksFromNodes(nodes []profile.Node) impair.Topology {
+// LinksFromNodes builds the impairment topology of an existing deployment
+// from a profile's system.nodes.
+func LinksFromNodes(nodes []profile.Node) impair.Topology {
 	var t impair.Topology
 	for _, n := range nodes {
 		t.Members = append(t.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy, PeerProxy: n.PeerProxy,
@@ -304,7 +299,7 @@ func DryRun(p *profile.Profile, w io.Writer) error {
 		return fmt.Errorf("bench: plan: %w", err)
 	}
 	sys := plan.Profile.System
-	topo := linksFromNodes(sys.Nodes)
+	topo := LinksFromNodes(sys.Nodes)
 	if sys.Cluster == "local" {
 		for i := 1; i <= max(sys.Members, 3); i++ {
 			n := fmt.Sprintf("m%d", i)

@@ -71,6 +71,19 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
+// startCluster starts a local etcd cluster for one test (integration).
+func startCluster(t *testing.T) (context.Context, *cluster.Etcd) {
+	t.Helper()
+	testenv.Short(t)
+	ctx := context.Background()
+	c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{})
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	return ctx, c
+}
+
 func phaseOf(t *testing.T, s *report.Summary, scenario, phase string) report.Phase {
 	t.Helper()
 	for _, sc := range s.Scenarios {
@@ -91,13 +104,7 @@ func phaseOf(t *testing.T, s *report.Summary, scenario, phase string) report.Pha
 // etcd cluster whose every link passes through Toxiproxy, and checks the
 // behaviour DESIGN.md and issue 3 describe.
 func TestPACELCOnRealEtcd(t *testing.T) {
-	testenv.Short(t)
-	ctx := context.Background()
-	c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{})
-	if err != nil {
-		t.Fatalf("start cluster: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Stop() })
+	ctx, c := startCluster(t)
 	reg := drivers.NewRegistry(etcd.New())
 	p, err := profile.Parse("impaired.yaml", []byte(impairedProfile(c, 4*time.Second)), profile.Options{Registry: reg})
 	if err != nil {
@@ -293,13 +300,7 @@ func checkResultsDir(t *testing.T, dir string) {
 // read-your-writes and monotonic reads at serializable, never at
 // linearizable.
 func TestSessionGuaranteesMovingSessions(t *testing.T) {
-	testenv.Short(t)
-	ctx := context.Background()
-	c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{})
-	if err != nil {
-		t.Fatalf("start cluster: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Stop() })
+	ctx, c := startCluster(t)
 	yml := strings.Replace(impairedProfile(c, 3*time.Second), "routes: {read: follower, write: leader}", "routes: {read: any, write: leader}", 1)
 	yml = strings.Replace(yml, "workload: {preset: b, records: 100, value_size: 128}", "workload: {preset: a, records: 20, value_size: 128}", 1)
 	yml = strings.Replace(yml, "  linearizable_keys: 4\n", "  session_moves: 2\n", 1)

@@ -126,3 +126,21 @@ func (p *Profile) clone() *Profile {
 	cp.Checks.Probes = append([]Duration(nil), p.Checks.Probes...)
 	return &cp
 }
+
+// ScenarioNames returns the scenarios' names in plan order (a new slice).
+func (pl *Plan) ScenarioNames() []string {
+	out := make([]string, len(pl.Scenarios))
+	for i, s := range pl.Scenarios {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// PhaseNames returns the phases' names in plan order (a new slice).
+func (pl *Plan) PhaseNames() []string {
+	out := make([]string, len(pl.Phases))
+	for i, p := range pl.Phases {
+		out[i] = p.Name
+	}
+	return out
+}

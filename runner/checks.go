@@ -26,28 +26,19 @@ func (r *run) newHistory() *checkers.History {
 	if c.LinearizableKeys <= 0 {
 		return nil
 	}
-	names := make([]string, len(r.plan.Scenarios))
-	for i, s := range r.plan.Scenarios {
-		names[i] = s.Name
-	}
-	phases := make([]string, len(r.plan.Phases))
-	for i, p := range r.plan.Phases {
-		phases[i] = p.Name
-	}
 	return checkers.NewHistory(checkers.Options{
-		Keys:      sampleKeys(r.plan.Workload, r.ks, r.plan.Seed, c.LinearizableKeys),
-		Scenarios: names,
-		Phases:    phases,
+		Keys:      sampleKeys(r.plan.Workload, r.plan.Seed, c.LinearizableKeys),
+		Scenarios: r.plan.ScenarioNames(),
+		Phases:    r.plan.PhaseNames(),
 		MaxOps:    c.MaxHistory,
 	})
 }
 
 // sampleKeys returns the n keys a dry run of the workload reads and writes
 // most often (ties: lower index first). Deterministic for a seed.
-func sampleKeys(spec workloads.Spec, ks *workloads.Keyspace, seed int64, n int) []uint64 {
+func sampleKeys(spec workloads.Spec, seed int64, n int) []uint64 {
 	// A private keyspace so the dry run does not consume insert keys.
 	dry := workloads.NewKeyspace(spec)
-	_ = ks
 	g := workloads.NewGenerator(spec, dry, seed^0x5eed)
 	counts := map[uint64]int{}
 	for range sampleDraws {

@@ -279,14 +279,7 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	r.ks = workloads.NewKeyspace(p.Workload)
-	names := make([]string, len(p.Scenarios))
-	for i, s := range p.Scenarios {
-		names[i] = s.Name
-	}
-	phases := make([]string, len(p.Phases))
-	for i, ph := range p.Phases {
-		phases[i] = ph.Name
-	}
+	names, phases := p.ScenarioNames(), p.PhaseNames()
 	ring := p.Profile.Checks.RingSize
 	if ring <= 0 && r.ks.Capacity() <= 100_000 {
 		// A deeper history keeps time staleness exact further behind (a

@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,45 +165,30 @@ func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
 	return st
 }
 
-// Pacing waits. Go's timers wake a goroutine with about 1 ms granularity
-// when the process is otherwise idle (the netpoller sleeps in whole
-// milliseconds), far coarser than the gaps of an open loop at tens of
-// thousands of ops/s. So sleepUntil uses a timer only until timerMargin
-// before the due time, sleeps the rest with the OS's precise sleep
-// (preciseSleep) until timerSlack before it, and yields (runtime.Gosched)
-// through the last microseconds.
-const (
-	// timerMargin is how early a Go timer is asked to fire.
-	timerMargin = 2 * time.Millisecond
-	// timerSlack is how late the kernel may end a precise sleep (Linux's
-	// default timer slack is 50 µs).
-	timerSlack = 50 * time.Microsecond
-)
-
 // sleepUntil waits until the run clock reaches t or the group stops; it
-// returns false when stopped. A stop is noticed at once during the timer
-// wait, within timerMargin after it.
+// returns false when stopped.
 func (w *worker) sleepUntil(t int64) bool {
 	clock := w.sc.r.clock
-	if d := time.Duration(t - clock.Now()); d > timerMargin {
-		w.timer.Reset(d - timerMargin)
-		select {
-		case <-w.timer.C:
-		case <-w.stopCh:
-			w.timer.Stop()
-			return false
+	d := time.Duration(t - clock.Now())
+	if d <= 0 {
+		return !w.stop.Load()
+	}
+	if d < 50*time.Microsecond {
+		for clock.Now() < t {
+			if w.stop.Load() {
+				return false
+			}
 		}
+		return true
 	}
-	if d := time.Duration(t - clock.Now()); d > timerSlack {
-		preciseSleep(d - timerSlack)
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return true
+	case <-w.stopCh:
+		w.timer.Stop()
+		return false
 	}
-	for clock.Now() < t {
-		if w.stop.Load() {
-			return false
-		}
-		runtime.Gosched()
-	}
-	return !w.stop.Load()
 }
 
 func (w *worker) loop(begin int64) {

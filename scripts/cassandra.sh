@@ -123,7 +123,14 @@ cmd_fetch() {
 
 # ---------------------------------------------------------------- processes
 
-pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive pidfile: the recorded process runs and is ours (a pid file
+# surviving a reboot may name an unrelated process).
+pid_alive() {
+	local pid
+	[[ -f $1 ]] || return 1
+	pid=$(cat "$1")
+	kill -0 "$pid" 2>/dev/null && grep -qaE 'CassandraDaemon|toxiproxy-server' "/proc/$pid/cmdline" 2>/dev/null
+}
 node_pidfile() { echo "$dir/node$1/cassandra.pid"; }
 toxi_pidfile() { echo "$dir/toxiproxy.pid"; }
 
@@ -189,13 +196,21 @@ start_node() {
 	if pid_alive "$pf"; then
 		return
 	fi
+	local port
+	for port in 7000 9042; do
+		if port_open "$(listen_ip "$n")" "$port"; then
+			die "$(listen_ip "$n"):$port is already in use by another process (another Cassandra, or the compose stack?)"
+		fi
+	done
 	write_config "$n"
-	local opts=()
+	local opts=() jamm
 	mapfile -t opts < <(grep -E '^-' "$tmpl/jvm-server.options")
+	jamm=$(find "$lib" -name 'jamm-*.jar' | head -1)
+	[[ -n $jamm ]] || die "no jamm jar in $lib (run: $0 fetch)"
 	log "starting node $n ($(listen_ip "$n"), broadcast $(proxy_ip "$n"))"
 	setsid "$java" "${opts[@]}" \
 		-Xms256m -Xmx"$heap" -XX:MaxDirectMemorySize=256m \
-		-javaagent:"$(ls "$lib"/jamm-*.jar | head -1)" \
+		-javaagent:"$jamm" \
 		-Dcassandra.config="file://$nd/conf/cassandra.yaml" \
 		-Dcassandra.storagedir="$nd" \
 		-Dcassandra.logdir="$nd/logs" \
@@ -263,8 +278,16 @@ cmd_env() {
 	all_running || log "warning: the cluster is not (fully) running; run: scripts/cassandra.sh start"
 }
 
+# on_start_failure stops whatever a failed start left running, so a failed
+# start leaves no process behind (logs stay in $dir).
+on_start_failure() {
+	log "start failed: stopping what was started (logs: $dir/node*/logs, $dir/toxiproxy.log)"
+	cmd_stop
+}
+
 cmd_start() {
 	local t0=$SECONDS deadline=$((SECONDS + start_timeout)) n
+	trap on_start_failure EXIT
 	cmd_fetch
 	need_java
 	mkdir -p "$dir"
@@ -279,6 +302,7 @@ cmd_start() {
 		wait_cql "$n" "$deadline"
 	done
 	wait_un "$deadline"
+	trap - EXIT
 	log "cluster up: ${#nodes[@]} nodes UN in $((SECONDS - t0))s (data: $dir)"
 	cmd_env
 }
@@ -340,7 +364,7 @@ status) cmd_status ;;
 env) cmd_env ;;
 clean) cmd_clean ;;
 *)
-	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

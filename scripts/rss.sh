@@ -8,8 +8,8 @@
 # etcd members, which are its child processes — every SAMPLE seconds. It
 # writes the samples to $OUT/rss.csv and prints the growth between the start
 # of the measured phase (after the warm-up phase) and the end of the run
-# (target: < 5 % over 10 minutes). The last sample is taken while the run
-# writes its results. Not part of the test suite: it takes about
+# (target: < 5 % over 10 minutes); samples after the phase (results being
+# written) are left out. Not part of the test suite: it takes about
 # WARMUP + DURATION + 20 s.
 #
 # Environment (defaults in brackets):
@@ -28,6 +28,21 @@ RATE=${RATE:-1000}
 SAMPLE=${SAMPLE:-5}
 OUT=${OUT:-$(mktemp -d /tmp/pacbench-rss.XXXXXX)}
 mkdir -p "$OUT"
+
+to_s() { # Go duration made of h, m, s parts → whole seconds
+	local d=$1 total=0
+	while [[ $d =~ ^([0-9]+)([hms])(.*)$ ]]; do
+		case ${BASH_REMATCH[2]} in
+		h) total=$((total + 3600 * BASH_REMATCH[1])) ;;
+		m) total=$((total + 60 * BASH_REMATCH[1])) ;;
+		s) total=$((total + BASH_REMATCH[1])) ;;
+		esac
+		d=${BASH_REMATCH[3]}
+	done
+	[[ -z $d ]] || { echo "rss.sh: cannot parse duration '$1' (use h, m, s)" >&2; exit 2; }
+	echo "$total"
+}
+dur_s=$(to_s "$DURATION")
 
 go build -o "$OUT/pacbench" ./cmd/pacbench
 cat >"$OUT/rss.yaml" <<EOF
@@ -71,8 +86,11 @@ sleep 1 # let the stderr timestamper finish
 steady=$(awk '/phase steady/ {print $1; exit}' "$OUT/run.err")
 [[ -n $steady ]] || { echo "rss.sh: no 'phase steady' line in $OUT/run.err" >&2; exit 1; }
 
-awk -F, -v steady="$steady" -v out="$OUT" '
-NR == 1 { next }
+end=$((steady + dur_s))
+
+# Samples inside the measured phase only (not the results writing after it).
+awk -F, -v steady="$steady" -v end="$end" -v out="$OUT" '
+NR == 1 || $1 > end { next }
 { t[++n] = $1; r[n] = $2 }
 END {
 	for (i = 1; i <= n; i++) if (t[i] >= steady) { w = i; break }
@@ -84,4 +102,13 @@ END {
 	printf "RSS max in the measured phase:          %.1f MiB  growth %+.1f %%\n", max / 1024, 100 * (max - r[w]) / r[w]
 	printf "measured phase sampled for %d s\n", t[n] - t[w]
 }' "$OUT/rss.csv"
-echo "results: $(ls -d "$OUT"/results/* 2>/dev/null | head -1)"
+res=$(ls -d "$OUT"/results/* 2>/dev/null | head -1)
+echo "results: $res"
+# The interval log is buffered in memory for the whole run and written at
+# the end: its size is the part of the growth that is proportional to the
+# run length by design.
+if [[ -f $res/intervals.hlog ]]; then
+	hlog=$(stat -c %s "$res/intervals.hlog")
+	awk -v b="$hlog" -v s="$(($(to_s "$WARMUP") + dur_s))" \
+		'BEGIN { printf "intervals.hlog: %.0f KiB for %d s of phases (%.1f KiB/min, held in memory until the run ends)\n", b / 1024, s, b / 1024 / s * 60 }'
+fi

@@ -378,11 +378,7 @@ links the profile names (Toxiproxy or netem sidecars). Idempotent.`,
 				if err != nil {
 					return err
 				}
-				topo := impair.Topology{}
-				for _, n := range p.System.Nodes {
-					topo.Members = append(topo.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy,
-						PeerProxy: n.PeerProxy, Container: n.Container, Address: n.Address, Endpoint: n.Endpoint})
-				}
+				topo := bench.LinksFromNodes(p.System.Nodes)
 				switch {
 				case p.System.Impairer.Kind == "netem":
 					var x impair.Executor = impair.ExecRunner{}

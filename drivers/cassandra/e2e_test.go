@@ -15,6 +15,11 @@ import (
 	"github.com/pacbench/pacbench/report"
 )
 
+// TestClusterProfileEndToEnd runs profiles/cassandra-local.yaml (phases
+// shortened; the partition phase outlasts failure detection) on the local
+// cluster and checks what must hold whatever the machine's speed: R+W>N
+// scenarios never read stale, ONE stays available through the partition
+// (PA) while ALL does not (PC).
 func TestClusterProfileEndToEnd(t *testing.T) {
 	testenv.Short(t)
 	testenv.Require(t, "PACBENCH_CASSANDRA_HOSTS", `run: eval "$(scripts/cassandra.sh start)"`)
@@ -25,7 +30,11 @@ func TestClusterProfileEndToEnd(t *testing.T) {
 	}
 	durs := map[string]time.Duration{"baseline": 10 * time.Second, "latency": 10 * time.Second, "partition": 35 * time.Second, "healed": 10 * time.Second}
 	for i := range p.Phases {
-		p.Phases[i].Duration = profile.Duration(durs[p.Phases[i].Name])
+		d, ok := durs[p.Phases[i].Name]
+		if !ok {
+			t.Fatalf("unexpected phase %q", p.Phases[i].Name)
+		}
+		p.Phases[i].Duration = profile.Duration(d)
 	}
 	var log bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -40,4 +49,52 @@ func TestClusterProfileEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", tbl.String())
+
+	sc := map[string]report.Scenario{}
+	for _, s := range out.Summary.Scenarios {
+		sc[s.Name] = s
+		if len(s.Phases) != len(durs) {
+			t.Fatalf("scenario %s has %d phases, want %d", s.Name, len(s.Phases), len(durs))
+		}
+	}
+	for _, name := range []string{"quorum-quorum", "all-one", "all-all", "lwt-serial"} {
+		for _, ph := range sc[name].Phases {
+			r := ph.Ops["read"]
+			if r == nil || r.Staleness == nil {
+				continue
+			}
+			if r.Staleness.Stale != 0 {
+				t.Errorf("%s/%s: %d stale reads of %d; R+W>N must never read stale", name, ph.Name, r.Staleness.Stale, r.Staleness.Checked)
+			}
+		}
+	}
+	readIn := func(scenario, phase string) *report.Op {
+		for _, ph := range sc[scenario].Phases {
+			if ph.Name == phase {
+				if r := ph.Ops["read"]; r != nil && r.Count > 0 {
+					return r
+				}
+			}
+		}
+		t.Fatalf("%s/%s: no reads", scenario, phase)
+		return nil
+	}
+	if r := readIn("one-one", "partition"); r.Availability < 0.5 || r.Staleness == nil || r.Staleness.Stale == 0 {
+		t.Errorf("one-one reads via the partitioned node: availability %.2f, staleness %+v; want available and stale", r.Availability, r.Staleness)
+	}
+	if r := readIn("all-all", "partition"); r.Availability > 0.1 || r.Errors["unavailable"] == 0 {
+		t.Errorf("all-all reads during the partition: availability %.2f, errors %v; want unavailable", r.Availability, r.Errors)
+	}
+	verdict := func(name string) string {
+		if v := sc[name].PACELC.Partition; v != nil {
+			return *v
+		}
+		return "null"
+	}
+	if got := verdict("one-one"); got != "PA" {
+		t.Errorf("one-one partition verdict %s, want PA (%s)", got, sc["one-one"].PACELC.Evidence)
+	}
+	if got := verdict("all-all"); got != "PC" {
+		t.Errorf("all-all partition verdict %s, want PC (%s)", got, sc["all-all"].PACELC.Evidence)
+	}
 }

@@ -113,10 +113,13 @@ func readFor(ctx context.Context, sessions []drivers.Session, o *oracle, d, time
 					continue
 				}
 				st.lat = append(st.lat, el)
-				h, herr := workloads.DecodeHeader(v.Data)
-				if !v.Found || herr != nil {
-					st.errs[op.Other]++ // every key was loaded: should not happen
-					continue
+				var h workloads.Header // not found: the follower has not applied the load yet (seq 0)
+				if v.Found {
+					var herr error
+					if h, herr = workloads.DecodeHeader(v.Data); herr != nil {
+						st.errs[op.Other]++ // a value pacbench did not write: should not happen
+						continue
+					}
 				}
 				if h.Seq < c {
 					st.stale++

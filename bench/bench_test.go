@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,7 +195,7 @@ func TestPACELCOnRealEtcd(t *testing.T) {
 	}
 	checkConsistency(t, s, res.Dir)
 	// Results on disk, complete.
-	checkResultsDir(t, res.Dir)
+	checkResultsDir(t, res.Dir, "baseline", "latency", "partition", "healed")
 }
 
 // checkConsistency asserts issue 4's behaviour: what consistency buys.
@@ -249,7 +250,7 @@ func deref(s *string) string {
 }
 
 // checkResultsDir asserts the documented layout and the phase annotations.
-func checkResultsDir(t *testing.T, dir string) {
+func checkResultsDir(t *testing.T, dir string, phases ...string) {
 	t.Helper()
 	for _, f := range []string{"manifest.json", "summary.json", "summary.csv", "intervals.hlog"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
@@ -288,8 +289,8 @@ func checkResultsDir(t *testing.T, dir string) {
 		t.Errorf("manifest records no impairment windows")
 	}
 	hlog, _ := os.ReadFile(filepath.Join(dir, "intervals.hlog"))
-	for _, ph := range []string{"/baseline/", "/latency/", "/partition/", "/healed/"} {
-		if !strings.Contains(string(hlog), ph) {
+	for _, ph := range phases {
+		if !strings.Contains(string(hlog), "/"+ph+"/") {
 			t.Errorf("hlog has no interval tagged with phase %s", ph)
 		}
 	}
@@ -327,4 +328,68 @@ func TestSessionGuaranteesMovingSessions(t *testing.T) {
 	if ser.RYWViolations == 0 || ser.MonotonicReadViolations == 0 {
 		t.Errorf("serializable with moving sessions under replica delay: %+v, want both kinds of violation", ser)
 	}
+}
+
+// TestMemberDiesMidRun: SIGKILL the read follower during a run; the run
+// goes on to the end, failures are counted by class with their latencies,
+// and the results are written.
+func TestMemberDiesMidRun(t *testing.T) {
+	ctx, c := startCluster(t)
+	yml := strings.Replace(impairedProfile(c, 2*time.Second), "  - name: latency\n    duration: 2s\n    impairments: [{kind: latency, target: leader, links: peer_out, delay: 40ms, jitter: 5ms}]\n", "  - {name: dying, duration: 3s}\n", 1)
+	reg := drivers.NewRegistry(etcd.New())
+	p, err := profile.Parse("dying.yaml", []byte(yml), profile.Options{Registry: reg})
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	var logBuf syncWriter
+	// The follower reads are pinned to is the first follower by name.
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := "m1"
+	if leader == "m1" {
+		victim = "m2"
+	}
+	go func() {
+		for !strings.Contains(logBuf.String(), "phase dying") {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		_ = c.Kill(victim)
+	}()
+	res, err := bench.Execute(ctx, bench.Options{Profile: p, Registry: reg, OutDir: t.TempDir(), RunID: "dying", Log: &logBuf})
+	if err != nil {
+		t.Fatalf("run did not survive a member dying: %v\n%s", err, logBuf.String())
+	}
+	for _, sc := range []string{"linearizable", "serializable"} {
+		r := phaseOf(t, res.Summary, sc, "dying").Ops["read"]
+		failed := r.Count - r.OK
+		t.Logf("%s reads while %s died: %d/%d failed %v", sc, victim, failed, r.Count, r.Errors)
+		if failed == 0 || r.ErrorLatency == nil {
+			t.Errorf("%s: no failed reads counted after the read member died", sc)
+		}
+		if r.Errors["other"] != 0 {
+			t.Errorf("%s: unclassified errors: %v", sc, r.Errors)
+		}
+	}
+	checkResultsDir(t, res.Dir, "baseline", "dying", "partition", "healed")
+}
+
+// syncWriter is a goroutine-safe log buffer.
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/impair"
 	"github.com/pacbench/pacbench/metrics"
@@ -183,5 +185,43 @@ func TestWriteDirAtomic(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(dir))
 	if len(entries) != 1 {
 		t.Errorf("leftovers next to the run dir: %v", entries)
+	}
+}
+
+// TestHlogReadsBack: the interval log parses with HdrHistogram's own log
+// reader, tags carry scenario/phase/op/outcome/measure, counts survive.
+func TestHlogReadsBack(t *testing.T) {
+	t.Parallel()
+	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"lin"}, Phases: []string{"baseline", "latency"}, Keys: 1})
+	w := rec.NewWorker(0, 1)
+	for i := int64(1); i <= 100; i++ {
+		w.RecordAt(0, op.Read, op.OK, i*1000, i*1000, i*900)
+		w.RecordAt(1, op.Read, op.Timeout, i*1000, 1e9, 1e9)
+	}
+	iv := rec.Collect(200_000)
+	h := NewHlogWriter(time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli(), "test")
+	if err := h.Add(iv, []string{"lin"}, []string{"baseline", "latency"}); err != nil {
+		t.Fatal(err)
+	}
+	r := hdrhistogram.NewHistogramLogReader(bytes.NewReader(h.Bytes()))
+	counts := map[string]int64{}
+	for {
+		hist, err := r.NextIntervalHistogram()
+		if err != nil {
+			t.Fatalf("read hlog: %v", err)
+		}
+		if hist == nil {
+			break
+		}
+		counts[hist.Tag()] += hist.TotalCount()
+	}
+	want := map[string]int64{
+		"lin/baseline/read/ok/response": 100, "lin/baseline/read/ok/service": 100,
+		"lin/latency/read/timeout/response": 100, "lin/latency/read/timeout/service": 100,
+	}
+	for tag, n := range want {
+		if counts[tag] != n {
+			t.Errorf("tag %s: %d values, want %d (all: %v)", tag, counts[tag], n, counts)
+		}
 	}
 }

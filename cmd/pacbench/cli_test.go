@@ -294,3 +294,42 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestClusterEtcdForeground: `pacbench cluster etcd` prints the endpoints
+// of a running cluster and stops it cleanly when its context ends (Ctrl-C).
+func TestClusterEtcdForeground(t *testing.T) {
+	testenv.Short(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	exe, _ := os.Executable()
+	done := make(chan int, 1)
+	go func() {
+		done <- Main([]string{"cluster", "etcd"}, Env{Stdout: &out, Stderr: &errb, Context: ctx, Exe: exe})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "TOXIPROXY_API=") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoints printed:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var eps string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "ETCD_ENDPOINTS="); ok {
+			eps = v
+		}
+	}
+	if n := len(strings.Split(eps, ",")); n != 3 {
+		t.Errorf("ETCD_ENDPOINTS=%q: %d endpoints, want 3", eps, n)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d\n%s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("cluster etcd did not stop")
+	}
+}

@@ -48,6 +48,7 @@ type worker struct {
 	caser    drivers.CASer
 	inserter drivers.Inserter
 	timer    *time.Timer
+	fine     *fineTimer // open loop on Linux: precise waits (nil: Go timers only)
 	// started and maxLag are written only by the worker's goroutine; they
 	// are per worker (not per scenario) so that no cache line is shared
 	// between workers on the per-op path.
@@ -108,6 +109,7 @@ func (r *run) newScenario(ctx context.Context, si int, stop *atomic.Bool, stopCh
 		wk.caser, _ = sess.(drivers.CASer)
 		wk.inserter, _ = sess.(drivers.Inserter)
 		if sc.open {
+			wk.fine, _ = newFineTimer() // nil on failure: Go timers only
 			perWorker := load.Rate / float64(n)
 			if load.Arrivals == "poisson" {
 				wk.pacer = NewPoissonPacer(perWorker, uint64(seed))
@@ -140,6 +142,9 @@ func (sc *scenarioRun) close() {
 	for _, w := range sc.workers {
 		_ = w.sess.Close()
 		w.cancel()
+		if w.fine != nil {
+			_ = w.fine.close()
+		}
 	}
 }
 
@@ -165,12 +170,31 @@ func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
 	return st
 }
 
+// fineMargin is how long before an open-loop op is due its worker switches
+// from a Go timer (about 1 ms granularity on an idle Linux process, and
+// interruptible by the group's stop) to its fineTimer.
+const fineMargin = 2 * time.Millisecond
+
 // sleepUntil waits until the run clock reaches t or the group stops; it
-// returns false when stopped.
+// returns false when stopped (noticed at once during a Go-timer wait, within
+// fineMargin during a fine one).
 func (w *worker) sleepUntil(t int64) bool {
 	clock := w.sc.r.clock
 	d := time.Duration(t - clock.Now())
 	if d <= 0 {
+		return !w.stop.Load()
+	}
+	if w.fine != nil {
+		if d > fineMargin && !w.timerWait(d-fineMargin) {
+			return false
+		}
+		if d = time.Duration(t - clock.Now()); d > 0 {
+			if err := w.fine.sleep(d); err != nil {
+				_ = w.fine.close()
+				w.fine = nil // Go timers from now on
+				return w.sleepUntil(t)
+			}
+		}
 		return !w.stop.Load()
 	}
 	if d < 50*time.Microsecond {
@@ -181,6 +205,12 @@ func (w *worker) sleepUntil(t int64) bool {
 		}
 		return true
 	}
+	return w.timerWait(d)
+}
+
+// timerWait waits d on the worker's Go timer or until the group stops; it
+// returns false when stopped.
+func (w *worker) timerWait(d time.Duration) bool {
 	w.timer.Reset(d)
 	select {
 	case <-w.timer.C:

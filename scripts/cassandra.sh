@@ -328,10 +328,14 @@ stop_pid() { # pidfile name
 cmd_stop() {
 	local n
 	[[ -d $dir ]] || return 0
+	local waits=()
 	for n in "${nodes[@]}"; do
 		stop_pid "$(node_pidfile "$n")" "node $n" &
+		waits+=($!)
 	done
-	wait
+	# Wait for these stoppers only: after a failed start the nodes and
+	# Toxiproxy are children of this shell too.
+	wait "${waits[@]}"
 	stop_pid "$(toxi_pidfile)" toxiproxy
 }
 

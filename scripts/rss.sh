@@ -6,10 +6,10 @@
 # and serializable reads, YCSB-B mix, linearizability sample on), and samples
 # the resident set size (VmRSS) of the pacbench process itself — not of the
 # etcd members, which are its child processes — every SAMPLE seconds. It
-# writes the samples to $OUT/rss.csv and prints the growth between the start
-# of the measured phase (after the warm-up phase) and the end of the run
-# (target: < 5 % over 10 minutes); samples after the phase (results being
-# written) are left out. Not part of the test suite: it takes about
+# writes the samples to $OUT/rss.csv and prints, over the measured phase
+# (after the warm-up phase; samples taken while the results are written are
+# left out), the growth of the median RSS from its first to its last minute
+# and the least-squares trend (target: < 5 % over 10 minutes). Not part of the test suite: it takes about
 # WARMUP + DURATION + 20 s.
 #
 # Environment (defaults in brackets):
@@ -89,18 +89,33 @@ steady=$(awk '/phase steady/ {print $1; exit}' "$OUT/run.err")
 end=$((steady + dur_s))
 
 # Samples inside the measured phase only (not the results writing after it).
+# RSS has a GC sawtooth, so single samples mislead: compare the median of
+# the first minute with the median of the last minute, and fit a
+# least-squares line through every sample.
 awk -F, -v steady="$steady" -v end="$end" -v out="$OUT" '
-NR == 1 || $1 > end { next }
-{ t[++n] = $1; r[n] = $2 }
+function median(a, k,    i, j, x, b) {
+	for (i = 1; i <= k; i++) b[i] = a[i]
+	for (i = 2; i <= k; i++) { x = b[i]; for (j = i - 1; j >= 1 && b[j] > x; j--) b[j + 1] = b[j]; b[j + 1] = x }
+	return k % 2 ? b[(k + 1) / 2] : (b[k / 2] + b[k / 2 + 1]) / 2
+}
+NR == 1 || $1 < steady || $1 > end { next }
+{ t[++n] = $1 - steady; r[n] = $2 / 1024 }
 END {
-	for (i = 1; i <= n; i++) if (t[i] >= steady) { w = i; break }
-	if (!w || w == n) { print "rss.sh: no samples in the measured phase" > "/dev/stderr"; exit 1 }
-	max = r[w]; for (i = w; i <= n; i++) if (r[i] > max) max = r[i]
-	printf "samples: %d (CSV: %s/rss.csv); warm-up and setup before t=%d s\n", n, out, t[w] - t[1]
-	printf "RSS at the start of the measured phase: %.1f MiB\n", r[w] / 1024
-	printf "RSS at the end:                         %.1f MiB  growth %+.1f %%\n", r[n] / 1024, 100 * (r[n] - r[w]) / r[w]
-	printf "RSS max in the measured phase:          %.1f MiB  growth %+.1f %%\n", max / 1024, 100 * (max - r[w]) / r[w]
-	printf "measured phase sampled for %d s\n", t[n] - t[w]
+	if (n < 4) { print "rss.sh: too few samples in the measured phase" > "/dev/stderr"; exit 1 }
+	span = t[n]
+	for (i = 1; i <= n; i++) {
+		if (t[i] < 60) f[++nf] = r[i]
+		if (t[i] >= span - 60) l[++nl] = r[i]
+		sx += t[i]; sy += r[i]; if (r[i] > mx) mx = r[i]; if (!mn || r[i] < mn) mn = r[i]
+	}
+	mt = sx / n; my = sy / n
+	for (i = 1; i <= n; i++) { num += (t[i] - mt) * (r[i] - my); den += (t[i] - mt) ^ 2 }
+	slope = num / den # MiB per second
+	mf = median(f, nf); ml = median(l, nl)
+	printf "measured phase: %d samples over %d s (CSV: %s/rss.csv)\n", n, span, out
+	printf "RSS median, first minute: %.1f MiB; last minute: %.1f MiB; growth %+.1f %%\n", mf, ml, 100 * (ml - mf) / mf
+	printf "RSS trend (least squares): %+.3f MiB/min = %+.1f %% per 10 min of the mean %.1f MiB\n", slope * 60, 100 * slope * 600 / my, my
+	printf "RSS range in the phase: %.1f–%.1f MiB\n", mn, mx
 }' "$OUT/rss.csv"
 res=$(ls -d "$OUT"/results/* 2>/dev/null | head -1)
 echo "results: $res"

@@ -146,7 +146,7 @@ func BenchmarkOpenLoopNoop(b *testing.B) {
 // not kept, so lag-p99-µs is the response-time p99 (intended start →
 // completion), an upper bound of the lag p99 that exceeds it by at most the
 // no-op service time (svc-p99-µs); max-lag-µs is the runner's exact
-// maximum. cpu-cores shows what the pacing costs (short waits spin).
+// maximum. cpu-cores and cpu-ns/op show what the pacing costs.
 func BenchmarkScheduleLag(b *testing.B) {
 	for _, workers := range []int{1, 8} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {

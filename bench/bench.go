@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -212,7 +213,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		Schema:    "pacbench.manifest/v1",
 		RunID:     o.RunID,
 		Partial:   res.Partial || runErr != nil,
-		Versions:  map[string]string{"pacbench": o.Version, "go": runtime.Version(), "driver": sys.Driver},
+		Versions:  Versions(o.Version, sys.Driver),
 		Profile:   plan.Profile,
 		Topology:  map[string]any{"members": res.Members, "aliases": res.Aliases, "links": cfg.Links, "read_endpoints": res.ReadEndpoints, "write_endpoints": res.WriteEndpoints},
 		StartedAt: res.Start.UTC().Format(time.RFC3339Nano),
@@ -344,4 +345,23 @@ func DryRun(p *profile.Profile, w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// Versions lists pacbench's, Go's and the key modules' versions for the
+// manifest (module versions come from the binary's build info).
+func Versions(pacbench, driver string) map[string]string {
+	v := map[string]string{"pacbench": pacbench, "go": runtime.Version(), "driver": driver}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	for _, d := range bi.Deps {
+		switch d.Path {
+		case "go.etcd.io/etcd/client/v3", "go.etcd.io/etcd/server/v3", "github.com/apache/cassandra-gocql-driver/v2",
+			"go.mongodb.org/mongo-driver/v2", "github.com/Shopify/toxiproxy/v2", "github.com/HdrHistogram/hdrhistogram-go",
+			"github.com/anishathalye/porcupine", "github.com/prometheus/client_golang":
+			v[d.Path] = d.Version
+		}
+	}
+	return v
 }

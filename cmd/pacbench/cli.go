@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -425,17 +424,16 @@ func newVersionCmd(env *Env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
 			fmt.Fprintf(env.Stdout, "pacbench %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				for _, d := range bi.Deps {
-					for _, want := range []string{"go.etcd.io/etcd/client/v3", "go.etcd.io/etcd/server/v3",
-						"github.com/apache/cassandra-gocql-driver/v2", "go.mongodb.org/mongo-driver/v2",
-						"github.com/Shopify/toxiproxy/v2", "github.com/HdrHistogram/hdrhistogram-go",
-						"github.com/anishathalye/porcupine", "github.com/prometheus/client_golang"} {
-						if d.Path == want {
-							fmt.Fprintf(env.Stdout, "  %s %s\n", d.Path, d.Version)
-						}
-					}
+			v := bench.Versions(version, "")
+			keys := make([]string, 0, len(v))
+			for k := range v {
+				if strings.Contains(k, "/") {
+					keys = append(keys, k)
 				}
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(env.Stdout, "  %s %s\n", k, v[k])
 			}
 		},
 	}

@@ -3,7 +3,13 @@ package cassandra_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -97,4 +103,112 @@ func TestClusterProfileEndToEnd(t *testing.T) {
 	if got := verdict("all-all"); got != "PC" {
 		t.Errorf("all-all partition verdict %s, want PC (%s)", got, sc["all-all"].PACELC.Evidence)
 	}
+}
+
+// TestNodeKilledMidRun SIGKILLs a replica (cassandra2, on neither route)
+// while the run is going: the run goes on to its end, ONE stays available,
+// ALL's failures are counted by class with their latencies, and the results
+// are written. The node is restarted afterwards (scripts/cassandra.sh start
+// is idempotent and starts only what is missing).
+func TestNodeKilledMidRun(t *testing.T) {
+	testenv.Short(t)
+	testenv.Require(t, "PACBENCH_CASSANDRA_HOSTS", `run: eval "$(scripts/cassandra.sh start)"`)
+	reg := drivers.NewRegistry(cassandra.New())
+	p, err := profile.Load(filepath.Join("..", "..", "profiles", "cassandra-local.yaml"), profile.Options{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []profile.LevelSet
+	for _, l := range p.Levels {
+		if l.Name == "one-one" || l.Name == "all-all" {
+			keep = append(keep, l)
+		}
+	}
+	p.Levels = keep
+	p.Checks = profile.Checks{}
+	p.Workload.Mix = map[string]float64{"read": 0.5, "update": 0.5}
+	p.Phases = []profile.Phase{{Name: "baseline", Duration: profile.Duration(5 * time.Second)},
+		{Name: "node-down", Duration: profile.Duration(25 * time.Second)}}
+	dir := os.Getenv("PACBENCH_CASSANDRA_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "pacbench-cassandra")
+	}
+	pidb, err := os.ReadFile(filepath.Join(dir, "node2", "cassandra.pid"))
+	if err != nil {
+		t.Fatalf("pid of cassandra2: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidb)))
+	if err != nil {
+		t.Fatalf("pid file: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command("bash", filepath.Join("..", "..", "scripts", "cassandra.sh"), "start")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("restart cassandra2: %v\n%s", err, out)
+		}
+	})
+	logw := &lockedBuffer{}
+	go func() {
+		for !strings.Contains(logw.String(), "phase node-down") {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := bench.Execute(ctx, bench.Options{Profile: p, Registry: reg, OutDir: t.TempDir(), Log: logw})
+	if err != nil {
+		t.Fatalf("run did not survive a node dying: %v\n%s", err, logw.String())
+	}
+	var tbl bytes.Buffer
+	_ = report.WriteTable(&tbl, out.Summary)
+	t.Logf("\n%s", tbl.String())
+	for _, s := range out.Summary.Scenarios {
+		down := s.Phases[1]
+		var ok, all int64
+		var errs int64
+		for _, o := range down.Ops {
+			ok += o.OK
+			all += o.Count
+			errs += o.Count - o.OK
+			if o.Errors["other"] != 0 {
+				t.Errorf("%s: unclassified errors %v", s.Name, o.Errors)
+			}
+			if o.Count > o.OK && o.ErrorLatency == nil {
+				t.Errorf("%s: failures without latencies", s.Name)
+			}
+		}
+		switch s.Name {
+		case "one-one":
+			if all == 0 || float64(ok)/float64(all) < 0.95 {
+				t.Errorf("one-one with a replica dead: %d/%d ok, want ≥ 95%%", ok, all)
+			}
+		case "all-all":
+			if errs == 0 {
+				t.Errorf("all-all with a replica dead: no failures counted")
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out.Dir, "summary.json")); err != nil {
+		t.Errorf("results not written: %v", err)
+	}
+}
+
+// lockedBuffer is a goroutine-safe log sink.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

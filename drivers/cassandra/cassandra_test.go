@@ -131,10 +131,11 @@ func TestClassify(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, op.Timeout},
 		{"deadline wrapped", fmt.Errorf("q: %w", context.DeadlineExceeded), op.Timeout},
 		{"no hosts", gocql.ErrNoConnections, op.Unavailable},
+		{"connection closed under the request", fmt.Errorf("read: %w", gocql.ErrConnectionClosed), op.Unavailable},
+		{"connection reset", syscall.ECONNRESET, op.Unavailable},
 		{"refused", &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, op.Unavailable},
 		{"read failure", &gocql.RequestErrReadFailure{}, op.Other},
 		{"syntax", &gocql.RequestErrSyntax{}, op.Other},
-		{"connection closed", gocql.ErrConnectionClosed, op.Other},
 		{"already classified", op.Errorf(op.Conflict, "lost"), op.Conflict},
 		{"other", errors.New("boom"), op.Other},
 	}

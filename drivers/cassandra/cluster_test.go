@@ -702,6 +702,9 @@ func TestClusterClientLinkDown(t *testing.T) {
 	const n = 30
 	for range n {
 		_, err := pinned.Read(opCtx(t, 5*time.Second), key)
+		if c := op.ClassOf(err); c != op.Unavailable && counts[c] == 0 {
+			t.Logf("pinned read failed as %s: %v", c, err)
+		}
 		counts[op.ClassOf(err)]++
 	}
 	t.Logf("pinned to cassandra3 with its client link down: first ops %v, then %v", classCounts(first), classCounts(counts))

@@ -19,7 +19,8 @@ var ErrUnknownHost = errors.New("endpoint is not a known cassandra host")
 //
 //   - nil → ok
 //   - server Unavailable (not enough replicas alive for the CL), no host
-//     available in the pool, connection refused → unavailable
+//     available in the pool, connection refused, the coordinator's
+//     connection closed or reset under the request → unavailable
 //   - server ReadTimeout → read_timeout
 //   - server WriteTimeout (CAS write timeouts too) and CAS_WRITE_UNKNOWN →
 //     write_timeout
@@ -53,6 +54,7 @@ func Classify(err error) op.Class {
 	case errors.Is(err, gocql.ErrTimeoutNoResponse), errors.Is(err, context.DeadlineExceeded):
 		return op.Timeout
 	case errors.Is(err, gocql.ErrNoConnections), errors.Is(err, gocql.ErrNoConnectionsStarted),
+		errors.Is(err, gocql.ErrConnectionClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, drivers.ErrUnreachable):
 		return op.Unavailable
 	}

@@ -600,6 +600,7 @@ func (r *run) runGroup(ctx context.Context, g []int) error {
 	}
 	// Stop workers: graceful (finish the op in flight, bounded by the op
 	// timeout) unless interrupted, then cancel in-flight ops too.
+	stopAt := r.clock.Now() // the schedule ends here; the drain below is not load time
 	stop.Store(true)
 	close(stopCh)
 	if runErr != nil {
@@ -613,7 +614,7 @@ func (r *run) runGroup(ctx context.Context, g []int) error {
 		cancelHard()
 		<-done
 	}
-	end := r.clock.Now()
+	end := stopAt
 	for _, sc := range scs {
 		r.res.Load[sc.index] = sc.stats(end - begin)
 		r.res.Probes = append(r.res.Probes, sc.probeStats()...)

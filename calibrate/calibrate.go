@@ -1,6 +1,7 @@
 package calibrate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -28,10 +30,14 @@ import (
 // Schema names the Report's JSON layout.
 const Schema = "pacbench.calibration/v1"
 
-// Phase names of the pacbench side's plan.
+// Phase names of the pacbench side's plan. The short cooldown phase after
+// the measured one only marks when the measured phase ended (its start is
+// logged), to bound the CPU-time window.
 const (
-	phaseWarmup  = "warmup"
-	phaseMeasure = "measure"
+	phaseWarmup   = "warmup"
+	phaseMeasure  = "measure"
+	phaseCooldown = "cooldown"
+	cooldown      = 200 * time.Millisecond
 )
 
 // Run calibrates pacbench against a raw client as o says and returns the
@@ -115,7 +121,8 @@ func pacbenchPlan(o Options, endpoints []string, readMember, writeMember string)
 	if o.ReadRatio < 1 {
 		mix["write"] = 1 - o.ReadRatio
 	}
-	phases := []profile.Phase{{Name: phaseMeasure, Duration: profile.Duration(o.Duration)}}
+	phases := []profile.Phase{{Name: phaseMeasure, Duration: profile.Duration(o.Duration)},
+		{Name: phaseCooldown, Duration: profile.Duration(cooldown)}}
 	if o.Warmup > 0 {
 		phases = slices.Insert(phases, 0, profile.Phase{Name: phaseWarmup, Duration: profile.Duration(o.Warmup)})
 	}
@@ -142,11 +149,12 @@ func pacbenchPlan(o Options, endpoints []string, readMember, writeMember string)
 func runPacbench(ctx context.Context, plan *profile.Plan, reg *drivers.Registry, endpoints []string, i int64) (Side, error) {
 	pl := *plan
 	pl.Seed = plan.Seed + i
-	res, err := runner.Run(ctx, runner.Config{Plan: &pl, Registry: reg, Endpoints: endpoints})
+	marks := &cpuMarks{}
+	res, err := runner.Run(ctx, runner.Config{Plan: &pl, Registry: reg, Endpoints: endpoints, Log: marks})
 	if err != nil {
 		return Side{}, err
 	}
-	measure := len(pl.Phases) - 1
+	measure := slices.IndexFunc(pl.Phases, func(p profile.Phase) bool { return p.Name == phaseMeasure })
 	var win *runner.PhaseWindow
 	for k := range res.Phases {
 		if res.Phases[k].Index == measure {
@@ -171,13 +179,55 @@ func runPacbench(ctx context.Context, plan *profile.Plan, reg *drivers.Registry,
 		}
 	}
 	side.DurationS = float64(win.EndNs-win.StartNs) / 1e9
+	if cpu, ok := marks.window(); ok {
+		side.cpu = cpu
+	}
 	return side.finish(svc), nil
 }
 
-// finish fills the throughput and percentiles from svc (ns).
+// cpuMarks is the runner's log writer on the pacbench side: it reads the
+// process CPU time when the measured phase starts and when the cooldown
+// phase starts (the runner logs "phase <name> (…)" as each phase begins).
+// The runner serializes its log writes; the fields are read after Run.
+type cpuMarks struct {
+	start, end time.Duration
+	seen       int
+}
+
+// Write implements io.Writer.
+func (m *cpuMarks) Write(p []byte) (int, error) {
+	switch {
+	case bytes.Contains(p, []byte("phase "+phaseMeasure+" (")):
+		m.start, m.seen = processCPU(), m.seen|1
+	case bytes.Contains(p, []byte("phase "+phaseCooldown+" (")):
+		m.end, m.seen = processCPU(), m.seen|2
+	}
+	return len(p), nil
+}
+
+// window returns the CPU time spent between the two marks.
+func (m *cpuMarks) window() (time.Duration, bool) {
+	return m.end - m.start, m.seen == 3
+}
+
+// processCPU returns the user+system CPU time of this process so far (its
+// children, the local cluster's members, excluded).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// finish fills the throughput, the CPU per op and the percentiles from svc
+// (ns).
 func (s Side) finish(svc *hdrhistogram.Histogram) Side {
 	if s.DurationS > 0 {
 		s.ThroughputOps = float64(s.OK) / s.DurationS
+	}
+	if n := s.OK + s.Errors; n > 0 && s.cpu > 0 {
+		s.CPUPerOpUs = float64(s.cpu) / 1e3 / float64(n)
 	}
 	s.P50Ms = float64(svc.ValueAtQuantile(50)) / 1e6
 	s.P99Ms = float64(svc.ValueAtQuantile(99)) / 1e6

@@ -153,10 +153,10 @@ func sampleReport() *Report {
 		CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26", LoadAvgStart: 1.5, LoadAvgEnd: -1,
 	}}
 	r.Pairs = []Pair{
-		newPair(1, Side{OK: 50_000, DurationS: 5, ThroughputOps: 10_000, P50Ms: 0.5, P99Ms: 2, MeanMs: 0.6},
-			Side{OK: 49_000, Errors: 1, DurationS: 5, ThroughputOps: 9_800, P50Ms: 0.51, P99Ms: 2.1, MeanMs: 0.61}),
-		newPair(2, Side{OK: 51_000, DurationS: 5, ThroughputOps: 10_200, P50Ms: 0.49, P99Ms: 1.9, MeanMs: 0.6},
-			Side{OK: 51_500, DurationS: 5, ThroughputOps: 10_300, P50Ms: 0.48, P99Ms: 2.2, MeanMs: 0.59}),
+		newPair(1, Side{OK: 50_000, DurationS: 5, ThroughputOps: 10_000, P50Ms: 0.5, P99Ms: 2, MeanMs: 0.6, CPUPerOpUs: 60},
+			Side{OK: 49_000, Errors: 1, DurationS: 5, ThroughputOps: 9_800, P50Ms: 0.51, P99Ms: 2.1, MeanMs: 0.61, CPUPerOpUs: 62.5}),
+		newPair(2, Side{OK: 51_000, DurationS: 5, ThroughputOps: 10_200, P50Ms: 0.49, P99Ms: 1.9, MeanMs: 0.6, CPUPerOpUs: 58},
+			Side{OK: 51_500, DurationS: 5, ThroughputOps: 10_300, P50Ms: 0.48, P99Ms: 2.2, MeanMs: 0.59, CPUPerOpUs: 59}),
 	}
 	r.summarize()
 	return r
@@ -198,7 +198,10 @@ func TestReportJSON(t *testing.T) {
 		back.Settings != r.Settings || back.Pairs[1] != r.Pairs[1] {
 		t.Errorf("JSON round trip lost data:\n%s", data)
 	}
-	for _, key := range []string{`"throughput_ratio":{"min":`, `"p50_diff_pct"`, `"meets_targets"`, `"load_avg_start"`} {
+	if !near(r.CPUPerOpDiffUs.Median, 1.75) {
+		t.Errorf("cpu diff median = %g µs, want 1.75 (2.5 and 1)", r.CPUPerOpDiffUs.Median)
+	}
+	for _, key := range []string{`"throughput_ratio":{"min":`, `"p50_diff_pct"`, `"meets_targets"`, `"load_avg_start"`, `"cpu_per_op_us":62.5`} {
 		if !bytes.Contains(data, []byte(key)) {
 			t.Errorf("JSON lacks %s: %s", key, data)
 		}
@@ -245,8 +248,8 @@ func TestRunLocalCluster(t *testing.T) {
 	}
 	for _, p := range rep.Pairs {
 		for name, sd := range map[string]Side{"raw": p.Raw, "pacbench": p.Pacbench} {
-			if sd.OK == 0 || sd.Errors != 0 || sd.DurationS <= 0 || sd.P50Ms <= 0 || sd.P99Ms < sd.P50Ms {
-				t.Errorf("pair %d %s: %+v; want ok ops, no errors and ordered percentiles", p.Index, name, sd)
+			if sd.OK == 0 || sd.Errors != 0 || sd.DurationS <= 0 || sd.P50Ms <= 0 || sd.P99Ms < sd.P50Ms || sd.CPUPerOpUs <= 0 {
+				t.Errorf("pair %d %s: %+v; want ok ops, no errors, ordered percentiles and CPU time", p.Index, name, sd)
 			}
 		}
 		if p.ThroughputRatio <= 0 {

@@ -137,6 +137,25 @@ func (r *rawSide) run(ctx context.Context, o Options, plan *profile.Plan, i int6
 	measureFrom := begin.Add(o.Warmup)
 	end := measureFrom.Add(o.Duration)
 	var wg sync.WaitGroup
+	var cpu0, cpu1 time.Duration
+	wg.Go(func() { // CPU time over the measured window
+		at := func(t time.Time) bool {
+			timer := time.NewTimer(time.Until(t))
+			defer timer.Stop()
+			select {
+			case <-timer.C:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if at(measureFrom) {
+			cpu0 = processCPU()
+			if at(end) {
+				cpu1 = processCPU()
+			}
+		}
+	})
 	for w := range o.Workers {
 		hists[w] = metrics.NewLatencyHistogram()
 		gen := workloads.NewGenerator(plan.Workload, ks, (o.Seed+i)*7919+int64(w))
@@ -184,5 +203,6 @@ func (r *rawSide) run(ctx context.Context, o Options, plan *profile.Plan, i int6
 		side.Errors += counts[w][1]
 	}
 	side.DurationS = o.Duration.Seconds()
+	side.cpu = max(cpu1-cpu0, 0)
 	return side.finish(svc), nil
 }

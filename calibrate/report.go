@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Report is the outcome of a calibration: every pair, and the spread of the
@@ -25,6 +26,10 @@ type Report struct {
 	// slower).
 	P50DiffPct Spread `json:"p50_diff_pct"`
 	P99DiffPct Spread `json:"p99_diff_pct"`
+	// CPUPerOpDiffUs is the spread of the difference in this process's CPU
+	// time per op (pacbench − raw), in µs: pacbench's own client-side cost,
+	// far less sensitive to other load than the latency figures.
+	CPUPerOpDiffUs Spread `json:"cpu_per_op_diff_us"`
 	// Targets are issue 8's goals; MeetsTargets says whether the medians
 	// meet them (the spread says how far to trust that).
 	Targets      Targets `json:"targets"`
@@ -74,6 +79,8 @@ type Pair struct {
 	// service-time percentiles.
 	P50DiffPct float64 `json:"p50_diff_pct"`
 	P99DiffPct float64 `json:"p99_diff_pct"`
+	// CPUPerOpDiffUs is Pacbench.CPUPerOpUs − Raw.CPUPerOpUs.
+	CPUPerOpDiffUs float64 `json:"cpu_per_op_diff_us"`
 }
 
 // Side is one measured run of one side: ops started in the measured
@@ -90,6 +97,13 @@ type Side struct {
 	P50Ms  float64 `json:"p50_ms"`
 	P99Ms  float64 `json:"p99_ms"`
 	MeanMs float64 `json:"mean_ms"`
+	// CPUPerOpUs is this process's CPU time (user+system) over the
+	// measured window per op started in it, in µs: the client, plus the
+	// local cluster's in-process proxies (the same for both sides); the
+	// etcd members are other processes and are not counted.
+	CPUPerOpUs float64 `json:"cpu_per_op_us"`
+
+	cpu time.Duration // CPU time over the measured window
 }
 
 // Spread is the min, median and max of a pairwise figure over the pairs.
@@ -132,7 +146,8 @@ func diffPct(a, b float64) float64 {
 // newPair computes the pairwise figures of raw and pac.
 func newPair(index int, raw, pac Side) Pair {
 	p := Pair{Index: index, Raw: raw, Pacbench: pac,
-		P50DiffPct: diffPct(raw.P50Ms, pac.P50Ms), P99DiffPct: diffPct(raw.P99Ms, pac.P99Ms)}
+		P50DiffPct: diffPct(raw.P50Ms, pac.P50Ms), P99DiffPct: diffPct(raw.P99Ms, pac.P99Ms),
+		CPUPerOpDiffUs: pac.CPUPerOpUs - raw.CPUPerOpUs}
 	if raw.ThroughputOps > 0 {
 		p.ThroughputRatio = pac.ThroughputOps / raw.ThroughputOps
 	}
@@ -141,13 +156,15 @@ func newPair(index int, raw, pac Side) Pair {
 
 // summarize fills the spreads and the verdict from r.Pairs.
 func (r *Report) summarize() {
-	var ratio, p50, p99 []float64
+	var ratio, p50, p99, cpu []float64
 	for _, p := range r.Pairs {
 		ratio = append(ratio, p.ThroughputRatio)
 		p50 = append(p50, p.P50DiffPct)
 		p99 = append(p99, p.P99DiffPct)
+		cpu = append(cpu, p.CPUPerOpDiffUs)
 	}
 	r.ThroughputRatio, r.P50DiffPct, r.P99DiffPct = spreadOf(ratio), spreadOf(p50), spreadOf(p99)
+	r.CPUPerOpDiffUs = spreadOf(cpu)
 	r.Targets = Targets{ThroughputRatioMin: TargetThroughputRatio, P50DiffPctMax: TargetP50DiffPct}
 	r.MeetsTargets = len(r.Pairs) > 0 && r.ThroughputRatio.Median >= TargetThroughputRatio &&
 		r.P50DiffPct.Median <= TargetP50DiffPct
@@ -170,12 +187,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  machine: %d CPUs, GOMAXPROCS %d, %s; load average %s at start, %s at end\n\n",
 		s.CPUs, s.GOMAXPROCS, s.GoVersion, loadStr(s.LoadAvgStart), loadStr(s.LoadAvgEnd))
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "pair\traw ops/s\tpacbench ops/s\tratio\traw p50 ms\tpacbench p50 ms\tΔp50\traw p99 ms\tpacbench p99 ms\tΔp99\terrors raw/pacbench\t")
+	fmt.Fprintln(tw, "pair\traw ops/s\tpacbench ops/s\tratio\traw p50 ms\tpacbench p50 ms\tΔp50\traw p99 ms\tpacbench p99 ms\tΔp99\tcpu µs/op raw/pacbench\terrors raw/pacbench\t")
 	for _, p := range r.Pairs {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.3f\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t%s\t%d/%d\t\n", p.Index,
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.3f\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t%s\t%.1f/%.1f\t%d/%d\t\n", p.Index,
 			p.Raw.ThroughputOps, p.Pacbench.ThroughputOps, p.ThroughputRatio,
 			p.Raw.P50Ms, p.Pacbench.P50Ms, pct(p.P50DiffPct), p.Raw.P99Ms, p.Pacbench.P99Ms, pct(p.P99DiffPct),
-			p.Raw.Errors, p.Pacbench.Errors)
+			p.Raw.CPUPerOpUs, p.Pacbench.CPUPerOpUs, p.Raw.Errors, p.Pacbench.Errors)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -187,6 +204,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		pct(r.P50DiffPct.Min), pct(r.P50DiffPct.Median), pct(r.P50DiffPct.Max), pct(r.Targets.P50DiffPctMax))
 	fmt.Fprintf(&b, "service p99 difference:        min %s  median %s  max %s\n",
 		pct(r.P99DiffPct.Min), pct(r.P99DiffPct.Median), pct(r.P99DiffPct.Max))
+	fmt.Fprintf(&b, "client CPU per op, pacbench − raw: min %+.1f µs  median %+.1f µs  max %+.1f µs (this process; etcd members excluded)\n",
+		r.CPUPerOpDiffUs.Min, r.CPUPerOpDiffUs.Median, r.CPUPerOpDiffUs.Max)
 	verdict := "medians meet the targets"
 	if !r.MeetsTargets {
 		verdict = "medians MISS the targets"

@@ -164,12 +164,17 @@ func (e *errWriter) printf(format string, args ...any) {
 	fmt.Fprintf(e, format, args...)
 }
 
-// writeVisibility prints the probe sweeps and convergence after heal.
+// writeVisibility prints the probe sweeps, convergence after heal and the
+// linearizability verdicts.
 func writeVisibility(bw *errWriter, s *Summary) {
 	header := false
 	for _, sc := range s.Scenarios {
-		for _, ph := range sc.Phases {
-			if len(ph.Probes) == 0 && ph.Convergence == nil {
+		for pi, ph := range sc.Phases {
+			conv := ph.Convergence
+			if conv != nil && pi > 0 && !hadStale(sc.Phases[pi-1]) {
+				conv = nil // nothing to converge from
+			}
+			if len(ph.Probes) == 0 && conv == nil {
 				continue
 			}
 			if !header {
@@ -185,19 +190,63 @@ func writeVisibility(bw *errWriter, s *Summary) {
 				}
 				parts := make([]string, 0, len(ph.Probes))
 				for _, p := range ph.Probes {
-					parts = append(parts, fmt.Sprintf("Δ%gms %s", p.DeltaMs, pct(p.PConsistent)))
+					part := fmt.Sprintf("Δ%gms %s", p.DeltaMs, pct(p.PConsistent))
+					if p.N < 10 {
+						part += fmt.Sprintf(" (n=%d)", p.N)
+					}
+					parts = append(parts, part)
 				}
 				line += " " + strings.Join(parts, " ")
 			}
-			if c := ph.Convergence; c != nil {
-				if c.ConvergedMs != nil {
-					line += fmt.Sprintf(" back to baseline staleness within %s of healing %s", ms(*c.ConvergedMs), c.After)
+			if conv != nil {
+				if conv.ConvergedMs != nil {
+					line += fmt.Sprintf(" back to baseline staleness within %s of healing %s", ms(*conv.ConvergedMs), conv.After)
 				} else {
-					line += fmt.Sprintf(" still staler than baseline at the end of the phase (after %s)", c.After)
+					line += fmt.Sprintf(" still staler than baseline at the end of the phase (after %s)", conv.After)
 				}
 			}
 			bw.printf("%s\n", line)
 		}
+	}
+	writeLinearizability(bw, s)
+}
+
+func hadStale(ph Phase) bool {
+	r := ph.Ops["read"]
+	return r != nil && r.Staleness != nil && r.Staleness.Stale > 0
+}
+
+// writeLinearizability prints porcupine's verdict per scenario and phase.
+func writeLinearizability(bw *errWriter, s *Summary) {
+	header := false
+	for _, sc := range s.Scenarios {
+		parts := []string{}
+		for _, ph := range sc.Phases {
+			lc := ph.Linearizability
+			if lc == nil {
+				continue
+			}
+			switch {
+			case ph.Linearizable == nil:
+				reason := lc.Reason
+				if reason == "" {
+					reason = "unknown"
+				}
+				parts = append(parts, fmt.Sprintf("%s ? (%s)", ph.Name, reason))
+			case *ph.Linearizable:
+				parts = append(parts, fmt.Sprintf("%s yes", ph.Name))
+			default:
+				parts = append(parts, fmt.Sprintf("%s NO (%d of %d keys; %s)", ph.Name, len(lc.IllegalKeys), lc.Keys, lc.Visualization))
+			}
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		if !header {
+			bw.printf("\nlinearizable? (porcupine on the sampled keys' full histories)\n")
+			header = true
+		}
+		bw.printf("  %s: %s\n", sc.Name, strings.Join(parts, ", "))
 	}
 }
 

@@ -7,6 +7,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -180,7 +181,20 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		cfg.OnImpairments = func(active []impair.Action) { exp.SetImpairments(exporter.ActiveFromActions(active)) }
 	}
 	// Interval consumers: hlog, exporter, progress.
-	hlog := report.NewHlogWriter(clock.Base().UnixMilli(), "pacbench "+o.Version+" run "+o.RunID)
+	// The interval log streams to a hidden file next to the run directory
+	// and is moved into it at the end (memory stays flat however long the
+	// run).
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("bench: results: %w", err)
+	}
+	hlogFile, err := os.CreateTemp(o.OutDir, "."+o.RunID+".hlog-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: results: %w", err)
+	}
+	defer os.Remove(hlogFile.Name())
+	defer hlogFile.Close()
+	hlogBuf := bufio.NewWriter(hlogFile)
+	hlog := report.NewHlogWriter(hlogBuf, clock.Base().UnixMilli(), "pacbench "+o.Version+" run "+o.RunID)
 	scNames, phNames := plan.ScenarioNames(), plan.PhaseNames()
 	var progMu sync.Mutex
 	cfg.OnTick = func(t runner.Tick) {
@@ -227,9 +241,12 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		man.Error = runErr.Error()
 		sum.Partial = true
 	}
-	files, err := report.Files(sum, man, res.Results, hlog.Bytes())
+	files, err := report.Files(sum, man, res.Results)
 	if err != nil {
 		return out, errors.Join(runErr, err)
+	}
+	if err := errors.Join(hlogBuf.Flush(), hlogFile.Close()); err != nil {
+		return out, errors.Join(runErr, fmt.Errorf("bench: interval log: %w", err))
 	}
 	for _, v := range res.Linearizability {
 		if len(v.Visualization) > 0 && v.Scenario < len(plan.Scenarios) && v.Phase < len(plan.Phases) {
@@ -237,7 +254,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		}
 	}
 	dir := filepath.Join(o.OutDir, o.RunID)
-	if err := report.WriteDir(dir, files); err != nil {
+	if err := report.WriteDir(dir, files, map[string]string{"intervals.hlog": hlogFile.Name()}); err != nil {
 		return out, errors.Join(runErr, err)
 	}
 	out.Dir = dir

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -38,21 +39,21 @@ type Manifest struct {
 	Notes     []string `json:"notes,omitempty"`
 }
 
-// HlogWriter accumulates the interval log (HdrHistogram log format 1.3,
+// HlogWriter streams the interval log (HdrHistogram log format 1.3,
 // readable by HistogramLogProcessor), one tagged histogram per series and
-// interval. Safe for concurrent use.
+// interval, to a sink (a file during a run, so memory does not grow with
+// run length). Safe for concurrent use.
 type HlogWriter struct {
 	mu   sync.Mutex
-	buf  bytes.Buffer
 	w    *hdrhistogram.HistogramLogWriter
 	base int64 // ms since epoch of the run clock's zero
 }
 
-// NewHlogWriter starts a log whose timestamps are relative to baseMs (ms
-// since the epoch).
-func NewHlogWriter(baseMs int64, comment string) *HlogWriter {
+// NewHlogWriter starts a log on sink whose timestamps are relative to
+// baseMs (ms since the epoch).
+func NewHlogWriter(sink io.Writer, baseMs int64, comment string) *HlogWriter {
 	h := &HlogWriter{base: baseMs}
-	h.w = hdrhistogram.NewHistogramLogWriter(&h.buf)
+	h.w = hdrhistogram.NewHistogramLogWriter(sink)
 	_ = h.w.OutputComment(" " + comment)
 	_ = h.w.OutputComment(" values in nanoseconds; tag = scenario/phase/op/outcome/measure (response|service)")
 	_ = h.w.OutputLogFormatVersion()
@@ -97,13 +98,6 @@ func (h *HlogWriter) Add(iv *metrics.Interval, scenarios, phases []string) error
 	return nil
 }
 
-// Bytes returns the log so far.
-func (h *HlogWriter) Bytes() []byte {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return bytes.Clone(h.buf.Bytes())
-}
-
 func name(names []string, i int) string {
 	if i >= 0 && i < len(names) {
 		return names[i]
@@ -111,8 +105,9 @@ func name(names []string, i int) string {
 	return strconv.Itoa(i)
 }
 
-// Files renders every result file of a run, keyed by file name.
-func Files(s *Summary, m *Manifest, res *metrics.Results, hlog []byte) (map[string][]byte, error) {
+// Files renders every result file of a run (all but the streamed
+// interval log), keyed by file name.
+func Files(s *Summary, m *Manifest, res *metrics.Results) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	var err error
 	if files["summary.json"], err = json.MarshalIndent(s, "", "  "); err != nil {
@@ -124,7 +119,6 @@ func Files(s *Summary, m *Manifest, res *metrics.Results, hlog []byte) (map[stri
 	if files["summary.csv"], err = CSV(s); err != nil {
 		return nil, err
 	}
-	files["intervals.hlog"] = hlog
 	if res != nil {
 		for _, c := range res.Cells {
 			kinds := make([]op.Kind, 0, len(c.Ops))
@@ -225,8 +219,10 @@ func levelString(l map[string]string) string {
 
 // WriteDir writes files into dir atomically: everything goes into a
 // temporary sibling directory that is renamed into place at the end, so a
-// reader never sees a half-written run. An existing dir is replaced.
-func WriteDir(dir string, files map[string][]byte) error {
+// reader never sees a half-written run. moves names existing files (on the
+// same file system, e.g. the streamed interval log) to rename into the
+// directory under the given names. An existing dir is replaced.
+func WriteDir(dir string, files map[string][]byte, moves map[string]string) error {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("results: %w", err)
@@ -248,6 +244,11 @@ func WriteDir(dir string, files map[string][]byte) error {
 		}
 		if err := os.WriteFile(p, files[n], 0o644); err != nil {
 			return fmt.Errorf("results: write %s: %w", n, err)
+		}
+	}
+	for name, from := range moves {
+		if err := os.Rename(from, filepath.Join(tmp, filepath.FromSlash(name))); err != nil {
+			return fmt.Errorf("results: move %s: %w", name, err)
 		}
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {

@@ -169,11 +169,18 @@ func TestVerdicts(t *testing.T) {
 func TestWriteDirAtomic(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "run")
-	if err := WriteDir(dir, map[string][]byte{"a.json": []byte("1"), "sub/b.hgrm": []byte("2")}); err != nil {
+	streamed := filepath.Join(filepath.Dir(dir), ".streamed")
+	if err := os.WriteFile(streamed, []byte("log"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := WriteDir(dir, map[string][]byte{"a.json": []byte("1"), "sub/b.hgrm": []byte("2")}, map[string]string{"intervals.hlog": streamed}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "intervals.hlog")); string(b) != "log" {
+		t.Errorf("moved file = %q", b)
+	}
 	// Rewriting replaces the whole directory; no temp dirs are left.
-	if err := WriteDir(dir, map[string][]byte{"a.json": []byte("3")}); err != nil {
+	if err := WriteDir(dir, map[string][]byte{"a.json": []byte("3")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "a.json")); string(b) != "3" {
@@ -199,11 +206,12 @@ func TestHlogReadsBack(t *testing.T) {
 		w.RecordAt(1, op.Read, op.Timeout, i*1000, 1e9, 1e9)
 	}
 	iv := rec.Collect(200_000)
-	h := NewHlogWriter(time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli(), "test")
+	var buf bytes.Buffer
+	h := NewHlogWriter(&buf, time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli(), "test")
 	if err := h.Add(iv, []string{"lin"}, []string{"baseline", "latency"}); err != nil {
 		t.Fatal(err)
 	}
-	r := hdrhistogram.NewHistogramLogReader(bytes.NewReader(h.Bytes()))
+	r := hdrhistogram.NewHistogramLogReader(&buf)
 	counts := map[string]int64{}
 	for {
 		hist, err := r.NextIntervalHistogram()

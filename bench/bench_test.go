@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -341,7 +340,7 @@ func TestMemberDiesMidRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("profile: %v", err)
 	}
-	var logBuf syncWriter
+	var logBuf testenv.SyncBuffer
 	// The follower reads are pinned to is the first follower by name.
 	leader, err := c.Leader(ctx)
 	if err != nil {
@@ -374,22 +373,4 @@ func TestMemberDiesMidRun(t *testing.T) {
 		}
 	}
 	checkResultsDir(t, res.Dir, "baseline", "dying", "partition", "healed")
-}
-
-// syncWriter is a goroutine-safe log buffer.
-type syncWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

@@ -216,7 +216,7 @@ phases:
 		t.Run(sig.String(), func(t *testing.T) {
 			out := t.TempDir()
 			cmd := exec.Command(bin, "run", "--profile", prof, "--out", out, "--run-id", "r", "--metrics-addr", "off")
-			var stderr syncBuffer
+			var stderr testenv.SyncBuffer
 			cmd.Stderr = &stderr
 			cmd.Stdout = &bytes.Buffer{}
 			if err := cmd.Start(); err != nil {
@@ -278,30 +278,13 @@ func countToxics(t *testing.T, api string) int {
 	return n
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestClusterEtcdForeground: `pacbench cluster etcd` prints the endpoints
 // of a running cluster and stops it cleanly when its context ends (Ctrl-C).
 func TestClusterEtcdForeground(t *testing.T) {
 	testenv.Short(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuffer
+	var out, errb testenv.SyncBuffer
 	exe, _ := os.Executable()
 	done := make(chan int, 1)
 	go func() {

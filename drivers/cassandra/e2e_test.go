@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -147,7 +146,7 @@ func TestNodeKilledMidRun(t *testing.T) {
 			t.Errorf("restart cassandra2: %v\n%s", err, out)
 		}
 	})
-	logw := &lockedBuffer{}
+	logw := &testenv.SyncBuffer{}
 	go func() {
 		for !strings.Contains(logw.String(), "phase node-down") {
 			time.Sleep(20 * time.Millisecond)
@@ -193,22 +192,4 @@ func TestNodeKilledMidRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out.Dir, "summary.json")); err != nil {
 		t.Errorf("results not written: %v", err)
 	}
-}
-
-// lockedBuffer is a goroutine-safe log sink.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

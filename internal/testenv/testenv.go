@@ -4,8 +4,10 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -43,4 +45,25 @@ func Short(t testing.TB) {
 	if testing.Short() && !InCI() {
 		t.Skip("skipping integration test in -short mode")
 	}
+}
+
+// SyncBuffer is a goroutine-safe bytes.Buffer for capturing the output of
+// a command or run that writes from several goroutines while a test polls it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

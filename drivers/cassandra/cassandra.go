@@ -403,7 +403,7 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 		server = h.ConnectAddressAndPort()
 	}
 	if err := iter.Close(); err != nil {
-		return drivers.Value{Server: server}, fmt.Errorf("cassandra: read %q: %w", key, classify(err))
+		return drivers.Value{Server: server}, fmt.Errorf("cassandra: read %q: %w", key, classifyOp(ctx, err))
 	}
 	if !found {
 		return drivers.Value{Server: server}, nil
@@ -414,7 +414,7 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 // Write upserts key at the write CL.
 func (s *session) Write(ctx context.Context, key string, value []byte) error {
 	if err := s.query(s.c.qWrite, s.lv.Write, s.writes.pick(), true, key, value).ExecContext(ctx); err != nil {
-		return fmt.Errorf("cassandra: write %q: %w", key, classify(err))
+		return fmt.Errorf("cassandra: write %q: %w", key, classifyOp(ctx, err))
 	}
 	return nil
 }
@@ -432,7 +432,7 @@ func (s *session) CAS(ctx context.Context, key string, prev, next []byte) (bool,
 	}
 	applied, err := q.SerialConsistency(s.lv.Serial).MapScanCASContext(ctx, map[string]any{})
 	if err != nil {
-		return false, fmt.Errorf("cassandra: cas %q: %w", key, classify(err))
+		return false, fmt.Errorf("cassandra: cas %q: %w", key, classifyOp(ctx, err))
 	}
 	return applied, nil
 }
@@ -451,7 +451,7 @@ func (s *session) Scan(ctx context.Context, start string, n int) (int, error) {
 		count++
 	}
 	if err := iter.Close(); err != nil {
-		return count, fmt.Errorf("cassandra: scan from %q: %w", start, classify(err))
+		return count, fmt.Errorf("cassandra: scan from %q: %w", start, classifyOp(ctx, err))
 	}
 	return count, nil
 }

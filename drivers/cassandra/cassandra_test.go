@@ -227,3 +227,19 @@ func TestRoute(t *testing.T) {
 		t.Fatalf("rotation %v", got)
 	}
 }
+
+// TestClassifyOpConnectionCancel: a cancellation that is not the caller's
+// is the connection closing under the request (unavailable); the caller's
+// own cancellation stays what it is.
+func TestClassifyOpConnectionCancel(t *testing.T) {
+	t.Parallel()
+	live := context.Background()
+	if c := op.ClassOf(classifyOp(live, fmt.Errorf("q: %w", context.Canceled))); c != op.Unavailable {
+		t.Errorf("connection-level cancel: %s, want unavailable", c)
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if c := op.ClassOf(classifyOp(done, context.Canceled)); c == op.Unavailable {
+		t.Errorf("caller's own cancel classified unavailable")
+	}
+}

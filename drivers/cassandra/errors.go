@@ -68,3 +68,15 @@ func classify(err error) error {
 	}
 	return op.Classify(Classify(err), err)
 }
+
+// classifyOp classifies an op's error knowing the op's own context: a
+// "context canceled" that did not come from ctx is gocql cancelling the
+// request because its connection to the coordinator closed — the
+// coordinator became unreachable under the request (unavailable), not a
+// caller's cancellation.
+func classifyOp(ctx context.Context, err error) error {
+	if err != nil && errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		return op.Classify(op.Unavailable, err)
+	}
+	return classify(err)
+}

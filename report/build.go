@@ -292,11 +292,10 @@ func Classify(scs []Scenario, i int, phases []profile.Phase) Verdict {
 	// P side.
 	var pOK, pAll, pStale, pChecked int64
 	var pBehind []float64
-	for pi, ph := range sc.Phases {
+	for _, ph := range sc.Phases {
 		if !isPartitionNamed(ph.Name, phases) {
 			continue
 		}
-		_ = pi
 		if r := ph.Ops["read"]; r != nil {
 			pOK += r.OK
 			pAll += r.Count

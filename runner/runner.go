@@ -322,9 +322,8 @@ func (r *run) resolveTopology(ctx context.Context, endpoints []string) error {
 		members = m
 	}
 	if len(members) == 0 {
-		for i, n := range r.plan.Profile.System.Nodes {
+		for _, n := range r.plan.Profile.System.Nodes {
 			members = append(members, drivers.Member{Name: n.Name, Endpoint: n.Endpoint, Role: "node"})
-			_ = i
 		}
 		if len(members) == 0 {
 			for _, e := range endpoints {

@@ -20,14 +20,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pacbench/pacbench/cluster"
 	"github.com/pacbench/pacbench/drivers"
-	"github.com/pacbench/pacbench/exporter"
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/cluster"
+	"github.com/pacbench/pacbench/internal/exporter"
+	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/report"
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/profile"
-	"github.com/pacbench/pacbench/report"
-	"github.com/pacbench/pacbench/runner"
 )
 
 // Options configure Execute. Zero values are documented defaults.

@@ -13,12 +13,12 @@ import (
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
 	"github.com/pacbench/pacbench/bench"
-	"github.com/pacbench/pacbench/cluster"
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/drivers/etcd"
+	"github.com/pacbench/pacbench/internal/cluster"
+	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/testenv"
 	"github.com/pacbench/pacbench/profile"
-	"github.com/pacbench/pacbench/report"
 )
 
 func TestMain(m *testing.M) {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pacbench/pacbench/exporter"
+	"github.com/pacbench/pacbench/internal/exporter"
 	"github.com/pacbench/pacbench/internal/testenv"
 )
 

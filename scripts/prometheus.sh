@@ -8,7 +8,7 @@
 #   scripts/prometheus.sh env       # prints export lines for the test env vars
 #
 # Then: export PACBENCH_PROMETHEUS_BIN=$(scripts/prometheus.sh path)
-#       go test ./dashboards/ ./exporter/
+#       go test ./dashboards/ ./internal/exporter/
 set -euo pipefail
 
 find_bin() {

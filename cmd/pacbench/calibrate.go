@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pacbench/pacbench/calibrate"
+	"github.com/pacbench/pacbench/internal/calibrate"
 )
 
 // newCalibrateCmd is `pacbench calibrate`: pacbench's overhead against a

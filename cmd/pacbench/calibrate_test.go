@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pacbench/pacbench/calibrate"
+	"github.com/pacbench/pacbench/internal/calibrate"
 	"github.com/pacbench/pacbench/internal/testenv"
 )
 

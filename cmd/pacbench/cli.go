@@ -19,14 +19,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pacbench/pacbench/bench"
-	"github.com/pacbench/pacbench/cluster"
 	"github.com/pacbench/pacbench/drivers"
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/cluster"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/registry"
+	"github.com/pacbench/pacbench/internal/report"
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/profile"
 	"github.com/pacbench/pacbench/profiles"
-	"github.com/pacbench/pacbench/report"
-	"github.com/pacbench/pacbench/runner"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

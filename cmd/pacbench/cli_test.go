@@ -16,9 +16,9 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
-	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/internal/cluster"
+	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/testenv"
-	"github.com/pacbench/pacbench/report"
 )
 
 func TestMain(m *testing.M) {

@@ -26,7 +26,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/pacbench/pacbench/drivers"
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/testenv"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"

@@ -15,9 +15,9 @@ import (
 	"github.com/pacbench/pacbench/bench"
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/drivers/cassandra"
+	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/testenv"
 	"github.com/pacbench/pacbench/profile"
-	"github.com/pacbench/pacbench/report"
 )
 
 // TestClusterProfileEndToEnd runs profiles/cassandra-local.yaml (phases

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/profile"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/internal/cluster"
 	"github.com/pacbench/pacbench/internal/testenv"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/op"
 )
 

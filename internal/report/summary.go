@@ -13,9 +13,9 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
-	"github.com/pacbench/pacbench/runner"
 )
 
 // Schema is the summary document's schema identifier.

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/pacbench/pacbench/checkers"
+	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"
 )

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/internal/cluster"
 	"github.com/pacbench/pacbench/internal/testenv"
 )
 

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/profile"
-	"github.com/pacbench/pacbench/runner"
 )
 
 // noopDriver is a database that answers every op at once: reads find

@@ -17,13 +17,13 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/pacbench/pacbench/cluster"
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/drivers/etcd"
+	"github.com/pacbench/pacbench/internal/cluster"
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/profile"
-	"github.com/pacbench/pacbench/runner"
 	"github.com/pacbench/pacbench/workloads"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/impair"
 )
 
 // echoServer accepts on a loopback port and echoes every line back.

@@ -22,9 +22,9 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/pacbench/pacbench/checkers"
 	"github.com/pacbench/pacbench/drivers"
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/checkers"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/profile"

@@ -28,7 +28,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/impair"
 )
 
 // Sentinel errors callers branch on.

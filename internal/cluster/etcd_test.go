@@ -16,7 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/pacbench/pacbench/cluster"
+	"github.com/pacbench/pacbench/internal/cluster"
 	"github.com/pacbench/pacbench/internal/testenv"
 )
 

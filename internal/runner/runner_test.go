@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
-	"github.com/pacbench/pacbench/impair"
 	"github.com/pacbench/pacbench/internal/fakedriver"
+	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/profile"
-	"github.com/pacbench/pacbench/runner"
 )
 
 // plan parses a profile for the fake driver.

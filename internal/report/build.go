@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
-	"github.com/pacbench/pacbench/impair"
+	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/profile"
-	"github.com/pacbench/pacbench/runner"
 )
 
 // Input is what Build needs: the plan, the run's result and its id.

@@ -20,6 +20,8 @@ ROOT=$(pwd)
 export PACBENCH_CACHE=${PACBENCH_CACHE:-$HOME/.cache/pacbench}
 mkdir -p "$PACBENCH_CACHE"
 GOTEST_FLAGS=${GOTEST_FLAGS:-}
+# Packages whose tests start no database server: run under the race detector.
+RACE_PKGS="./op/... ./workloads/... ./metrics/... ./profile/... ./internal/report/... ./internal/checkers/... ./internal/impair/... ./internal/runner/... ./internal/exporter/... ./drivers ./internal/fakedriver/..."
 
 step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
@@ -40,6 +42,21 @@ if [[ -n "$unformatted" ]]; then
 	echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# staticcheck at a pinned version (built from the module proxy, cached in GOPATH/bin).
+STATICCHECK_VERSION=v0.8.2
+GOBIN_DIR=$(go env GOPATH)/bin
+if ! "$GOBIN_DIR/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+"$GOBIN_DIR/staticcheck" ./...
+# go mod tidy must leave go.mod and go.sum unchanged.
+cp go.mod "$PACBENCH_CACHE/go.mod.before"; cp go.sum "$PACBENCH_CACHE/go.sum.before"
+go mod tidy
+if ! cmp -s go.mod "$PACBENCH_CACHE/go.mod.before" || ! cmp -s go.sum "$PACBENCH_CACHE/go.sum.before"; then
+	echo "go mod tidy changed go.mod/go.sum:"; git --no-pager diff -- go.mod go.sum
+	cp "$PACBENCH_CACHE/go.mod.before" go.mod; cp "$PACBENCH_CACHE/go.sum.before" go.sum
+	exit 1
+fi
 
 step "prometheus"
 PACBENCH_PROMETHEUS_BIN=$(scripts/prometheus.sh install)
@@ -48,6 +65,10 @@ PATH=$(dirname "$PACBENCH_PROMETHEUS_BIN"):$PATH
 
 step "ferretdb"
 eval "$(scripts/ferretdb.sh start)"
+
+step "race detector: packages that need no server"
+# shellcheck disable=SC2086
+go test -race -count=1 -timeout 20m $GOTEST_FLAGS $RACE_PKGS
 
 step "stage 1: unit and integration tests (etcd, FerretDB, Prometheus, Toxiproxy)"
 # shellcheck disable=SC2086

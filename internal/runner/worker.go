@@ -266,15 +266,15 @@ func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
 	case op.Read:
 		err = w.read(ctx, phase, o.Key, start)
 	case op.Write:
-		start, err = w.write(ctx, phase, o.Key, start, nil)
+		start, err = w.write(ctx, phase, o.Key, nil)
 	case op.Insert:
 		key, ok := r.ks.NextInsert()
 		if !ok {
 			kind = op.Write
-			start, err = w.write(ctx, phase, o.Key, start, nil)
+			start, err = w.write(ctx, phase, o.Key, nil)
 			break
 		}
-		start, err = w.write(ctx, phase, key, start, w.inserter)
+		start, err = w.write(ctx, phase, key, w.inserter)
 		// Acknowledge whatever the outcome (as YCSB does): a failed insert
 		// must not freeze the "latest" window for the rest of the run.
 		r.ks.AckInsert(key)
@@ -285,7 +285,7 @@ func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
 		}
 		_, err = w.scanner.Scan(ctx, r.ks.Key(o.Key), max(o.ScanLen, 1))
 	case op.RMW:
-		start, err = w.rmw(ctx, phase, o.Key, start)
+		start, err = w.rmw(ctx, phase, o.Key)
 	case op.CAS:
 		start, err = w.cas(ctx, phase, o.Key, start)
 	}
@@ -370,13 +370,13 @@ func (w *worker) moveSession() {
 // write writes key with the next seq while holding the key's writer lock,
 // so writes to one key never overlap. It returns the service start (after
 // the lock was acquired).
-func (w *worker) write(ctx context.Context, phase int, key uint64, start int64, ins drivers.Inserter) (int64, error) {
+func (w *worker) write(ctx context.Context, phase int, key uint64, ins drivers.Inserter) (int64, error) {
 	r := w.sc.r
 	orc := r.rec.Oracle()
 	orc.Lock(key)
 	defer orc.Unlock(key)
 	seq := orc.NextSeq(key)
-	start = r.clock.Now()
+	start := r.clock.Now()
 	workloads.Header{Key: key, Writer: uint32(w.id), Seq: seq, Invoke: start}.Encode(w.buf)
 	var err error
 	if ins != nil {
@@ -403,12 +403,12 @@ func (w *worker) ack(phase int, key, seq uint64, start int64, err error) {
 }
 
 // rmw reads then writes one key, holding its writer lock throughout.
-func (w *worker) rmw(ctx context.Context, phase int, key uint64, start int64) (int64, error) {
+func (w *worker) rmw(ctx context.Context, phase int, key uint64) (int64, error) {
 	r := w.sc.r
 	orc := r.rec.Oracle()
 	orc.Lock(key)
 	defer orc.Unlock(key)
-	start = r.clock.Now()
+	start := r.clock.Now()
 	if err := w.read(ctx, phase, key, start); err != nil {
 		return start, err
 	}

@@ -229,8 +229,10 @@ func (s Side) finish(svc *hdrhistogram.Histogram) Side {
 	if n := s.OK + s.Errors; n > 0 && s.cpu > 0 {
 		s.CPUPerOpUs = float64(s.cpu) / 1e3 / float64(n)
 	}
-	s.P50Ms = float64(svc.ValueAtQuantile(50)) / 1e6
-	s.P99Ms = float64(svc.ValueAtQuantile(99)) / 1e6
+	p50, _ := metrics.Quantile(svc, 0.5)
+	p99, _ := metrics.Quantile(svc, 0.99)
+	s.P50Ms = float64(p50) / 1e6
+	s.P99Ms = float64(p99) / 1e6
 	s.MeanMs = svc.Mean() / 1e6
 	return s
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/pacbench/pacbench/metrics"
 )
 
 // bar is one non-empty HdrHistogram bucket: its lowest and highest
@@ -112,9 +114,10 @@ func (w *window) push(bs []bar) bool {
 }
 
 // quantiles merges the window into scratch (which it resets) and returns
-// the values at qs (fractions in [0,1]) scaled by scale, computed by
-// HdrHistogram itself, so they equal what a merge of the intervals'
-// histograms reports. An empty window yields NaN for every quantile.
+// the values at qs (fractions in [0,1]) scaled by scale, by the reference
+// definition (metrics.Quantile) on the merged histogram, so they equal what
+// a merge of the intervals' histograms reports. An empty window yields NaN
+// for every quantile.
 func (w *window) quantiles(scratch *hdrhistogram.Histogram, qs []float64, scale float64) map[float64]float64 {
 	scratch.Reset()
 	for _, s := range w.slots {
@@ -129,7 +132,8 @@ func (w *window) quantiles(scratch *hdrhistogram.Histogram, qs []float64, scale 
 			out[q] = math.NaN()
 			continue
 		}
-		out[q] = float64(scratch.ValueAtQuantile(q*100)) * scale
+		v, _ := metrics.Quantile(scratch, q)
+		out[q] = float64(v) * scale
 	}
 	return out
 }

@@ -89,13 +89,15 @@ func testWindow(t *testing.T, steady bool) {
 		}
 		cum := res.Cells[0].Ops[op.Read].Response[op.OK]
 		for _, q := range Quantiles() {
-			want := float64(merged.ValueAtQuantile(q*100)) * 1e-9
+			mv, _ := metrics.Quantile(merged, q)
+			want := float64(mv) * 1e-9
 			if got[q] != want {
 				t.Errorf("interval %d q%g: window %g, merged HDR %g", i, q, got[q], want)
 			}
 			// Steady input: the window and the whole run agree exactly
 			// (same proportions in every interval).
-			if c := float64(cum.ValueAtQuantile(q*100)) * 1e-9; steady && got[q] != c {
+			cv, _ := metrics.Quantile(cum, q)
+			if c := float64(cv) * 1e-9; steady && got[q] != c {
 				t.Errorf("interval %d q%g: window %g, cumulative HDR %g", i, q, got[q], c)
 			}
 		}

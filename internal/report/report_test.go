@@ -233,3 +233,22 @@ func TestHlogReadsBack(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentilesReferenceRank: the summary's percentiles use the reference
+// rank ⌈q·N⌉ (issue 11): with 1,598 fast ops and two slow ones, p99.9 is
+// the first slow one (hdrhistogram-go's round(q·N) picks a fast one).
+func TestPercentilesReferenceRank(t *testing.T) {
+	t.Parallel()
+	h := metrics.NewLatencyHistogram()
+	for range 1598 {
+		_ = h.RecordValue(1_000_000)
+	}
+	_ = h.RecordValues(88_500_000, 2)
+	p := percentiles(h)
+	if p.P999 < 88.5 || p.P999 > 88.6 {
+		t.Errorf("p99.9 = %v ms, want the slow ops' 88.5 ms", p.P999)
+	}
+	if p.P99 > 1.01 {
+		t.Errorf("p99 = %v ms, want the fast ops' 1 ms", p.P99)
+	}
+}

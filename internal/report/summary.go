@@ -177,11 +177,13 @@ func percentiles(h *hdrhistogram.Histogram) Percentiles {
 	if h == nil || h.TotalCount() == 0 {
 		return Percentiles{}
 	}
-	ms := func(v int64) float64 { return round3(float64(v) / 1e6) }
+	ms := func(q float64) float64 {
+		v, _ := metrics.Quantile(h, q)
+		return round3(float64(v) / 1e6)
+	}
 	return Percentiles{
-		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P99: ms(h.ValueAtQuantile(99)),
-		P999: ms(h.ValueAtQuantile(99.9)), P9999: ms(h.ValueAtQuantile(99.99)),
-		Max: ms(h.Max()), Mean: round3(h.Mean() / 1e6),
+		P50: ms(0.5), P90: ms(0.9), P99: ms(0.99), P999: ms(0.999), P9999: ms(0.9999),
+		Max: round3(float64(h.Max()) / 1e6), Mean: round3(h.Mean() / 1e6),
 	}
 }
 
@@ -239,11 +241,15 @@ func stalenessSummary(st metrics.StalenessStats) *Staleness {
 	if st.Checked > 0 {
 		s.StaleRatio = float64(st.Stale) / float64(st.Checked)
 	}
+	q := func(h *hdrhistogram.Histogram, q float64) float64 {
+		v, _ := metrics.Quantile(h, q)
+		return float64(v)
+	}
 	if h := st.Versions; h != nil && h.TotalCount() > 0 {
-		s.Versions = Quantile{P50: float64(h.ValueAtQuantile(50)), P99: float64(h.ValueAtQuantile(99)), Max: float64(h.Max())}
+		s.Versions = Quantile{P50: q(h, 0.5), P99: q(h, 0.99), Max: float64(h.Max())}
 	}
 	if h := st.Behind; h != nil && h.TotalCount() > 0 {
-		s.Ms = Quantile{P50: round3(float64(h.ValueAtQuantile(50)) / 1e6), P99: round3(float64(h.ValueAtQuantile(99)) / 1e6), Max: round3(float64(h.Max()) / 1e6)}
+		s.Ms = Quantile{P50: round3(q(h, 0.5) / 1e6), P99: round3(q(h, 0.99) / 1e6), Max: round3(float64(h.Max()) / 1e6)}
 	}
 	return s
 }

@@ -753,7 +753,8 @@ func summarizeInterval(iv *metrics.Interval) (ops, errs int64, p99 time.Duration
 		merged.Merge(s.Response)
 	}
 	if merged != nil {
-		p99 = time.Duration(merged.ValueAtQuantile(99))
+		v, _ := metrics.Quantile(merged, 0.99)
+		p99 = time.Duration(v)
 	}
 	return ops, errs, p99
 }

@@ -338,6 +338,20 @@ func DryRun(p *profile.Profile, w io.Writer) error {
 		b = impair.NewNetem(topo, impair.DryRun{W: w})
 	}
 	ctx := context.Background()
+	if pf, ok := b.(impair.Preflighter); ok {
+		fmt.Fprintln(w, "# preflight, before the first phase (a dry run does not check the outputs)")
+		var all []impair.Action
+		for _, ph := range plan.Phases {
+			actions, err := impair.Resolve(ph.Impairments, topo)
+			if err != nil {
+				return fmt.Errorf("phase %s: %w", ph.Name, err)
+			}
+			all = append(all, actions...)
+		}
+		if err := pf.Preflight(ctx, all); err != nil {
+			return err
+		}
+	}
 	for _, ph := range plan.Phases {
 		fmt.Fprintf(w, "# phase %s (%s)\n", ph.Name, ph.Duration.D())
 		if len(ph.Impairments) == 0 {

@@ -273,6 +273,11 @@ func (r *run) execute(ctx context.Context) error {
 	if err := r.resolveTopology(openCtx, endpoints); err != nil {
 		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
+	if pf, ok := r.cfg.Impairer.(impair.Preflighter); ok {
+		if err := r.preflight(ctx, pf); err != nil {
+			return fmt.Errorf("%w: %w", ErrSetup, err)
+		}
+	}
 	if pr, ok := client.(drivers.Preparer); ok {
 		if err := pr.Prepare(openCtx); err != nil {
 			return fmt.Errorf("%w: %s: prepare schema: %w", ErrSetup, d.Name(), err)
@@ -647,6 +652,23 @@ func (r *run) phaseOf(t int64) int {
 
 // phaseStart returns the run-clock start of phase pi (MaxInt64 if not yet).
 func (r *run) phaseStart(pi int) int64 { return r.phaseAt[pi].Load() }
+
+// preflight asks the backend, before anything is loaded or measured,
+// whether it can apply every phase's impairments (bounded to a minute).
+func (r *run) preflight(ctx context.Context, pf impair.Preflighter) error {
+	var all []impair.Action
+	for _, ph := range r.plan.Phases {
+		actions, err := impair.Resolve(ph.Impairments, r.topo)
+		if err != nil {
+			return fmt.Errorf("phase %s: %w", ph.Name, err)
+		}
+		all = append(all, actions...)
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	r.logf("impairment preflight: %d actions", len(all))
+	return pf.Preflight(pctx, all)
+}
 
 func (r *run) applyPhase(ctx context.Context, ph profile.Phase) ([]ImpairmentEvent, error) {
 	if r.cfg.Impairer == nil {

@@ -59,13 +59,16 @@ type Options struct {
 	Getenv func(string) string
 	// Version of pacbench, recorded in the manifest.
 	Version string
-	// DryRun prints the netem commands instead of running them.
+	// DryRun makes the impairment backend change nothing and print what it
+	// would do instead.
 	DryRun bool
 	// DryRunOut receives dry-run commands (default Log).
 	DryRunOut io.Writer
 	// Exe is the binary re-executed for local cluster members (default
 	// os.Executable()).
 	Exe string
+	// Impairers holds the impairment backends (default impair.Builtin()).
+	Impairers *impair.Registry
 }
 
 // Outcome is what Execute produced.
@@ -118,6 +121,13 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	// System bring-up.
 	sys := plan.Profile.System
+	imp := ImpairerOptions{Registry: o.Impairers, Getenv: o.Getenv}
+	if o.DryRun {
+		imp.DryRun = o.DryRunOut
+		if imp.DryRun == nil {
+			imp.DryRun = o.Log
+		}
+	}
 	if sys.Cluster == "local" {
 		fmt.Fprintf(o.Log, "starting local %s cluster (%d members, each its own process)\n", sys.Driver, max(sys.Members, 3))
 		t0 := time.Now()
@@ -129,24 +139,13 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		fmt.Fprintf(o.Log, "cluster up in %s: %s\n", time.Since(t0).Round(time.Millisecond), strings.Join(c.Endpoints(), " "))
 		cfg.Endpoints = c.Endpoints()
 		cfg.Links = c.Topology()
-		cfg.Impairer = impair.NewToxiproxy(c.ToxiproxyAPI(), c.Topology())
+		imp.LocalAPI = c.ToxiproxyAPI()
 	} else {
-		cfg.Links = LinksFromNodes(sys.Nodes)
-		switch sys.Impairer.Kind {
-		case "netem":
-			var x impair.Executor = impair.ExecRunner{}
-			if o.DryRun {
-				w := o.DryRunOut
-				if w == nil {
-					w = o.Log
-				}
-				x = impair.DryRun{W: w}
-			}
-			cfg.Impairer = impair.NewNetem(cfg.Links, x)
-		default:
-			if sys.Impairer.API != "" {
-				cfg.Impairer = impair.NewToxiproxy(sys.Impairer.API, cfg.Links)
-			}
+		cfg.Links = sys.Links()
+	}
+	if Impaired(plan.Phases) {
+		if cfg.Impairer, err = OpenImpairer(sys.Impairer, cfg.Links, imp); err != nil {
+			return nil, fmt.Errorf("%w: %w", runner.ErrSetup, err)
 		}
 	}
 	// Metrics endpoint.
@@ -275,17 +274,6 @@ func printProgress(w io.Writer, tty bool, t runner.Tick, interval time.Duration)
 	fmt.Fprintln(w, line)
 }
 
-// LinksFromNodes builds the impairment topology of an existing deployment
-// from a profile's system.nodes.
-func LinksFromNodes(nodes []profile.Node) impair.Topology {
-	var t impair.Topology
-	for _, n := range nodes {
-		t.Members = append(t.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy, PeerProxy: n.PeerProxy,
-			Container: n.Container, Address: n.Address, Endpoint: n.Endpoint})
-	}
-	return t
-}
-
 func envOr(get func(string) string, name string) string {
 	if name == "" {
 		return ""
@@ -306,19 +294,20 @@ func sanitize(s string) string {
 }
 
 // DryRun prints, phase by phase, what the profile's impairments would do
-// without touching a database or the network: for the netem backend the
-// exact docker exec / tc / iptables commands, for Toxiproxy the toxics.
-// Roles cannot be discovered without a live system, so "leader"/"primary"
-// are taken to be the first node and "follower"/"secondary" the second,
-// and the output says so.
-func DryRun(p *profile.Profile, w io.Writer) error {
+// without touching a database or the network: each action, then what the
+// backend would run (netem: the exact docker exec / tc / iptables
+// commands; Toxiproxy: the API requests). Roles cannot be discovered
+// without a live system, so "leader"/"primary" are taken to be the first
+// node and "follower"/"secondary" the second, and the output says so.
+// reg nil means impair.Builtin().
+func DryRun(p *profile.Profile, reg *impair.Registry, w io.Writer) error {
 	plan, err := p.Plan(profile.Overrides{})
 	if err != nil {
 		return fmt.Errorf("bench: plan: %w", err)
 	}
 	sys := plan.Profile.System
-	topo := LinksFromNodes(sys.Nodes)
-	if sys.Cluster == "local" {
+	topo := sys.Links()
+	if sys.Cluster == profile.ClusterLocal {
 		for i := 1; i <= max(sys.Members, 3); i++ {
 			n := fmt.Sprintf("m%d", i)
 			topo.Members = append(topo.Members, impair.MemberLinks{Name: n, ClientProxy: n + "-client", PeerProxy: n + "-peer"})
@@ -326,16 +315,16 @@ func DryRun(p *profile.Profile, w io.Writer) error {
 	}
 	topo.Aliases = map[string]string{}
 	if len(topo.Members) > 0 {
-		topo.Aliases["leader"], topo.Aliases["primary"] = topo.Members[0].Name, topo.Members[0].Name
+		topo.Aliases[impair.RoleLeader], topo.Aliases[impair.RolePrimary] = topo.Members[0].Name, topo.Members[0].Name
 	}
 	if len(topo.Members) > 1 {
-		topo.Aliases["follower"], topo.Aliases["secondary"] = topo.Members[1].Name, topo.Members[1].Name
+		topo.Aliases[impair.RoleFollower], topo.Aliases[impair.RoleSecondary] = topo.Members[1].Name, topo.Members[1].Name
 	}
 	fmt.Fprintf(w, "# dry run of %s: nothing is executed; roles assumed: leader/primary=%s follower/secondary=%s\n",
-		plan.Profile.Name, topo.Aliases["leader"], topo.Aliases["follower"])
-	var b impair.Backend
-	if sys.Impairer.Kind == "netem" {
-		b = impair.NewNetem(topo, impair.DryRun{W: w})
+		plan.Profile.Name, topo.Aliases[impair.RoleLeader], topo.Aliases[impair.RoleFollower])
+	b, err := OpenImpairer(sys.Impairer, topo, ImpairerOptions{Registry: reg, DryRun: w})
+	if err != nil {
+		return err
 	}
 	ctx := context.Background()
 	if pf, ok := b.(impair.Preflighter); ok {
@@ -361,11 +350,8 @@ func DryRun(p *profile.Profile, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("phase %s: %w", ph.Name, err)
 		}
-		if b == nil {
-			for _, a := range actions {
-				fmt.Fprintf(w, "toxiproxy: %s\n", impair.Describe(a))
-			}
-			continue
+		for _, a := range actions {
+			fmt.Fprintf(w, "# %s: %s\n", b.Name(), impair.Describe(a))
 		}
 		if err := b.Apply(ctx, actions); err != nil {
 			return fmt.Errorf("phase %s: %w", ph.Name, err)

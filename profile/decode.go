@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pacbench/pacbench/internal/impair"
 )
 
 // Decoding limits: a profile is small; these only stop hostile input
@@ -18,7 +20,10 @@ const (
 
 var (
 	durationType = reflect.TypeOf(Duration(0))
-	levelSetType = reflect.TypeOf(LevelSet{})
+	// impairDurationType is the duration of impairment parameters (the
+	// impair package owns that part of the schema).
+	impairDurationType = reflect.TypeOf(impair.Duration(0))
+	levelSetType       = reflect.TypeOf(LevelSet{})
 )
 
 // pos is a 1-based position in the source file.
@@ -98,7 +103,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 	t := v.Type()
 	switch {
-	case t == durationType:
+	case t == durationType || t == impairDurationType:
 		d.duration(n, v, path)
 		return
 	case t == levelSetType:
@@ -177,7 +182,7 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 		d.fail(n, path, err.Error())
 		return
 	}
-	v.Set(reflect.ValueOf(dur))
+	v.Set(reflect.ValueOf(dur).Convert(v.Type()))
 }
 
 // pairs walks a mapping node's key/value pairs, reporting non-string and

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/impair"
 )
 
 // Defaults applied by Parse (and by Plan to profiles built in code).
@@ -31,7 +31,7 @@ const (
 	DefaultMembers   = 3                 // members of a local cluster
 	DefaultImpairer  = ImpairerToxiproxy // impairment backend
 	DefaultArrivals  = ArrivalsUniform   // open-loop arrival process
-	DefaultLinks     = "all"             // link set of latency, bandwidth and reset
+	DefaultLinks     = impair.LinksAll   // link set of latency, bandwidth and reset
 )
 
 // MaxSize is the largest profile Parse reads, in bytes.
@@ -52,8 +52,8 @@ const (
 
 	ClusterLocal = "local" // system.cluster: pacbench starts an embedded etcd cluster
 
-	ImpairerToxiproxy = "toxiproxy" // system.impairer.kind: Toxiproxy (embedded or remote)
-	ImpairerNetem     = "netem"     // system.impairer.kind: tc netem / iptables in sidecars
+	ImpairerToxiproxy = impair.BackendToxiproxy // system.impairer.kind: Toxiproxy (embedded or remote)
+	ImpairerNetem     = impair.BackendNetem     // system.impairer.kind: tc netem / iptables in sidecars
 )
 
 // Options configure Parse and Load. The zero value is usable: it parses and
@@ -62,6 +62,10 @@ type Options struct {
 	// Registry holds the drivers used to check system.driver and each level
 	// set (through Driver.ValidateLevels). Nil skips those checks.
 	Registry *drivers.Registry
+	// Impairers holds the impairment backends used to check
+	// system.impairer (kind and options) and what each impairment asks of
+	// the chosen backend. Nil: the built-in backends (impair.Builtin).
+	Impairers *impair.Registry
 }
 
 // Load reads and parses the profile at path (see Parse). A read failure is
@@ -96,6 +100,9 @@ func Parse(file string, data []byte, o Options) (*Profile, error) {
 		return nil, c.result()
 	}
 	p.applyDefaults(file, c.has)
+	if o.Impairers == nil {
+		o.Impairers = impair.Builtin()
+	}
 	c.validate(p, o)
 	if err := c.result(); err != nil {
 		return nil, err
@@ -203,11 +210,8 @@ func (p *Profile) applyDefaults(file string, present func(string) bool) {
 			ph.Name = fmt.Sprintf("phase%d", i+1)
 		}
 		for j := range ph.Impairments {
-			im := &ph.Impairments[j]
-			if im.Links == "" && slices.Contains(linkKinds, im.Kind) &&
-				!present(fmt.Sprintf("phases[%d].impairments[%d].links", i, j)) {
-				im.Links = DefaultLinks
-			}
+			ipath := fmt.Sprintf("phases[%d].impairments[%d]", i, j)
+			ph.Impairments[j].ApplyDefaults(func(key string) bool { return present(ipath + "." + key) })
 		}
 	}
 	for i := range p.Levels {

@@ -8,6 +8,7 @@ package profile
 import (
 	"time"
 
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/workloads"
 )
 
@@ -89,14 +90,11 @@ type CredentialsFrom struct {
 	PasswordEnv string `yaml:"password_env" json:"password_env,omitempty"`
 }
 
-// Impairer chooses how impairments are applied.
-type Impairer struct {
-	// Kind is "toxiproxy" (default; embedded for local clusters) or "netem".
-	Kind string `yaml:"kind" json:"kind,omitempty"`
-	// API is a remote Toxiproxy API URL (e.g. http://127.0.0.1:8474); empty
-	// with a local cluster means the embedded in-process Toxiproxy.
-	API string `yaml:"api" json:"api,omitempty"`
-}
+// Impairer chooses the impairment backend and its options
+// (system.impairer: {kind: toxiproxy|netem, options: {…}}; the legacy api
+// key is options.api). It is an alias of impair.BackendSpec: the impair
+// package owns the backends and validates their options.
+type Impairer = impair.BackendSpec
 
 // Workload is the op mix and key distribution. It is an alias of
 // workloads.Config (defined there so that package workloads need not import
@@ -149,33 +147,10 @@ type Phase struct {
 	Line int `yaml:"-" json:"-"`
 }
 
-// Impairment is one fault, aimed at a link set named by topology.
-type Impairment struct {
-	// Kind is latency, bandwidth, partition, down or reset.
-	Kind string `yaml:"kind" json:"kind"`
-	// Target is the member: a name, "leader", "follower", "primary",
-	// "secondary". Partition may name several in Members instead.
-	Target string `yaml:"target" json:"target,omitempty"`
-	// Members lists several targets (partition).
-	Members []string `yaml:"members" json:"members,omitempty"`
-	// Links is the link set: "client" (client→member), "peer_out" (what the
-	// member sends to its peers), "peer" (all the member's peer links), or
-	// "all". Partition and down ignore it (they act on every link).
-	Links string `yaml:"links" json:"links,omitempty"`
-	// Direction is "downstream" (toward the member's peers or clients, as
-	// Toxiproxy means it), "upstream" or "both" (default for latency:
-	// downstream).
-	Direction string `yaml:"direction" json:"direction,omitempty"`
-	// Delay and Jitter for latency.
-	Delay  Duration `yaml:"delay" json:"delay,omitempty"`
-	Jitter Duration `yaml:"jitter" json:"jitter,omitempty"`
-	// RateKBps for bandwidth (KB/s).
-	RateKBps int `yaml:"rate_kbps" json:"rate_kbps,omitempty"`
-	// Loss is a netem packet-loss percentage (netem only).
-	Loss float64 `yaml:"loss" json:"loss,omitempty"`
-	// Line is the source line of the impairment, not from YAML.
-	Line int `yaml:"-" json:"-"`
-}
+// Impairment is one fault, aimed at a link set named by topology. It is an
+// alias of impair.Spec: the impair package owns the impairment vocabulary
+// (kinds, link sets, directions, roles) and its validation.
+type Impairment = impair.Spec
 
 // Checks configures consistency checking.
 type Checks struct {

@@ -8,30 +8,14 @@ import (
 	"strings"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/redact"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"
 )
 
-// Impairment vocabulary (the impair package resolves these at run time).
 var (
-	impairmentKinds = []string{"latency", "bandwidth", "partition", "down", "reset"}
-	linkSets        = []string{"client", "peer_out", "peer", "all"}
-	directions      = []string{"downstream", "upstream", "both"}
-	// roleWords name a member by its role, resolved at run time.
-	roleWords = []string{"leader", "follower", "primary", "secondary"}
-	// kindKeys lists, per kind, the impairment keys that apply besides kind.
-	kindKeys = map[string][]string{
-		"latency":   {"target", "links", "direction", "delay", "jitter", "loss"},
-		"bandwidth": {"target", "links", "direction", "rate_kbps"},
-		"partition": {"target", "members"},
-		"down":      {"target"},
-		"reset":     {"target", "links", "direction"},
-	}
-	// linkKinds are the kinds that act on a chosen link set (default "all").
-	linkKinds = []string{"latency", "bandwidth", "reset"}
-
-	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	secretWord = regexp.MustCompile(`(?i)^(.*_)?(password|passwd|secret|secret_key|token|api_?key|access_key)$`)
+	envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // maxLocalMembers bounds a local cluster (each member is an OS process).
@@ -136,20 +120,21 @@ func (c *checker) oneOf(path, value string, allowed []string) bool {
 
 // validate checks a decoded profile (with defaults applied).
 func (c *checker) validate(p *Profile, o Options) {
-	drv := c.system(p, o.Registry)
+	drv := c.system(p, o)
 	c.workload(p, drv)
 	c.load(p.Load)
 	c.routes(p)
 	c.levels(p, drv)
 	c.oneOf("mode", p.Mode, []string{ModeSideBySide, ModeSequential})
-	c.phases(p)
+	c.phases(p, o.Impairers)
 	c.checks(p.Checks)
 }
 
 // system checks the system section and returns its driver (nil if unknown
 // or not checked).
-func (c *checker) system(p *Profile, reg *drivers.Registry) drivers.Driver {
+func (c *checker) system(p *Profile, o Options) drivers.Driver {
 	s := p.System
+	reg := o.Registry
 	var drv drivers.Driver
 	switch {
 	case s.Driver == "":
@@ -210,13 +195,13 @@ func (c *checker) system(p *Profile, reg *drivers.Registry) drivers.Driver {
 		}
 	}
 	for k := range s.Options {
-		if secretWord.MatchString(k) {
+		if redact.SecretKey.MatchString(k) {
 			c.add("system.options."+k, "secrets are never read from the profile; use system.credentials.password_env (an environment variable name)")
 		}
 	}
 	c.envVar("system.credentials.username_env", s.Credentials.UsernameEnv)
 	c.envVar("system.credentials.password_env", s.Credentials.PasswordEnv)
-	c.impairer(p)
+	c.impairer(p, o.Impairers)
 	if s.OpTimeout <= 0 {
 		c.add("system.op_timeout", "must be > 0, got %s", s.OpTimeout)
 	}
@@ -244,40 +229,21 @@ func (c *checker) envVar(path, v string) {
 }
 
 // impairer checks the impairment backend against the deployment and the
-// impairments the phases ask for.
-func (c *checker) impairer(p *Profile) {
+// impairments the phases ask for: what every backend needs (the nodes of
+// an existing deployment), then the backend's kind, options and setup
+// (reg nil: only the former).
+func (c *checker) impairer(p *Profile, reg *impair.Registry) {
 	s := p.System
 	local := s.Cluster == ClusterLocal
-	if !c.oneOf("system.impairer.kind", s.Impairer.Kind, []string{ImpairerToxiproxy, ImpairerNetem}) {
-		return
-	}
-	netem := s.Impairer.Kind == ImpairerNetem
-	if s.Impairer.API != "" {
-		if netem {
-			c.add("system.impairer.api", "only applies to kind: toxiproxy")
-		} else if u, err := url.Parse(s.Impairer.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			c.add("system.impairer.api", "want a Toxiproxy API URL such as http://127.0.0.1:8474, got %q", s.Impairer.API)
-		}
-	}
-	if netem && local {
-		c.add("system.impairer.kind", "netem acts on the compose stack's containers; a local cluster uses the embedded Toxiproxy")
-	}
 	impaired := slices.ContainsFunc(p.Phases, func(ph Phase) bool { return len(ph.Impairments) > 0 })
-	if !impaired || local {
-		return
-	}
-	if len(s.Nodes) == 0 {
+	if impaired && !local && len(s.Nodes) == 0 {
 		c.add("system.nodes", "impairments on an existing deployment need system.nodes (its members and the links to impair)")
 	}
-	if !netem && s.Impairer.API == "" {
-		c.add("system.impairer.api", "impairments on an existing deployment need a Toxiproxy API URL (or impairer kind: netem)")
+	if reg == nil {
+		return
 	}
-	if netem {
-		for i, n := range s.Nodes {
-			if n.Container == "" {
-				c.add(fmt.Sprintf("system.nodes[%d].container", i), "required with impairer netem (the member's NET_ADMIN sidecar)")
-			}
-		}
+	for _, e := range reg.Check(s.Impairer, impair.Setup{Local: local, Impaired: impaired, Topology: s.Links()}) {
+		c.add("system."+e.Field, "%s", e.Err.Error())
 	}
 }
 
@@ -303,10 +269,10 @@ func members(p *Profile) ([]string, bool) {
 
 // member checks that name designates a member: a role word or a known name.
 func (c *checker) member(path, name string, names []string, known bool) bool {
-	if slices.Contains(roleWords, name) || !known || slices.Contains(names, name) {
+	if slices.Contains(impair.Roles(), name) || !known || slices.Contains(names, name) {
 		return true
 	}
-	c.add(path, "unknown member %q (want %s)", name, strings.Join(append(slices.Clone(roleWords), names...), ", "))
+	c.add(path, "unknown member %q (want %s)", name, strings.Join(append(impair.Roles(), names...), ", "))
 	return false
 }
 
@@ -420,7 +386,7 @@ func scenarioLevels(l map[string]string) drivers.Levels {
 	return out
 }
 
-func (c *checker) phases(p *Profile) {
+func (c *checker) phases(p *Profile, impairers *impair.Registry) {
 	if len(p.Phases) == 0 {
 		c.add("phases", "at least one phase is required (e.g. phases: [{name: baseline, duration: 10s}])")
 		return
@@ -443,134 +409,31 @@ func (c *checker) phases(p *Profile) {
 		case ph.Duration <= 0:
 			c.add(path+".duration", "must be > 0, got %s", ph.Duration)
 		}
-		cut := isolation{}
-		for j, im := range ph.Impairments {
-			ipath := fmt.Sprintf("%s.impairments[%d]", path, j)
-			c.impairment(ipath, im, p, names, known, &cut)
-		}
+		c.impairments(path, ph.Impairments, p, names, known, impairers)
 	}
 }
 
-// isolation accumulates the members a phase partitions or takes down.
-type isolation struct {
-	names []string // distinct member names
-	roles []string // distinct role classes ("leader", "follower")
-}
-
-// roleClass maps role words that designate the same member to one class.
-func roleClass(r string) string {
-	switch r {
-	case "leader", "primary":
-		return "leader"
-	default:
-		return "follower"
-	}
-}
-
-func (s *isolation) add(target string) {
-	if slices.Contains(roleWords, target) {
-		if rc := roleClass(target); !slices.Contains(s.roles, rc) {
-			s.roles = append(s.roles, rc)
-		}
+// impairments checks one phase's impairments with impair.Validate, at
+// their positions under path.
+func (c *checker) impairments(path string, specs []Impairment, p *Profile, names []string, known bool, reg *impair.Registry) {
+	if len(specs) == 0 {
 		return
 	}
-	if !slices.Contains(s.names, target) {
-		s.names = append(s.names, target)
+	env := impair.CheckEnv{
+		Written: func(i int, key string) bool { return c.has(fmt.Sprintf("%s.impairments[%d].%s", path, i, key)) },
 	}
-}
-
-// all reports whether the isolated set surely covers all n members: every
-// member by name, or (names absent) as many role classes as members. A mix
-// of names and roles may or may not overlap and is left to run time.
-func (s *isolation) all(n int) bool {
-	if n <= 0 {
-		return false
+	if known {
+		env.Members = names
 	}
-	return len(s.names) >= n || (len(s.names) == 0 && len(s.roles) >= n)
-}
-
-func (c *checker) impairment(path string, im Impairment, p *Profile, names []string, known bool, cut *isolation) {
-	if im.Kind == "" && !c.has(path+".kind") {
-		c.add(path, "kind required (want %s)", strings.Join(impairmentKinds, ", "))
-		return
+	if reg != nil {
+		env.Backend = reg.CheckerFor(p.System.Impairer.Kind)
 	}
-	if !c.oneOf(path+".kind", im.Kind, impairmentKinds) {
-		return
-	}
-	allowed := kindKeys[im.Kind]
-	for _, k := range []string{"target", "members", "links", "direction", "delay", "jitter", "rate_kbps", "loss"} {
-		if c.has(path+"."+k) && !slices.Contains(allowed, k) {
-			c.add(path+"."+k, "does not apply to kind %s", im.Kind)
+	for _, fe := range impair.Validate(specs, env) {
+		ipath := fmt.Sprintf("%s.impairments[%d]", path, fe.Index)
+		if fe.Field != "" {
+			ipath += "." + fe.Field
 		}
-	}
-	// Targets: target, and for partition also members (their union).
-	targets := slices.Clone(im.Members)
-	if im.Target != "" {
-		targets = append([]string{im.Target}, targets...)
-	}
-	if len(targets) == 0 {
-		want := "target required"
-		if im.Kind == "partition" {
-			want = "target (or members) required"
-		}
-		c.add(path, "%s: a member name or %s", want, strings.Join(roleWords, ", "))
-	}
-	for i, t := range targets {
-		tpath := path + ".target"
-		if j := i - (len(targets) - len(im.Members)); j >= 0 {
-			tpath = fmt.Sprintf("%s.members[%d]", path, j)
-		}
-		if t == "" {
-			c.add(tpath, "empty member name")
-			continue
-		}
-		if slices.Index(targets, t) < i {
-			c.add(tpath, "member %q listed twice", t)
-			continue
-		}
-		c.member(tpath, t, names, known)
-	}
-	if im.Kind == "partition" || im.Kind == "down" {
-		for _, t := range targets {
-			if t != "" {
-				cut.add(t)
-			}
-		}
-		if n := len(names); known && cut.all(n) {
-			c.add(path, "%s would isolate every member of the %d-member cluster (%s); leave at least one member out",
-				im.Kind, n, strings.Join(append(slices.Clone(cut.names), cut.roles...), ", "))
-		}
-	}
-	// Links and direction.
-	if slices.Contains(linkKinds, im.Kind) {
-		c.oneOf(path+".links", im.Links, linkSets)
-		if c.has(path + ".direction") {
-			c.oneOf(path+".direction", im.Direction, directions)
-		}
-	}
-	// Amounts.
-	switch im.Kind {
-	case "latency":
-		if im.Delay < 0 {
-			c.add(path+".delay", "must not be negative, got %s", im.Delay)
-		} else if im.Delay == 0 && !(im.Loss > 0) {
-			c.add(path+".delay", "latency needs a delay > 0 (e.g. delay: 40ms), or a loss with netem")
-		}
-		if im.Jitter < 0 {
-			c.add(path+".jitter", "must not be negative, got %s", im.Jitter)
-		}
-		if c.has(path+".loss") || im.Loss != 0 {
-			switch {
-			case p.System.Impairer.Kind != ImpairerNetem:
-				c.add(path+".loss", "packet loss needs impairer kind: netem (Toxiproxy cannot drop packets)")
-			case !(im.Loss > 0 && im.Loss <= 100):
-				c.add(path+".loss", "want a percentage in (0, 100], got %v", im.Loss)
-			}
-		}
-	case "bandwidth":
-		if im.RateKBps <= 0 {
-			c.add(path+".rate_kbps", "bandwidth needs rate_kbps > 0, got %d", im.RateKBps)
-		}
+		c.add(ipath, "%s", fe.Err.Error())
 	}
 }
 

@@ -67,6 +67,8 @@ type Env struct {
 	Exe string
 	// Registry of drivers (default: every built-in driver).
 	Registry *drivers.Registry
+	// Impairers holds the impairment backends (default impair.Builtin()).
+	Impairers *impair.Registry
 }
 
 func main() {
@@ -89,6 +91,9 @@ func main() {
 func Main(args []string, env Env) int {
 	if env.Registry == nil {
 		env.Registry = registry.Default()
+	}
+	if env.Impairers == nil {
+		env.Impairers = impair.Builtin()
 	}
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
@@ -186,7 +191,7 @@ func runRun(ctx context.Context, env *Env, f runFlags, metricsSet bool) error {
 		return err
 	}
 	if f.dryRun {
-		if err := bench.DryRun(prof, env.Stdout); err != nil {
+		if err := bench.DryRun(prof, env.Impairers, env.Stdout); err != nil {
 			return runErr(err)
 		}
 		return nil
@@ -216,6 +221,7 @@ func runRun(ctx context.Context, env *Env, f runFlags, metricsSet bool) error {
 		DryRun:      f.dryRun,
 		DryRunOut:   env.Stderr,
 		Exe:         env.Exe,
+		Impairers:   env.Impairers,
 	})
 	if out != nil && out.Summary != nil {
 		if f.format == "json" {
@@ -258,7 +264,7 @@ func loadProfile(env *Env, path string) (*profile.Profile, error) {
 		}
 		name, data = path, b
 	}
-	p, err := profile.Parse(name, data, profile.Options{Registry: env.Registry})
+	p, err := profile.Parse(name, data, profile.Options{Registry: env.Registry, Impairers: env.Impairers})
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("invalid profile:\n%w", err)}
 	}
@@ -358,63 +364,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func newHealCmd(env *Env) *cobra.Command {
-	var toxi, prof string
-	var dry bool
-	cmd := &cobra.Command{
-		Use:   "heal",
-		Short: "Remove impairments left behind (remote Toxiproxy, compose netem sidecars)",
-		Long: `heal removes every toxic pacbench may have left on a Toxiproxy server and
-re-enables disabled proxies (--toxiproxy URL), or, with --profile, heals the
-links the profile names (Toxiproxy or netem sidecars). Idempotent.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var backends []impair.Backend
-			if prof != "" {
-				p, err := loadProfile(env, prof)
-				if err != nil {
-					return err
-				}
-				topo := bench.LinksFromNodes(p.System.Nodes)
-				switch {
-				case p.System.Impairer.Kind == "netem":
-					var x impair.Executor = impair.ExecRunner{}
-					if dry {
-						x = impair.DryRun{W: env.Stdout}
-					}
-					backends = append(backends, impair.NewNetem(topo, x))
-				case p.System.Impairer.API != "":
-					backends = append(backends, impair.NewToxiproxy(p.System.Impairer.API, topo))
-				}
-			}
-			if toxi != "" {
-				backends = append(backends, impair.NewToxiproxy(toxi, impair.Topology{}))
-			}
-			if len(backends) == 0 {
-				return usageErr("heal: give --toxiproxy URL or --profile FILE (a local cluster's embedded Toxiproxy dies with its run)")
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			var errs []error
-			for _, b := range backends {
-				if err := b.Heal(ctx); err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", b.Name(), err))
-					continue
-				}
-				fmt.Fprintf(env.Stdout, "%s: healed\n", b.Name())
-			}
-			if len(errs) > 0 {
-				return runErr(errors.Join(errs...))
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&toxi, "toxiproxy", "", "Toxiproxy API `url` (e.g. http://127.0.0.1:8474)")
-	cmd.Flags().StringVar(&prof, "profile", "", "heal the links named by this profile `file`")
-	cmd.Flags().BoolVar(&dry, "dry-run", false, "netem: print the commands instead of running them")
-	return cmd
 }
 
 func newVersionCmd(env *Env) *cobra.Command {

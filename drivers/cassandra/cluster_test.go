@@ -117,7 +117,7 @@ func faults(t *testing.T) *impair.Toxiproxy {
 	tp := impair.NewToxiproxy(api, topo)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := tp.Heal(ctx); err != nil {
+	if _, err := tp.Heal(ctx); err != nil {
 		t.Fatalf("toxiproxy heal: %v", err)
 	}
 	t.Cleanup(func() {

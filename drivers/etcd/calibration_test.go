@@ -229,7 +229,7 @@ func TestCalibration(t *testing.T) {
 	t.Logf("leader %s (%s); read follower %s (%s); other follower %s", leader.Name, leader.Endpoint, f.Name, f.Endpoint, f2.Name)
 	b := impair.NewToxiproxy(e.ToxiproxyAPI(), e.Topology())
 	t.Cleanup(func() {
-		if err := b.Heal(context.Background()); err != nil {
+		if _, err := b.Heal(context.Background()); err != nil {
 			t.Error(err)
 		}
 	})
@@ -398,7 +398,7 @@ func TestCalibration(t *testing.T) {
 		if err := crashed.Apply(ctx, all); err != nil {
 			t.Fatal(err)
 		}
-		if err := impair.NewToxiproxy(e.ToxiproxyAPI(), e.Topology()).Heal(ctx); err != nil {
+		if _, err := impair.NewToxiproxy(e.ToxiproxyAPI(), e.Topology()).Heal(ctx); err != nil {
 			t.Fatal(err)
 		}
 		assertNoToxics(t, e.ToxiproxyAPI())

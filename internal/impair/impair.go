@@ -1,7 +1,11 @@
-// Package impair applies network impairments (latency, bandwidth,
-// partitions, node down, resets) to the links of a deployment and heals them.
-// Backends: Toxiproxy (embedded in-process or remote through its HTTP API)
-// and netem/iptables through docker exec into NET_ADMIN sidecars.
+// Package impair owns pacbench's impairments: their specification (Spec,
+// the vocabulary of kinds, link sets, directions and roles, and its
+// validation, which package profile reuses), their resolution into actions
+// on concrete links (Resolve), and the backends that apply and heal them,
+// chosen by kind from an explicit Registry (Builtin: Toxiproxy, embedded
+// in-process or remote through its HTTP API, and netem/iptables through
+// docker exec into NET_ADMIN sidecars). Guard wraps a backend so that a
+// heal can be abandoned (a second Ctrl-C) and reported honestly.
 //
 // A Backend is safe for concurrent use; the runner applies one phase's
 // actions at a time and must call Clear on every exit path.
@@ -23,15 +27,6 @@ var (
 	ErrInvalid = errors.New("invalid impairment")
 )
 
-// Fault kinds.
-const (
-	KindLatency   = "latency"
-	KindBandwidth = "bandwidth"
-	KindPartition = "partition"
-	KindDown      = "down"
-	KindReset     = "reset"
-)
-
 // LinkKind names one link of a member.
 type LinkKind string
 
@@ -42,14 +37,6 @@ const (
 	// LinkPeer is the member's peer link (its peer proxy): downstream is
 	// what the member sends to its peers over streams they dialled.
 	LinkPeer LinkKind = "peer"
-)
-
-// Directions as Toxiproxy means them: downstream = proxy→client side (data
-// flowing from the member out to whoever dialled it), upstream = toward the
-// member.
-const (
-	Downstream = "downstream"
-	Upstream   = "upstream"
 )
 
 // MemberLinks is one member of a topology and the handles that reach its links.
@@ -103,16 +90,32 @@ type Action struct {
 	Others []string `json:"others,omitempty"`
 }
 
-// Backend applies and removes actions.
+// Backend applies and removes actions. Implementations are safe for
+// concurrent use; the runner applies one phase's actions at a time and
+// calls Clear on every exit path.
 type Backend interface {
-	// Name is "toxiproxy" or "netem".
+	// Name is the backend's kind ("toxiproxy", "netem").
 	Name() string
 	// Apply adds actions (on top of what is active). On error, whatever was
 	// applied stays recorded so Clear removes it.
 	Apply(ctx context.Context, actions []Action) error
-	// Clear removes everything this backend applied (idempotent).
+	// Clear removes everything this backend applied (idempotent). What it
+	// could not remove stays recorded (Pending) for the next Clear.
 	Clear(ctx context.Context) error
+	// Pending lists what this backend applied and has not removed, one
+	// human line per toxic, rule or qdisc (empty when nothing is left).
+	Pending() []string
 	// Heal removes every impairment pacbench may have left behind on the
-	// deployment, including from earlier crashed runs (idempotent).
-	Heal(ctx context.Context) error
+	// deployment, including from earlier crashed runs (idempotent), and
+	// says what it removed and what it could not.
+	Heal(ctx context.Context) (HealReport, error)
+}
+
+// HealReport says what a Heal found. In a dry run, Removed is what it
+// would remove and nothing is changed.
+type HealReport struct {
+	// Removed lists what was removed (or would be, in a dry run).
+	Removed []string `json:"removed,omitempty"`
+	// Left lists what was found and could not be removed.
+	Left []string `json:"left,omitempty"`
 }

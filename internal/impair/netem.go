@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,7 +133,7 @@ func NewNetemWithOptions(topo Topology, x Executor, opt NetemOptions) *Netem {
 }
 
 // Name returns "netem".
-func (n *Netem) Name() string { return "netem" }
+func (n *Netem) Name() string { return BackendNetem }
 
 // Apply validates every action, then applies them in order: shaping
 // (latency, bandwidth) per member, then partition and down rules, then one
@@ -616,17 +617,21 @@ func (n *Netem) removeChain(ctx context.Context, m *MemberLinks) error {
 
 // Heal removes every impairment pacbench may have left on any container of
 // the topology, whatever this value applied: the root qdisc on Device, the
-// ingress qdisc and IFB, and NetemChain. Missing qdiscs, rules and chains are not errors; other failures
-// (docker unreachable, container stopped, no NET_ADMIN) are returned joined
-// after trying every container. Idempotent.
-func (n *Netem) Heal(ctx context.Context) error {
+// ingress qdisc and IFB, and NetemChain. Missing qdiscs, rules and chains
+// are not errors; other failures (docker unreachable, container stopped, no
+// NET_ADMIN) are returned joined after trying every container. The report
+// has one line per container: cleaned (or, in a dry run, the commands
+// printed), or left. Idempotent.
+func (n *Netem) Heal(ctx context.Context) (HealReport, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	var rep HealReport
 	var errs []error
 	for _, m := range n.topo.Members {
 		if m.Container == "" {
 			continue
 		}
+		what := fmt.Sprintf("qdiscs on %s and %s, chain %s on %s (container %s)", n.opt.Device, n.opt.IFB, NetemChain, m.Name, m.Container)
 		err := errors.Join(
 			n.runTolerant(ctx, &m, n.tc("qdisc", "del", "dev", n.opt.Device, "root")),
 			n.runAllTolerant(ctx, &m, n.ifbRemove()),
@@ -634,11 +639,38 @@ func (n *Netem) Heal(ctx context.Context) error {
 		)
 		if err != nil {
 			errs = append(errs, err)
+			rep.Left = append(rep.Left, what)
 			continue
 		}
+		rep.Removed = append(rep.Removed, what)
 		delete(n.nodes, m.Name)
 	}
-	return errors.Join(errs...)
+	return rep, errors.Join(errs...)
+}
+
+// Pending lists, per member, what this backend applied and has not
+// removed: the root qdisc, the IFB device and the chain with its rules.
+func (n *Netem) Pending() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, m := range n.topo.Members {
+		st, ok := n.nodes[m.Name]
+		if !ok {
+			continue
+		}
+		where := fmt.Sprintf(" on %s (container %s)", m.Name, m.Container)
+		if st.egress != "" {
+			out = append(out, fmt.Sprintf("%s qdisc on %s%s", st.egress, n.opt.Device, where))
+		}
+		if st.ifb {
+			out = append(out, fmt.Sprintf("ifb device %s with its ingress redirect%s", n.opt.IFB, where))
+		}
+		if st.chain {
+			out = append(out, fmt.Sprintf("iptables chain %s (%d rules)%s", NetemChain, len(st.rules), where))
+		}
+	}
+	return out
 }
 
 // runAllTolerant runs every command tolerantly and joins the failures.
@@ -717,4 +749,121 @@ func isAbsent(text string) bool {
 		}
 	}
 	return false
+}
+
+// BackendNetem is the netem backend's kind.
+const BackendNetem = "netem"
+
+// Netem backend options (system.impairer.options), one per NetemOptions
+// field.
+const (
+	netemOptDocker     = "docker"
+	netemOptDevice     = "device"
+	netemOptResetPulse = "reset_pulse"
+	netemOptLimit      = "limit"
+	netemOptIFB        = "ifb"
+)
+
+// NetemFactory builds netem backends (kind "netem"). Stateless.
+type NetemFactory struct{}
+
+var _ Factory = NetemFactory{}
+
+// Info documents the kind and its options.
+func (NetemFactory) Info() BackendInfo {
+	return BackendInfo{
+		Kind:        BackendNetem,
+		Description: "tc netem and iptables run through docker exec in each member's NET_ADMIN sidecar (system.nodes[].container)",
+		Options: []Option{
+			{Key: netemOptDocker, Default: "docker", Doc: "command prefix that runs docker, words separated by spaces (e.g. \"docker --context lab\", \"podman\")", Check: checkWords},
+			{Key: netemOptDevice, Default: "eth0", Doc: "the member's network interface inside its namespace", Check: checkIfName},
+			{Key: netemOptResetPulse, Default: "1s", Doc: "how long a reset keeps resetting TCP connections (a duration, at most 1m)", Check: checkPulse},
+			{Key: netemOptLimit, Default: "1000", Doc: "netem queue limit in packets (raise it for high packet rates × delays)", Check: checkLimit},
+			{Key: netemOptIFB, Default: "pbifb0", Doc: "ifb device created for upstream shaping", Check: checkIfName},
+		},
+	}
+}
+
+// CheckSetup refuses a local cluster and requires a sidecar per node when
+// phases are impaired.
+func (NetemFactory) CheckSetup(s Setup) []SetupError {
+	if s.Local {
+		return []SetupError{{"impairer.kind", errors.New("netem acts on the compose stack's containers; a local cluster uses the embedded Toxiproxy")}}
+	}
+	if !s.Impaired {
+		return nil
+	}
+	var out []SetupError
+	for i, m := range s.Topology.Members {
+		if m.Container == "" {
+			out = append(out, SetupError{fmt.Sprintf("nodes[%d].container", i), errors.New("required with impairer netem (the member's NET_ADMIN sidecar)")})
+		}
+	}
+	return out
+}
+
+// CheckSpec accepts every kind (netem can do all of them).
+func (NetemFactory) CheckSpec(Spec) []FieldError { return nil }
+
+// New builds the backend from options (their values already checked).
+func (NetemFactory) New(c Config) (Backend, error) {
+	o, err := netemOptions(c.Options)
+	if err != nil {
+		return nil, err
+	}
+	return NewNetemWithOptions(c.Topology, c.Executor, o), nil
+}
+
+// netemOptions turns string options into NetemOptions.
+func netemOptions(m map[string]string) (NetemOptions, error) {
+	var o NetemOptions
+	o.Docker = strings.Fields(m[netemOptDocker])
+	o.Device, o.IFB = m[netemOptDevice], m[netemOptIFB]
+	if v := m[netemOptResetPulse]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return o, fmt.Errorf("option %s: %w", netemOptResetPulse, err)
+		}
+		o.ResetPulse = d
+	}
+	if v := m[netemOptLimit]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return o, fmt.Errorf("option %s: %w", netemOptLimit, err)
+		}
+		o.Limit = n
+	}
+	return o, nil
+}
+
+func checkWords(v string) error {
+	if len(strings.Fields(v)) == 0 {
+		return errors.New("want a command, e.g. docker")
+	}
+	return nil
+}
+
+var ifName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
+
+func checkIfName(v string) error {
+	if !ifName.MatchString(v) {
+		return errors.New("want an interface name (1-15 letters, digits, _ . -)")
+	}
+	return nil
+}
+
+func checkPulse(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > time.Minute {
+		return errors.New("want a duration in (0, 1m], e.g. 1s")
+	}
+	return nil
+}
+
+func checkLimit(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1<<24 {
+		return errors.New("want a packet count from 1 to 16777216")
+	}
+	return nil
 }

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pacbench/pacbench/profile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -21,42 +19,42 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // step is one call on a Netem in a golden scenario.
 type step struct {
 	op   string // "apply", "clear" or "heal"
-	imps []profile.Impairment
+	imps []Spec
 }
 
-func apply(imps ...profile.Impairment) step { return step{op: "apply", imps: imps} }
+func apply(imps ...Spec) step { return step{op: "apply", imps: imps} }
 
 func TestNetemGolden(t *testing.T) {
 	t.Parallel()
 	clearStep, healStep := step{op: "clear"}, step{op: "heal"}
 	// fastPulse keeps reset pulses out of the tests' wall time.
 	fastPulse := NetemOptions{ResetPulse: time.Nanosecond}
-	lat := func(target, links string, delay, jitter int, loss float64) profile.Impairment {
-		return profile.Impairment{Kind: KindLatency, Target: target, Links: links, Delay: ms(delay), Jitter: ms(jitter), Loss: loss}
+	lat := func(target, links string, delay, jitter int, loss float64) Spec {
+		return Spec{Kind: KindLatency, Target: target, Links: links, Delay: ms(delay), Jitter: ms(jitter), Loss: loss}
 	}
-	bw := func(target, links string, kbps int) profile.Impairment {
-		return profile.Impairment{Kind: KindBandwidth, Target: target, Links: links, RateKBps: kbps}
+	bw := func(target, links string, kbps int) Spec {
+		return Spec{Kind: KindBandwidth, Target: target, Links: links, RateKBps: kbps}
 	}
 	tests := []struct {
 		name  string
 		opt   NetemOptions
 		steps []step
 	}{
-		{"latency_all_downstream", fastPulse, []step{apply(profile.Impairment{Kind: KindLatency, Target: "leader", Links: "all", Direction: "downstream", Delay: ms(40), Jitter: ms(5), Loss: 1}), clearStep, clearStep}},
+		{"latency_all_downstream", fastPulse, []step{apply(Spec{Kind: KindLatency, Target: "leader", Links: "all", Direction: "downstream", Delay: ms(40), Jitter: ms(5), Loss: 1}), clearStep, clearStep}},
 		{"latency_all_default", fastPulse, []step{apply(lat("leader", "", 40, 5, 1)), clearStep, clearStep}},
 		{"latency_peer", fastPulse, []step{apply(lat("m2", "peer", 40, 0, 0)), clearStep}},
-		{"latency_client_upstream", fastPulse, []step{apply(profile.Impairment{Kind: KindLatency, Target: "m2", Links: "client", Direction: "upstream", Delay: ms(20)}), clearStep}},
-		{"latency_all_both", fastPulse, []step{apply(profile.Impairment{Kind: KindLatency, Target: "m3", Links: "all", Direction: "both", Delay: ms(20)}), clearStep}},
-		{"latency_no_jitter_sub_ms", fastPulse, []step{apply(profile.Impairment{Kind: KindLatency, Target: "m2", Delay: profile.Duration(1500 * time.Microsecond)}), clearStep}},
+		{"latency_client_upstream", fastPulse, []step{apply(Spec{Kind: KindLatency, Target: "m2", Links: "client", Direction: "upstream", Delay: ms(20)}), clearStep}},
+		{"latency_all_both", fastPulse, []step{apply(Spec{Kind: KindLatency, Target: "m3", Links: "all", Direction: "both", Delay: ms(20)}), clearStep}},
+		{"latency_no_jitter_sub_ms", fastPulse, []step{apply(Spec{Kind: KindLatency, Target: "m2", Delay: Duration(1500 * time.Microsecond)}), clearStep}},
 		{"loss_only", fastPulse, []step{apply(lat("m3", "", 0, 0, 0.5)), clearStep}},
 		{"latency_peer_out", fastPulse, []step{apply(lat("leader", "peer_out", 40, 5, 0)), clearStep, clearStep}},
-		{"bandwidth_all_downstream", fastPulse, []step{apply(profile.Impairment{Kind: KindBandwidth, Target: "m2", Links: "all", Direction: "downstream", RateKBps: 125}), clearStep}},
+		{"bandwidth_all_downstream", fastPulse, []step{apply(Spec{Kind: KindBandwidth, Target: "m2", Links: "all", Direction: "downstream", RateKBps: 125}), clearStep}},
 		{"bandwidth_client", fastPulse, []step{apply(bw("follower", "client", 125)), clearStep}},
 		{"latency_and_bandwidth_all", fastPulse, []step{apply(lat("m1", "", 40, 0, 0), bw("m1", "", 1000)), clearStep}},
 		{"upstream_added_later", fastPulse, []step{
 			apply(lat("m1", "peer_out", 40, 0, 0)),
-			apply(profile.Impairment{Kind: KindBandwidth, Target: "m1", Links: "peer", Direction: "upstream", RateKBps: 100}),
-			apply(profile.Impairment{Kind: KindLatency, Target: "m1", Links: "client", Direction: "upstream", Delay: ms(3)}),
+			apply(Spec{Kind: KindBandwidth, Target: "m1", Links: "peer", Direction: "upstream", RateKBps: 100}),
+			apply(Spec{Kind: KindLatency, Target: "m1", Links: "client", Direction: "upstream", Delay: ms(3)}),
 			clearStep, clearStep,
 		}},
 		{"latency_all_bandwidth_peer_out", fastPulse, []step{apply(lat("m1", "all", 40, 5, 0), bw("m1", "peer_out", 1000)), clearStep}},
@@ -66,24 +64,24 @@ func TestNetemGolden(t *testing.T) {
 			apply(bw("m3", "all", 64)),
 			clearStep, clearStep,
 		}},
-		{"partition_one", fastPulse, []step{apply(profile.Impairment{Kind: KindPartition, Target: "follower"}), clearStep, clearStep}},
-		{"partition_two", fastPulse, []step{apply(profile.Impairment{Kind: KindPartition, Members: []string{"m2", "m3"}}), clearStep}},
-		{"down", fastPulse, []step{apply(profile.Impairment{Kind: KindDown, Target: "m3"}), clearStep, clearStep}},
-		{"reset_client", fastPulse, []step{apply(profile.Impairment{Kind: KindReset, Target: "m2", Links: "client"}), clearStep}},
-		{"reset_client_both", fastPulse, []step{apply(profile.Impairment{Kind: KindReset, Target: "m2", Links: "client", Direction: "both"}), clearStep}},
-		{"reset_peer_out", fastPulse, []step{apply(profile.Impairment{Kind: KindReset, Target: "leader", Links: "peer_out"}), clearStep}},
+		{"partition_one", fastPulse, []step{apply(Spec{Kind: KindPartition, Target: "follower"}), clearStep, clearStep}},
+		{"partition_two", fastPulse, []step{apply(Spec{Kind: KindPartition, Members: []string{"m2", "m3"}}), clearStep}},
+		{"down", fastPulse, []step{apply(Spec{Kind: KindDown, Target: "m3"}), clearStep, clearStep}},
+		{"reset_client", fastPulse, []step{apply(Spec{Kind: KindReset, Target: "m2", Links: "client"}), clearStep}},
+		{"reset_client_both", fastPulse, []step{apply(Spec{Kind: KindReset, Target: "m2", Links: "client", Direction: "both"}), clearStep}},
+		{"reset_peer_out", fastPulse, []step{apply(Spec{Kind: KindReset, Target: "leader", Links: "peer_out"}), clearStep}},
 		{"phase_combined", fastPulse, []step{
 			apply(
 				lat("leader", "peer_out", 40, 5, 0),
-				profile.Impairment{Kind: KindPartition, Target: "m3"},
-				profile.Impairment{Kind: KindReset, Target: "m3", Links: "client"},
+				Spec{Kind: KindPartition, Target: "m3"},
+				Spec{Kind: KindReset, Target: "m3", Links: "client"},
 			),
 			clearStep, clearStep,
 		}},
 		{"heal", fastPulse, []step{healStep, healStep}},
-		{"heal_after_apply", fastPulse, []step{apply(lat("leader", "peer_out", 40, 5, 0), profile.Impairment{Kind: KindDown, Target: "m3"}), healStep, clearStep}},
+		{"heal_after_apply", fastPulse, []step{apply(lat("leader", "peer_out", 40, 5, 0), Spec{Kind: KindDown, Target: "m3"}), healStep, clearStep}},
 		{"options", NetemOptions{Docker: []string{"docker", "--context", "lab"}, Device: "ens5", Limit: 100000, ResetPulse: time.Nanosecond},
-			[]step{apply(lat("leader", "peer_out", 40, 5, 0), profile.Impairment{Kind: KindPartition, Target: "m2"}), clearStep, healStep}},
+			[]step{apply(lat("leader", "peer_out", 40, 5, 0), Spec{Kind: KindPartition, Target: "m2"}), clearStep, healStep}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,7 +108,7 @@ func TestNetemGolden(t *testing.T) {
 					err = n.Clear(context.Background())
 				case "heal":
 					fmt.Fprintln(&got, "# heal")
-					err = n.Heal(context.Background())
+					_, err = n.Heal(context.Background())
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", s.op, err)
@@ -147,7 +145,7 @@ func checkGolden(t *testing.T, path string, got []byte) {
 
 func TestNetemDryRunPrintsWhatRecorderRecords(t *testing.T) {
 	t.Parallel()
-	acts, err := Resolve([]profile.Impairment{
+	acts, err := Resolve([]Spec{
 		{Kind: KindLatency, Target: "leader", Links: "peer_out", Delay: ms(40), Jitter: ms(5)},
 		{Kind: KindPartition, Target: "m3"},
 	}, testTopo())
@@ -186,7 +184,7 @@ func TestNetemApplyCommandErrorIsWrappedAndCleared(t *testing.T) {
 	boom := errors.New("exit status 4")
 	rec := &Recorder{Respond: failOn("-I OUTPUT", "iptables: Permission denied (you must be root).", boom)}
 	n := NewNetem(testTopo(), rec)
-	acts, err := Resolve([]profile.Impairment{{Kind: KindPartition, Target: "follower"}}, testTopo())
+	acts, err := Resolve([]Spec{{Kind: KindPartition, Target: "follower"}}, testTopo())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +220,7 @@ func TestNetemApplyFailedQdiscLeavesNothingToClear(t *testing.T) {
 	boom := errors.New("exit status 2")
 	rec := &Recorder{Respond: failOn("tc qdisc replace", "Error: Specified qdisc kind is unknown.", boom)}
 	n := NewNetem(testTopo(), rec)
-	acts, err := Resolve([]profile.Impairment{{Kind: KindLatency, Target: "m1", Delay: ms(40)}}, testTopo())
+	acts, err := Resolve([]Spec{{Kind: KindLatency, Target: "m1", Delay: ms(40)}}, testTopo())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,13 +343,17 @@ func TestNetemClearAndHealTolerateAbsence(t *testing.T) {
 	}
 	rec := &Recorder{Respond: respond}
 	n := NewNetem(testTopo(), rec)
-	if err := n.Heal(context.Background()); err != nil {
+	rep, err := n.Heal(context.Background())
+	if err != nil {
 		t.Fatalf("Heal: %v", err)
+	}
+	if len(rep.Removed) != 3 || len(rep.Left) != 0 {
+		t.Errorf("Heal report = %+v, want the 3 containers cleaned", rep)
 	}
 	if got := len(rec.Commands()); got != 3*7 {
 		t.Errorf("Heal ran %d commands, want 21", got)
 	}
-	acts, err := Resolve([]profile.Impairment{{Kind: KindDown, Target: "m1"}, {Kind: KindLatency, Target: "m1", Delay: ms(5)}}, testTopo())
+	acts, err := Resolve([]Spec{{Kind: KindDown, Target: "m1"}, {Kind: KindLatency, Target: "m1", Links: LinksAll, Delay: ms(5)}}, testTopo())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,9 +373,12 @@ func TestNetemHealReportsRealFailuresAndGoesOn(t *testing.T) {
 	t.Parallel()
 	denied := errors.New("exit status 1")
 	rec := &Recorder{Respond: failOn("pb-netem-m2 tc", "Error response from daemon: container pb-netem-m2 is not running", denied)}
-	err := NewNetem(testTopo(), rec).Heal(context.Background())
+	rep, err := NewNetem(testTopo(), rec).Heal(context.Background())
 	if !errors.Is(err, denied) || !strings.Contains(err.Error(), "pb-netem-m2") || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("Heal = %v", err)
+	}
+	if len(rep.Left) != 1 || !strings.Contains(rep.Left[0], "pb-netem-m2") || len(rep.Removed) != 2 {
+		t.Errorf("Heal report = %+v, want m2 left and m1, m3 cleaned", rep)
 	}
 	if got := rec.Commands(); len(got) != 21 || !strings.Contains(got[20], "pb-netem-m3") {
 		t.Errorf("Heal stopped early: %q", got)
@@ -385,7 +390,7 @@ func TestNetemClearRetriesFailedParts(t *testing.T) {
 	boom := errors.New("exit status 1")
 	rec := &Recorder{}
 	n := NewNetem(testTopo(), rec)
-	acts, err := Resolve([]profile.Impairment{{Kind: KindLatency, Target: "m1", Delay: ms(5)}, {Kind: KindPartition, Target: "m1"}}, testTopo())
+	acts, err := Resolve([]Spec{{Kind: KindLatency, Target: "m1", Delay: ms(5)}, {Kind: KindPartition, Target: "m1"}}, testTopo())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,26 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/pacbench/pacbench/profile"
 )
-
-// Link sets an impairment may name (profile.Impairment.Links).
-const (
-	// LinksClient is the member's client link.
-	LinksClient = "client"
-	// LinksPeerOut is what the member sends to its peers: its peer link,
-	// downstream only.
-	LinksPeerOut = "peer_out"
-	// LinksPeer is the member's peer link in both directions.
-	LinksPeer = "peer"
-	// LinksAll is the client and the peer link.
-	LinksAll = "all"
-)
-
-// DirectionBoth asks for both directions of a link (two actions).
-const DirectionBoth = "both"
 
 // Resolve turns the impairments of one phase into actions on concrete links
 // of topo. Targets are role aliases (topo.Aliases: leader, follower,
@@ -49,7 +30,7 @@ const DirectionBoth = "both"
 //   - down: every link of the member, whole link (no direction).
 //
 // Resolve is a pure function: safe for concurrent use.
-func Resolve(imps []profile.Impairment, topo Topology) ([]Action, error) {
+func Resolve(imps []Spec, topo Topology) ([]Action, error) {
 	var out []Action
 	for i, imp := range imps {
 		acts, err := resolveOne(imp, topo)
@@ -66,7 +47,7 @@ func Resolve(imps []profile.Impairment, topo Topology) ([]Action, error) {
 }
 
 // resolveOne resolves one impairment.
-func resolveOne(imp profile.Impairment, topo Topology) ([]Action, error) {
+func resolveOne(imp Spec, topo Topology) ([]Action, error) {
 	if err := checkParams(imp); err != nil {
 		return nil, err
 	}
@@ -96,7 +77,7 @@ func resolveOne(imp profile.Impairment, topo Topology) ([]Action, error) {
 			a := Action{Kind: imp.Kind, Member: m, Link: ld.link, Direction: ld.dir}
 			switch imp.Kind {
 			case KindLatency:
-				a.Delay, a.Jitter, a.Loss = time.Duration(imp.Delay), time.Duration(imp.Jitter), imp.Loss
+				a.Delay, a.Jitter, a.Loss = imp.Delay.D(), imp.Jitter.D(), imp.Loss
 			case KindBandwidth:
 				a.RateKBps = imp.RateKBps
 			}
@@ -106,49 +87,27 @@ func resolveOne(imp profile.Impairment, topo Topology) ([]Action, error) {
 	return out, nil
 }
 
-// checkParams validates the kind and that only its own parameters are set.
-func checkParams(imp profile.Impairment) error {
-	var bad []string
-	isLatency, isBandwidth := imp.Kind == KindLatency, imp.Kind == KindBandwidth
-	switch imp.Kind {
-	case KindLatency:
-		if imp.Delay < 0 || imp.Jitter < 0 {
-			return fmt.Errorf("%w: latency: negative delay or jitter (%v, %v)", ErrInvalid, time.Duration(imp.Delay), time.Duration(imp.Jitter))
+// checkParams validates the spec alone (Validate without surroundings).
+func checkParams(imp Spec) error {
+	if errs := Validate([]Spec{imp}, CheckEnv{}); len(errs) > 0 {
+		var b strings.Builder
+		for i, fe := range errs {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			if fe.Field != "" {
+				b.WriteString(fe.Field + ": ")
+			}
+			b.WriteString(fe.Err.Error())
 		}
-		if imp.Loss < 0 || imp.Loss > 100 {
-			return fmt.Errorf("%w: latency: loss %v%% outside 0–100", ErrInvalid, imp.Loss)
-		}
-		if imp.Delay == 0 && imp.Loss == 0 {
-			return fmt.Errorf("%w: latency: needs a delay or a loss", ErrInvalid)
-		}
-	case KindBandwidth:
-		if imp.RateKBps <= 0 {
-			return fmt.Errorf("%w: bandwidth: rate_kbps must be > 0, got %d", ErrInvalid, imp.RateKBps)
-		}
-	case KindPartition, KindDown, KindReset:
-	case "":
-		return fmt.Errorf("%w: missing kind", ErrInvalid)
-	default:
-		return fmt.Errorf("%w: unknown kind %q (want latency, bandwidth, partition, down or reset)", ErrInvalid, imp.Kind)
-	}
-	if !isLatency && (imp.Delay != 0 || imp.Jitter != 0) {
-		bad = append(bad, "delay/jitter")
-	}
-	if !isLatency && imp.Loss != 0 {
-		bad = append(bad, "loss")
-	}
-	if !isBandwidth && imp.RateKBps != 0 {
-		bad = append(bad, "rate_kbps")
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%w: %s: %s not allowed for this kind", ErrInvalid, imp.Kind, strings.Join(bad, ", "))
+		return fmt.Errorf("%w: %s", ErrInvalid, b.String())
 	}
 	return nil
 }
 
 // resolveTargets returns the member names designated by Target and Members,
 // deduplicated, in order of appearance.
-func resolveTargets(imp profile.Impairment, topo Topology) ([]string, error) {
+func resolveTargets(imp Spec, topo Topology) ([]string, error) {
 	var names []string
 	if imp.Target != "" {
 		names = append(names, imp.Target)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pacbench/pacbench/profile"
 )
 
 // testTopo is a 3-member topology with roles, proxies, sidecars and
@@ -23,7 +21,7 @@ func testTopo() Topology {
 	}
 }
 
-func ms(n int) profile.Duration { return profile.Duration(time.Duration(n) * time.Millisecond) }
+func ms(n int) Duration { return Duration(time.Duration(n) * time.Millisecond) }
 
 func TestResolve(t *testing.T) {
 	t.Parallel()
@@ -31,17 +29,17 @@ func TestResolve(t *testing.T) {
 	rest1 := []string{"172.28.0.32", "172.28.0.33"}
 	tests := []struct {
 		name string
-		imps []profile.Impairment
+		imps []Spec
 		want []Action
 	}{
 		{
 			name: "latency peer_out on leader alias, default direction",
-			imps: []profile.Impairment{{Kind: KindLatency, Target: "leader", Links: "peer_out", Delay: ms(40), Jitter: ms(5)}},
+			imps: []Spec{{Kind: KindLatency, Target: "leader", Links: "peer_out", Delay: ms(40), Jitter: ms(5)}},
 			want: []Action{{Kind: KindLatency, Member: "m1", Link: LinkPeer, Direction: Downstream, Delay: d40, Jitter: d5}},
 		},
 		{
 			name: "latency client both directions by member name, with loss",
-			imps: []profile.Impairment{{Kind: KindLatency, Target: "m3", Links: "client", Direction: "both", Delay: ms(40), Loss: 1.5}},
+			imps: []Spec{{Kind: KindLatency, Target: "m3", Links: "client", Direction: "both", Delay: ms(40), Loss: 1.5}},
 			want: []Action{
 				{Kind: KindLatency, Member: "m3", Link: LinkClient, Direction: Downstream, Delay: d40, Loss: 1.5},
 				{Kind: KindLatency, Member: "m3", Link: LinkClient, Direction: Upstream, Delay: d40, Loss: 1.5},
@@ -49,12 +47,12 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "latency peer upstream",
-			imps: []profile.Impairment{{Kind: KindLatency, Target: "follower", Links: "peer", Direction: "upstream", Delay: ms(40)}},
+			imps: []Spec{{Kind: KindLatency, Target: "follower", Links: "peer", Direction: "upstream", Delay: ms(40)}},
 			want: []Action{{Kind: KindLatency, Member: "m2", Link: LinkPeer, Direction: Upstream, Delay: d40}},
 		},
 		{
 			name: "latency peer, default both directions",
-			imps: []profile.Impairment{{Kind: KindLatency, Target: "m2", Links: "peer", Delay: ms(40)}},
+			imps: []Spec{{Kind: KindLatency, Target: "m2", Links: "peer", Delay: ms(40)}},
 			want: []Action{
 				{Kind: KindLatency, Member: "m2", Link: LinkPeer, Direction: Downstream, Delay: d40},
 				{Kind: KindLatency, Member: "m2", Link: LinkPeer, Direction: Upstream, Delay: d40},
@@ -62,7 +60,7 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "latency links all by default: client downstream, peer both",
-			imps: []profile.Impairment{{Kind: KindLatency, Target: "m2", Delay: ms(40)}},
+			imps: []Spec{{Kind: KindLatency, Target: "m2", Delay: ms(40)}},
 			want: []Action{
 				{Kind: KindLatency, Member: "m2", Link: LinkClient, Direction: Downstream, Delay: d40},
 				{Kind: KindLatency, Member: "m2", Link: LinkPeer, Direction: Downstream, Delay: d40},
@@ -71,7 +69,7 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "latency all downstream",
-			imps: []profile.Impairment{{Kind: KindLatency, Target: "m2", Links: "all", Direction: "downstream", Delay: ms(40)}},
+			imps: []Spec{{Kind: KindLatency, Target: "m2", Links: "all", Direction: "downstream", Delay: ms(40)}},
 			want: []Action{
 				{Kind: KindLatency, Member: "m2", Link: LinkClient, Direction: Downstream, Delay: d40},
 				{Kind: KindLatency, Member: "m2", Link: LinkPeer, Direction: Downstream, Delay: d40},
@@ -79,7 +77,7 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "latency links all both",
-			imps: []profile.Impairment{{Kind: KindLatency, Target: "m2", Links: "all", Direction: "both", Delay: ms(40)}},
+			imps: []Spec{{Kind: KindLatency, Target: "m2", Links: "all", Direction: "both", Delay: ms(40)}},
 			want: []Action{
 				{Kind: KindLatency, Member: "m2", Link: LinkClient, Direction: Downstream, Delay: d40},
 				{Kind: KindLatency, Member: "m2", Link: LinkClient, Direction: Upstream, Delay: d40},
@@ -89,25 +87,25 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "loss only",
-			imps: []profile.Impairment{{Kind: KindLatency, Target: "m2", Links: "client", Loss: 2}},
+			imps: []Spec{{Kind: KindLatency, Target: "m2", Links: "client", Loss: 2}},
 			want: []Action{{Kind: KindLatency, Member: "m2", Link: LinkClient, Direction: Downstream, Loss: 2}},
 		},
 		{
 			name: "bandwidth peer_out",
-			imps: []profile.Impairment{{Kind: KindBandwidth, Target: "leader", Links: "peer_out", RateKBps: 125}},
+			imps: []Spec{{Kind: KindBandwidth, Target: "leader", Links: "peer_out", RateKBps: 125}},
 			want: []Action{{Kind: KindBandwidth, Member: "m1", Link: LinkPeer, Direction: Downstream, RateKBps: 125}},
 		},
 		{
 			name: "partition one member: peer link both ways, others listed",
-			imps: []profile.Impairment{{Kind: KindPartition, Target: "leader"}},
+			imps: []Spec{{Kind: KindPartition, Target: "leader"}},
 			want: []Action{
 				{Kind: KindPartition, Member: "m1", Link: LinkPeer, Direction: Downstream, Others: rest1},
 				{Kind: KindPartition, Member: "m1", Link: LinkPeer, Direction: Upstream, Others: rest1},
 			},
 		},
 		{
-			name: "partition two members via members, duplicates merged, links ignored",
-			imps: []profile.Impairment{{Kind: KindPartition, Target: "follower", Members: []string{"m2", "m3"}, Links: "client"}},
+			name: "partition two members via members, duplicates merged",
+			imps: []Spec{{Kind: KindPartition, Target: "follower", Members: []string{"m2", "m3"}}},
 			want: []Action{
 				{Kind: KindPartition, Member: "m2", Link: LinkPeer, Direction: Downstream, Others: []string{"172.28.0.31"}},
 				{Kind: KindPartition, Member: "m2", Link: LinkPeer, Direction: Upstream, Others: []string{"172.28.0.31"}},
@@ -117,7 +115,7 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "down: every link, whole",
-			imps: []profile.Impairment{{Kind: KindDown, Target: "m3"}},
+			imps: []Spec{{Kind: KindDown, Target: "m3"}},
 			want: []Action{
 				{Kind: KindDown, Member: "m3", Link: LinkClient},
 				{Kind: KindDown, Member: "m3", Link: LinkPeer},
@@ -125,12 +123,12 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "reset client",
-			imps: []profile.Impairment{{Kind: KindReset, Target: "m2", Links: "client"}},
+			imps: []Spec{{Kind: KindReset, Target: "m2", Links: "client"}},
 			want: []Action{{Kind: KindReset, Member: "m2", Link: LinkClient, Direction: Downstream}},
 		},
 		{
 			name: "several impairments concatenate in order",
-			imps: []profile.Impairment{
+			imps: []Spec{
 				{Kind: KindReset, Target: "m2", Links: "peer_out"},
 				{Kind: KindBandwidth, Target: "m1", Links: "client", RateKBps: 10},
 			},
@@ -161,32 +159,33 @@ func TestResolveErrors(t *testing.T) {
 	noAddr.Members[2].Address = ""
 	tests := []struct {
 		name    string
-		imp     profile.Impairment
+		imp     Spec
 		topo    *Topology
 		want    error
 		message string
 	}{
-		{"unknown member", profile.Impairment{Kind: KindLatency, Target: "m9", Delay: ms(1), Line: 12}, nil, ErrUnknownTarget, "line 12"},
-		{"role without alias", profile.Impairment{Kind: KindLatency, Target: "primary", Delay: ms(1)}, nil, ErrUnknownTarget, `"primary"`},
-		{"alias to missing member", profile.Impairment{Kind: KindDown, Target: "ghost"}, &Topology{Members: testTopo().Members, Aliases: map[string]string{"ghost": "m7"}}, ErrUnknownTarget, `"m7"`},
-		{"unknown member in members", profile.Impairment{Kind: KindPartition, Members: []string{"m1", "mx"}}, nil, ErrUnknownTarget, `"mx"`},
-		{"no target", profile.Impairment{Kind: KindReset}, nil, ErrInvalid, "no target"},
-		{"missing kind", profile.Impairment{Target: "m1"}, nil, ErrInvalid, "missing kind"},
-		{"unknown kind", profile.Impairment{Kind: "jitter", Target: "m1"}, nil, ErrInvalid, `"jitter"`},
-		{"unknown link set", profile.Impairment{Kind: KindLatency, Target: "m1", Links: "peers", Delay: ms(1)}, nil, ErrInvalid, `"peers"`},
-		{"unknown direction", profile.Impairment{Kind: KindLatency, Target: "m1", Direction: "sideways", Delay: ms(1)}, nil, ErrInvalid, `"sideways"`},
-		{"peer_out upstream", profile.Impairment{Kind: KindLatency, Target: "m1", Links: "peer_out", Direction: "upstream", Delay: ms(1)}, nil, ErrInvalid, "downstream only"},
-		{"peer_out both", profile.Impairment{Kind: KindReset, Target: "m1", Links: "peer_out", Direction: "both"}, nil, ErrInvalid, "downstream only"},
-		{"negative delay", profile.Impairment{Kind: KindLatency, Target: "m1", Delay: ms(-1)}, nil, ErrInvalid, "negative"},
-		{"negative jitter", profile.Impairment{Kind: KindLatency, Target: "m1", Delay: ms(1), Jitter: ms(-1)}, nil, ErrInvalid, "negative"},
-		{"zero latency", profile.Impairment{Kind: KindLatency, Target: "m1"}, nil, ErrInvalid, "needs a delay"},
-		{"loss over 100", profile.Impairment{Kind: KindLatency, Target: "m1", Loss: 101}, nil, ErrInvalid, "loss"},
-		{"zero rate", profile.Impairment{Kind: KindBandwidth, Target: "m1"}, nil, ErrInvalid, "rate_kbps"},
-		{"delay on bandwidth", profile.Impairment{Kind: KindBandwidth, Target: "m1", RateKBps: 1, Delay: ms(1)}, nil, ErrInvalid, "delay/jitter not allowed"},
-		{"rate on partition", profile.Impairment{Kind: KindPartition, Target: "m1", RateKBps: 1}, nil, ErrInvalid, "rate_kbps not allowed"},
-		{"loss on down", profile.Impairment{Kind: KindDown, Target: "m1", Loss: 1}, nil, ErrInvalid, "loss not allowed"},
-		{"partition of every member", profile.Impairment{Kind: KindPartition, Members: []string{"leader", "m2", "m3"}}, nil, ErrInvalid, "every member"},
-		{"partition, a rest member without address", profile.Impairment{Kind: KindPartition, Target: "m1"}, &noAddr, ErrNoLink, "m3"},
+		{"unknown member", Spec{Kind: KindLatency, Target: "m9", Delay: ms(1), Line: 12}, nil, ErrUnknownTarget, "line 12"},
+		{"role without alias", Spec{Kind: KindLatency, Target: "primary", Delay: ms(1)}, nil, ErrUnknownTarget, `"primary"`},
+		{"alias to missing member", Spec{Kind: KindDown, Target: "ghost"}, &Topology{Members: testTopo().Members, Aliases: map[string]string{"ghost": "m7"}}, ErrUnknownTarget, `"m7"`},
+		{"unknown member in members", Spec{Kind: KindPartition, Members: []string{"m1", "mx"}}, nil, ErrUnknownTarget, `"mx"`},
+		{"no target", Spec{Kind: KindReset}, nil, ErrInvalid, "target required"},
+		{"missing kind", Spec{Target: "m1"}, nil, ErrInvalid, "kind required"},
+		{"unknown kind", Spec{Kind: "jitter", Target: "m1"}, nil, ErrInvalid, `"jitter"`},
+		{"unknown link set", Spec{Kind: KindLatency, Target: "m1", Links: "peers", Delay: ms(1)}, nil, ErrInvalid, `"peers"`},
+		{"unknown direction", Spec{Kind: KindLatency, Target: "m1", Direction: "sideways", Delay: ms(1)}, nil, ErrInvalid, `"sideways"`},
+		{"peer_out upstream", Spec{Kind: KindLatency, Target: "m1", Links: "peer_out", Direction: "upstream", Delay: ms(1)}, nil, ErrInvalid, "downstream only"},
+		{"peer_out both", Spec{Kind: KindReset, Target: "m1", Links: "peer_out", Direction: "both"}, nil, ErrInvalid, "downstream only"},
+		{"negative delay", Spec{Kind: KindLatency, Target: "m1", Delay: ms(-1)}, nil, ErrInvalid, "negative"},
+		{"negative jitter", Spec{Kind: KindLatency, Target: "m1", Delay: ms(1), Jitter: ms(-1)}, nil, ErrInvalid, "negative"},
+		{"zero latency", Spec{Kind: KindLatency, Target: "m1"}, nil, ErrInvalid, "needs a delay"},
+		{"loss over 100", Spec{Kind: KindLatency, Target: "m1", Loss: 101}, nil, ErrInvalid, "loss"},
+		{"zero rate", Spec{Kind: KindBandwidth, Target: "m1"}, nil, ErrInvalid, "rate_kbps"},
+		{"delay on bandwidth", Spec{Kind: KindBandwidth, Target: "m1", RateKBps: 1, Delay: ms(1)}, nil, ErrInvalid, "delay: does not apply to kind bandwidth"},
+		{"rate on partition", Spec{Kind: KindPartition, Target: "m1", RateKBps: 1}, nil, ErrInvalid, "rate_kbps: does not apply to kind partition"},
+		{"links on partition", Spec{Kind: KindPartition, Target: "m1", Links: LinksClient}, nil, ErrInvalid, "links: does not apply to kind partition"},
+		{"loss on down", Spec{Kind: KindDown, Target: "m1", Loss: 1}, nil, ErrInvalid, "loss: does not apply to kind down"},
+		{"partition of every member", Spec{Kind: KindPartition, Members: []string{"leader", "m2", "m3"}}, nil, ErrInvalid, "every member"},
+		{"partition, a rest member without address", Spec{Kind: KindPartition, Target: "m1"}, &noAddr, ErrNoLink, "m3"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,7 +194,7 @@ func TestResolveErrors(t *testing.T) {
 			if tc.topo != nil {
 				topo = *tc.topo
 			}
-			got, err := Resolve([]profile.Impairment{{Kind: KindDown, Target: "m1"}, tc.imp}, topo)
+			got, err := Resolve([]Spec{{Kind: KindDown, Target: "m1"}, tc.imp}, topo)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Resolve = %v, %v; want error %v", got, err, tc.want)
 			}
@@ -214,7 +213,7 @@ func TestResolvePartitionWithoutAddresses(t *testing.T) {
 	for i := range topo.Members {
 		topo.Members[i].Address = ""
 	}
-	got, err := Resolve([]profile.Impairment{{Kind: KindPartition, Target: "m1"}}, topo)
+	got, err := Resolve([]Spec{{Kind: KindPartition, Target: "m1"}}, topo)
 	if err != nil {
 		t.Fatal(err)
 	}

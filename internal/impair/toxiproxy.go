@@ -9,6 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +20,8 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/pacbench/pacbench/internal/redact"
 )
 
 // ToxicPrefix starts the name of every toxic pacbench creates, so Heal can
@@ -104,6 +110,7 @@ type Toxiproxy struct {
 	api  string
 	topo Topology
 	hc   *http.Client
+	opt  ToxiproxyOptions
 
 	mu       sync.Mutex
 	seq      int            // makes toxic names unique across Apply calls
@@ -111,26 +118,50 @@ type Toxiproxy struct {
 	disabled []string       // proxies this backend disabled and not yet re-enabled
 }
 
-type appliedToxic struct{ proxy, name string }
+type appliedToxic struct{ proxy, name, what string }
 
 var _ Backend = (*Toxiproxy)(nil)
+
+// ToxiproxyOptions configure a Toxiproxy backend. The zero value gives the
+// documented defaults.
+type ToxiproxyOptions struct {
+	// Username and Password, when Password is set, are sent as HTTP basic
+	// authentication (for an API behind an authenticating proxy). They are
+	// never logged nor put in errors.
+	Username, Password string
+	// RequestTimeout bounds each API request (default 30s).
+	RequestTimeout time.Duration
+	// DryRun, when non-nil, makes the backend change nothing: every request
+	// that would change the server is printed there instead (one line:
+	// method, path, JSON body); Heal still reads the server's proxies.
+	DryRun io.Writer
+}
 
 // NewToxiproxy returns the Backend acting through the Toxiproxy HTTP API at
 // api ("http://host:port" or "host:port"). topo maps member names to their
 // proxy names (MemberLinks.ClientProxy, PeerProxy).
 func NewToxiproxy(api string, topo Topology) *Toxiproxy {
-	if !strings.Contains(api, "://") {
+	return NewToxiproxyWithOptions(api, topo, ToxiproxyOptions{})
+}
+
+// NewToxiproxyWithOptions is NewToxiproxy with options.
+func NewToxiproxyWithOptions(api string, topo Topology, o ToxiproxyOptions) *Toxiproxy {
+	if api != "" && !strings.Contains(api, "://") {
 		api = "http://" + api
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 30 * time.Second
 	}
 	return &Toxiproxy{
 		api:  strings.TrimRight(api, "/"),
 		topo: topo,
-		hc:   &http.Client{Timeout: 30 * time.Second},
+		hc:   &http.Client{Timeout: o.RequestTimeout},
+		opt:  o,
 	}
 }
 
 // Name returns "toxiproxy".
-func (t *Toxiproxy) Name() string { return "toxiproxy" }
+func (t *Toxiproxy) Name() string { return BackendToxiproxy }
 
 // toxicSpec is the Toxiproxy API representation of a toxic.
 type toxicSpec struct {
@@ -161,7 +192,7 @@ func (t *Toxiproxy) Apply(ctx context.Context, actions []Action) error {
 			return fmt.Errorf("toxiproxy: action %d: %w", i, err)
 		}
 		if a.Kind == KindDown {
-			if err := t.setEnabled(ctx, proxy, false); err != nil {
+			if err := t.change(ctx, http.MethodPatch, "/proxies/"+proxy, map[string]bool{"enabled": false}); err != nil {
 				return fmt.Errorf("toxiproxy: action %d: disable %s: %w", i, proxy, err)
 			}
 			t.disabled = append(t.disabled, proxy)
@@ -186,10 +217,14 @@ func (t *Toxiproxy) Apply(ctx context.Context, actions []Action) error {
 				Toxicity:   1,
 				Attributes: attrs,
 			}
-			if err := t.call(ctx, http.MethodPost, "/proxies/"+proxy+"/toxics", spec, nil); err != nil {
+			if err := t.change(ctx, http.MethodPost, "/proxies/"+proxy+"/toxics", spec); err != nil {
 				return fmt.Errorf("toxiproxy: action %d: add %s toxic to %s: %w", i, typ, proxy, err)
 			}
-			t.toxics = append(t.toxics, appliedToxic{proxy: proxy, name: spec.Name})
+			what := Describe(a)
+			if a.Direction == "" {
+				what += " " + dir
+			}
+			t.toxics = append(t.toxics, appliedToxic{proxy: proxy, name: spec.Name, what: what})
 		}
 	}
 	return nil
@@ -255,14 +290,14 @@ func roundMs(d time.Duration) int64 {
 
 // Clear removes every toxic this backend created and re-enables every proxy
 // it disabled. Idempotent: what was removed is forgotten; what failed stays
-// recorded for the next Clear or Heal.
+// recorded (Pending) for the next Clear or Heal.
 func (t *Toxiproxy) Clear(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var errs []error
 	keep := t.toxics[:0]
 	for _, x := range t.toxics {
-		err := t.call(ctx, http.MethodDelete, "/proxies/"+x.proxy+"/toxics/"+x.name, nil, nil)
+		err := t.change(ctx, http.MethodDelete, "/proxies/"+x.proxy+"/toxics/"+x.name, nil)
 		if err != nil && !errors.Is(err, errNotFound) {
 			errs = append(errs, fmt.Errorf("remove %s from %s: %w", x.name, x.proxy, err))
 			keep = append(keep, x)
@@ -271,7 +306,7 @@ func (t *Toxiproxy) Clear(ctx context.Context) error {
 	t.toxics = keep
 	var still []string
 	for _, p := range t.disabled {
-		if err := t.setEnabled(ctx, p, true); err != nil && !errors.Is(err, errNotFound) {
+		if err := t.change(ctx, http.MethodPatch, "/proxies/"+p, map[string]bool{"enabled": true}); err != nil && !errors.Is(err, errNotFound) {
 			errs = append(errs, fmt.Errorf("enable %s: %w", p, err))
 			still = append(still, p)
 		}
@@ -283,20 +318,45 @@ func (t *Toxiproxy) Clear(ctx context.Context) error {
 	return nil
 }
 
-// Heal removes every toxic whose name starts with ToxicPrefix and re-enables
-// disabled proxies, on the proxies the topology lists (on every proxy of the
-// server when the topology lists none), whoever created them. It also
-// forgets what this backend recorded.
-func (t *Toxiproxy) Heal(ctx context.Context) error {
+// Pending lists the toxics this backend created and the proxies it
+// disabled that are still in place as far as it knows.
+func (t *Toxiproxy) Pending() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.toxics)+len(t.disabled))
+	for _, x := range t.toxics {
+		out = append(out, fmt.Sprintf("toxic %s on proxy %s (%s)", x.name, x.proxy, x.what))
+	}
+	for _, p := range t.disabled {
+		out = append(out, "proxy "+p+" disabled")
+	}
+	return out
+}
+
+// Heal removes every toxic whose name starts with ToxicPrefix and re-enables
+// disabled proxies, on the proxies the topology lists (on every proxy of the
+// server when the topology lists none), whoever created them, and forgets
+// what this backend recorded. The report lists each toxic and proxy it
+// fixed (in a dry run: would fix) and those it could not. If the proxies
+// cannot even be listed, Left says so.
+func (t *Toxiproxy) Heal(ctx context.Context) (HealReport, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var rep HealReport
 	var proxies map[string]proxyState
 	if err := t.call(ctx, http.MethodGet, "/proxies", nil, &proxies); err != nil {
-		return fmt.Errorf("toxiproxy: heal: list proxies: %w", err)
+		rep.Left = append(rep.Left, "unknown: the proxies could not be listed")
+		return rep, fmt.Errorf("toxiproxy: heal: list proxies: %w", err)
 	}
 	scope := t.proxyNames()
+	names := make([]string, 0, len(proxies))
+	for name := range proxies {
+		names = append(names, name)
+	}
+	sort.Strings(names)
 	var errs []error
-	for name, p := range proxies {
+	for _, name := range names {
+		p := proxies[name]
 		if len(scope) > 0 && !scope[name] {
 			continue
 		}
@@ -304,22 +364,30 @@ func (t *Toxiproxy) Heal(ctx context.Context) error {
 			if !strings.HasPrefix(x.Name, ToxicPrefix) {
 				continue
 			}
-			err := t.call(ctx, http.MethodDelete, "/proxies/"+name+"/toxics/"+x.Name, nil, nil)
+			what := fmt.Sprintf("toxic %s (%s %s) on proxy %s", x.Name, x.Type, x.Stream, name)
+			err := t.change(ctx, http.MethodDelete, "/proxies/"+name+"/toxics/"+x.Name, nil)
 			if err != nil && !errors.Is(err, errNotFound) {
 				errs = append(errs, fmt.Errorf("remove %s from %s: %w", x.Name, name, err))
+				rep.Left = append(rep.Left, what)
+				continue
 			}
+			rep.Removed = append(rep.Removed, what)
 		}
 		if !p.Enabled {
-			if err := t.setEnabled(ctx, name, true); err != nil {
+			what := "proxy " + name + " disabled"
+			if err := t.change(ctx, http.MethodPatch, "/proxies/"+name, map[string]bool{"enabled": true}); err != nil {
 				errs = append(errs, fmt.Errorf("enable %s: %w", name, err))
+				rep.Left = append(rep.Left, what)
+				continue
 			}
+			rep.Removed = append(rep.Removed, what)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("toxiproxy: heal: %w", err)
+		return rep, fmt.Errorf("toxiproxy: heal: %w", err)
 	}
 	t.toxics, t.disabled = nil, nil
-	return nil
+	return rep, nil
 }
 
 // proxyNames returns the set of proxies the topology names.
@@ -335,8 +403,24 @@ func (t *Toxiproxy) proxyNames() map[string]bool {
 	return set
 }
 
-func (t *Toxiproxy) setEnabled(ctx context.Context, proxy string, enabled bool) error {
-	return t.call(ctx, http.MethodPatch, "/proxies/"+proxy, map[string]bool{"enabled": enabled}, nil)
+// change sends one request that changes the server, or, in a dry run,
+// prints it instead.
+func (t *Toxiproxy) change(ctx context.Context, method, path string, body any) error {
+	if t.opt.DryRun == nil {
+		return t.call(ctx, method, path, body, nil)
+	}
+	line := method + " " + path
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		line += " " + string(b)
+	}
+	if _, err := io.WriteString(t.opt.DryRun, "toxiproxy: "+line+"\n"); err != nil {
+		return fmt.Errorf("dry run: %w", err)
+	}
+	return nil
 }
 
 // errNotFound marks a 404 from the API (proxy or toxic already gone).
@@ -353,12 +437,18 @@ func (t *Toxiproxy) call(ctx context.Context, method, path string, body, out any
 		}
 		rd = bytes.NewReader(b)
 	}
+	if t.api == "" {
+		return fmt.Errorf("%w: %s %s: no API URL configured", ErrToxiproxyAPI, method, path)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, t.api+path, rd)
 	if err != nil {
 		return fmt.Errorf("%w: %s %s: %w", ErrToxiproxyAPI, method, path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "pacbench")
+	if t.opt.Password != "" {
+		req.SetBasicAuth(t.opt.Username, t.opt.Password)
+	}
 	resp, err := t.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: %s %s: %w", ErrToxiproxyAPI, method, path, err)
@@ -391,4 +481,112 @@ func apiMessage(data []byte) string {
 		return e.Error
 	}
 	return strings.TrimSpace(string(data))
+}
+
+// BackendToxiproxy is the Toxiproxy backend's kind.
+const BackendToxiproxy = "toxiproxy"
+
+// Toxiproxy backend options (system.impairer.options).
+const (
+	toxiOptUsernameEnv = "username_env"
+	toxiOptPasswordEnv = "password_env"
+	toxiOptTimeout     = "request_timeout"
+)
+
+// ToxiproxyFactory builds Toxiproxy backends (kind "toxiproxy"). Stateless.
+type ToxiproxyFactory struct{}
+
+var _ Factory = ToxiproxyFactory{}
+
+// Info documents the kind and its options.
+func (ToxiproxyFactory) Info() BackendInfo {
+	return BackendInfo{
+		Kind: BackendToxiproxy,
+		Description: "Toxiproxy through its HTTP API: the embedded in-process server of a local cluster, " +
+			"or a remote server whose proxies system.nodes name (client_proxy, peer_proxy)",
+		Options: []Option{
+			{Key: OptionAPI, Doc: "remote Toxiproxy API URL, e.g. http://127.0.0.1:8474 (required for impairments on an existing deployment; never with credentials: use username_env/password_env)", Check: checkAPIURL},
+			{Key: toxiOptUsernameEnv, Doc: "environment variable holding the API's basic-auth user name", Check: checkEnvName},
+			{Key: toxiOptPasswordEnv, Doc: "environment variable holding the API's basic-auth password", Check: checkEnvName},
+			{Key: toxiOptTimeout, Default: "30s", Doc: "bound on each API request (a duration, at most 10m)", Check: checkRequestTimeout},
+		},
+	}
+}
+
+// CheckSetup requires an API URL for impairments on an existing deployment
+// and refuses one for a local cluster (its embedded Toxiproxy carries the
+// links).
+func (ToxiproxyFactory) CheckSetup(s Setup) []SetupError {
+	api := s.Options[OptionAPI]
+	switch {
+	case s.Local && api != "":
+		return []SetupError{{"impairer.api", errors.New("not used with cluster: local (the embedded Toxiproxy carries its links)")}}
+	case !s.Local && s.Impaired && api == "":
+		return []SetupError{{"impairer.api", errors.New("impairments on an existing deployment need a Toxiproxy API URL (or impairer kind: netem)")}}
+	}
+	return nil
+}
+
+// CheckSpec refuses packet loss (Toxiproxy cannot drop packets).
+func (ToxiproxyFactory) CheckSpec(s Spec) []FieldError {
+	if s.Loss != 0 {
+		return []FieldError{{Field: KeyLoss, Err: Invalidf("packet loss needs impairer kind: netem (Toxiproxy cannot drop packets)")}}
+	}
+	return nil
+}
+
+// New builds the backend. Without an API URL only a dry run is possible.
+func (ToxiproxyFactory) New(c Config) (Backend, error) {
+	o := ToxiproxyOptions{DryRun: c.DryRun, Username: c.getenv(c.Options[toxiOptUsernameEnv]), Password: c.getenv(c.Options[toxiOptPasswordEnv])}
+	if v := c.Options[toxiOptTimeout]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("option %s: %w", toxiOptTimeout, err)
+		}
+		o.RequestTimeout = d
+	}
+	api := c.Options[OptionAPI]
+	if api == "" && c.DryRun == nil {
+		return nil, errors.New("no Toxiproxy API URL (option api)")
+	}
+	if err := checkAPIURL(api); api != "" && err != nil {
+		return nil, fmt.Errorf("option api: %w", err)
+	}
+	return NewToxiproxyWithOptions(api, c.Topology, o), nil
+}
+
+// checkAPIURL accepts an http(s) URL with a host and no credentials. The
+// error never repeats the value.
+func checkAPIURL(v string) error {
+	if redact.HasCredentials(v) {
+		return errors.New("holds credentials; name environment variables in system.impairer.options.username_env and password_env instead")
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want a Toxiproxy API URL such as http://127.0.0.1:8474 (scheme http or https, and a host)")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return errors.New("port out of range 1-65535")
+		}
+	}
+	return nil
+}
+
+// checkEnvName accepts an environment variable name (not a secret itself).
+func checkEnvName(v string) error {
+	if !envNameRE.MatchString(v) {
+		return errors.New("must name an environment variable (e.g. TOXIPROXY_PASSWORD), not hold the secret itself")
+	}
+	return nil
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func checkRequestTimeout(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > 10*time.Minute {
+		return errors.New("want a duration in (0, 10m], e.g. 30s")
+	}
+	return nil
 }

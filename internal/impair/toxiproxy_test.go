@@ -320,8 +320,8 @@ func TestToxiproxyErrors(t *testing.T) {
 
 	// An unreachable API is ErrToxiproxyAPI.
 	dead := impair.NewToxiproxy("http://127.0.0.1:1", f.topo)
-	if err := dead.Heal(t.Context()); !errors.Is(err, impair.ErrToxiproxyAPI) {
-		t.Errorf("Heal against a dead API = %v, want ErrToxiproxyAPI", err)
+	if rep, err := dead.Heal(t.Context()); !errors.Is(err, impair.ErrToxiproxyAPI) || len(rep.Left) != 1 || len(rep.Removed) != 0 {
+		t.Errorf("Heal against a dead API = %+v, %v; want ErrToxiproxyAPI and an unknown left", rep, err)
 	}
 }
 
@@ -358,9 +358,17 @@ func TestToxiproxyHeal(t *testing.T) {
 				}
 			}
 			healer := impair.NewToxiproxy(f.srv.API(), tc.topo(f))
-			for range 2 { // idempotent
-				if err := healer.Heal(ctx); err != nil {
+			for i := range 2 { // idempotent
+				rep, err := healer.Heal(ctx)
+				if err != nil {
 					t.Fatal(err)
+				}
+				wantRemoved := 3 + 2 - len(tc.wantLeftB) // a's 2 toxics + proxy a disabled (+ b's stale toxic)
+				if i == 1 {
+					wantRemoved = 0
+				}
+				if len(rep.Removed) != wantRemoved || len(rep.Left) != 0 {
+					t.Errorf("Heal #%d report = %+v, want %d removed", i+1, rep, wantRemoved)
 				}
 			}
 			if left := f.toxics(t, "a-client"); len(left) != 0 || !f.enabled(t, "a-client") {

@@ -135,7 +135,10 @@ func (f *fakeImpairer) Clear(context.Context) error {
 	f.applied = nil
 	return nil
 }
-func (f *fakeImpairer) Heal(ctx context.Context) error { return f.Clear(ctx) }
+func (f *fakeImpairer) Heal(ctx context.Context) (impair.HealReport, error) {
+	return impair.HealReport{}, f.Clear(ctx)
+}
+func (f *fakeImpairer) Pending() []string { return nil }
 func (f *fakeImpairer) active() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -127,7 +128,7 @@ func (c *checker) parseYAML(data []byte) (root *yaml.Node) {
 		if errors.Is(err, io.EOF) {
 			c.addAt(pos{1, 1}, "", "empty profile")
 		} else {
-			c.yamlError(err)
+			c.yamlError(err, data)
 		}
 		return nil
 	}
@@ -137,7 +138,7 @@ func (c *checker) parseYAML(data []byte) (root *yaml.Node) {
 	case err == nil && (len(next.Content) == 0 || isNull(next.Content[0])):
 		// a trailing "---" (an empty document) is harmless
 	case err != nil:
-		c.yamlError(err)
+		c.yamlError(err, data)
 		return nil
 	default:
 		c.addAt(nodePos(&next), "", "a profile is one YAML document; remove the second one (---)")
@@ -152,8 +153,10 @@ func (c *checker) parseYAML(data []byte) (root *yaml.Node) {
 	return root
 }
 
-// yamlError turns a YAML syntax error into a problem at its line.
-func (c *checker) yamlError(err error) {
+// yamlError turns a YAML syntax error into a problem at its line. The YAML
+// reader reports bad characters (NUL and other control characters, invalid
+// UTF-8) without a position: those are located in data.
+func (c *checker) yamlError(err error, data []byte) {
 	msg := err.Error()
 	p := pos{1, 1}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
@@ -162,10 +165,45 @@ func (c *checker) yamlError(err error) {
 		}
 		p.col = 0
 		msg = msg[len(m[0]):]
+	} else if bp, what, ok := badCharacter(data); ok {
+		c.addAt(bp, "", "YAML syntax: "+what+" (a profile is UTF-8 text)")
+		return
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	c.addAt(p, "", "YAML syntax: "+msg)
+}
+
+// badCharacter finds the first character of data that the YAML reader
+// rejects (YAML 1.2's printable set, UTF-8 only) and returns its 1-based
+// line and column (in characters) and a description. Input starting with a
+// UTF-16 byte order mark is not UTF-8 and is not searched.
+func badCharacter(data []byte) (pos, string, bool) {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return pos{}, "", false
+	}
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return pos{line, col}, fmt.Sprintf("invalid UTF-8 byte 0x%02X", data[i]), true
+		case !yamlPrintable(r):
+			return pos{line, col}, fmt.Sprintf("control character %U is not allowed", r), true
+		case r == '\n':
+			line, col = line+1, 1
+		default:
+			col++
+		}
+		i += size
+	}
+	return pos{}, "", false
+}
+
+// yamlPrintable is YAML 1.2's c-printable set, as yaml.v3's reader checks it.
+func yamlPrintable(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D || (r >= 0x20 && r <= 0x7E) || r == 0x85 ||
+		(r >= 0xA0 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
 // applyDefaults fills what the file left out. present reports whether a key

@@ -414,6 +414,9 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("a: &a [*a]"))
 	f.Add([]byte("phases: [{impairments: [{kind: partition, members: [m1, m1]}]}]"))
+	f.Add([]byte("system: {driver: etcd, cluster: local}\nworkload: {preset: a}\nload: {model: open, rate: 1e8, workers: 4096}\n" +
+		"levels: [{read: linearizable}]\nphases: [{name: a, duration: 24h}]\nchecks: {ring_size: 1024, probes: [1m]}\n"))
+	f.Add([]byte("system: {driver: etcd, cluster: local}\nworkload: {preset: a}\nload: {model: open, rate: .inf}\n# \x00\n"))
 	reg := fakeRegistry()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := profile.Parse("fuzz.yaml", data, profile.Options{Registry: reg})
@@ -422,10 +425,53 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &probs) || len(probs) == 0 || !errors.Is(err, profile.ErrInvalid) {
 				t.Fatalf("error is not a non-empty Problems: %T %v", err, err)
 			}
+			for _, pr := range probs {
+				if pr.Line < 1 {
+					t.Fatalf("problem without a line: %+v", pr)
+				}
+			}
 			return
 		}
-		if _, err := p.Plan(profile.Overrides{Duration: time.Second}); err != nil {
+		pl, err := p.Plan(profile.Overrides{Duration: time.Second})
+		if err != nil {
 			t.Fatalf("Parse accepted a profile Plan rejects: %v\n%s", err, data)
 		}
+		checkBounded(t, p, data)
+		if pl.Duration() <= 0 {
+			t.Fatalf("--duration 1s plans to %v", pl.Duration())
+		}
+		if full, err := p.Plan(profile.Overrides{}); err != nil || full.Duration() <= 0 || full.Duration() > profile.MaxRunDuration {
+			t.Fatalf("accepted profile plans to %v (%v), want (0, %s]\n%s", full.Duration(), err, profile.MaxRunDuration, data)
+		}
 	})
+}
+
+// checkBounded fails if an accepted profile holds a number outside the
+// documented bounds.
+func checkBounded(t *testing.T, p *profile.Profile, data []byte) {
+	t.Helper()
+	l := p.Load
+	sessions := l.Workers * max(len(p.Levels), 1)
+	switch {
+	case l.Workers < 1 || sessions > profile.MaxSessions:
+		t.Fatalf("accepted %d workers × %d scenarios\n%s", l.Workers, len(p.Levels), data)
+	case l.Model == profile.ModelOpen && !(l.Rate > 0 && l.Rate <= profile.MaxRate):
+		t.Fatalf("accepted rate %v\n%s", l.Rate, data)
+	case l.ThinkTime < 0 || l.ThinkTime.D() > profile.MaxThinkTime:
+		t.Fatalf("accepted think time %v\n%s", l.ThinkTime, data)
+	case p.Checks.RingSize < 0 || p.Checks.RingSize > profile.MaxRingSize:
+		t.Fatalf("accepted ring size %d\n%s", p.Checks.RingSize, data)
+	case p.System.OpTimeout <= 0 || p.System.OpTimeout.D() > profile.MaxOpTimeout:
+		t.Fatalf("accepted op timeout %v\n%s", p.System.OpTimeout, data)
+	}
+	for _, d := range p.Checks.Probes {
+		if d < 0 || d.D() > profile.MaxProbeDelay {
+			t.Fatalf("accepted probe delay %v\n%s", d, data)
+		}
+	}
+	for _, ph := range p.Phases {
+		if ph.Duration <= 0 || ph.Duration.D() > profile.MaxPhaseDuration {
+			t.Fatalf("accepted phase duration %v\n%s", ph.Duration, data)
+		}
+	}
 }

@@ -2,10 +2,12 @@ package profile
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/impair"
@@ -121,8 +123,8 @@ func (c *checker) oneOf(path, value string, allowed []string) bool {
 // validate checks a decoded profile (with defaults applied).
 func (c *checker) validate(p *Profile, o Options) {
 	drv := c.system(p, o)
-	c.workload(p, drv)
-	c.load(p.Load)
+	spec, _ := c.workload(p, drv)
+	c.load(p, spec.ValueSize)
 	c.routes(p)
 	c.levels(p, drv)
 	c.oneOf("mode", p.Mode, []string{ModeSideBySide, ModeSequential})
@@ -202,9 +204,7 @@ func (c *checker) system(p *Profile, o Options) drivers.Driver {
 	c.envVar("system.credentials.username_env", s.Credentials.UsernameEnv)
 	c.envVar("system.credentials.password_env", s.Credentials.PasswordEnv)
 	c.impairer(p, o.Impairers)
-	if s.OpTimeout <= 0 {
-		c.add("system.op_timeout", "must be > 0, got %s", s.OpTimeout)
-	}
+	c.durationIn("system.op_timeout", s.OpTimeout, false, MaxOpTimeout)
 	return drv
 }
 
@@ -276,12 +276,23 @@ func (c *checker) member(path, name string, names []string, known bool) bool {
 	return false
 }
 
-func (c *checker) workload(p *Profile, drv drivers.Driver) {
+// workload checks the workload section; it returns the workload and
+// whether it is valid.
+func (c *checker) workload(p *Profile, drv drivers.Driver) (workloads.Spec, bool) {
 	spec, errs := workloads.FromProfile(p.Workload)
 	for _, fe := range errs {
 		c.add("workload."+fe.Field, "%v", fe.Err)
 	}
-	if len(errs) > 0 || drv == nil {
+	if len(errs) > 0 {
+		return spec, false
+	}
+	c.driverOps(spec, drv)
+	return spec, true
+}
+
+// driverOps checks that the driver supports every op kind of the mix.
+func (c *checker) driverOps(spec workloads.Spec, drv drivers.Driver) {
+	if drv == nil {
 		return
 	}
 	ops := drv.Info().Ops
@@ -303,17 +314,16 @@ func (c *checker) workload(p *Profile, drv drivers.Driver) {
 	}
 }
 
-func (c *checker) load(l LoadModel) {
+// load checks the load section. valueSize is the workload's value size
+// (0 when the workload is invalid) for the write-buffer bound.
+func (c *checker) load(p *Profile, valueSize int) {
+	l := p.Load
 	if !c.oneOf("load.model", l.Model, []string{ModelClosed, ModelOpen}) {
 		return
 	}
-	if l.Workers < 1 {
-		c.add("load.workers", "must be ≥ 1, got %d", l.Workers)
-	}
+	c.workers(l.Workers, max(len(p.Levels), 1), valueSize)
 	if l.Model == ModelOpen {
-		if !(l.Rate > 0) {
-			c.add("load.rate", "open loop needs a target rate > 0 (ops/s), got %v", l.Rate)
-		}
+		c.rate("load.rate", l.Rate)
 		c.oneOf("load.arrivals", l.Arrivals, []string{ArrivalsUniform, ArrivalsPoisson})
 		if c.has("load.think_time") {
 			c.add("load.think_time", "only applies to model: closed (open loop follows its arrival schedule)")
@@ -325,8 +335,48 @@ func (c *checker) load(l LoadModel) {
 			c.add("load."+k, "only applies to model: open")
 		}
 	}
-	if l.ThinkTime < 0 {
-		c.add("load.think_time", "must not be negative, got %s", l.ThinkTime)
+	c.durationIn("load.think_time", l.ThinkTime, true, MaxThinkTime)
+}
+
+// workers checks load.workers against MaxSessions (over all scenarios)
+// and the write buffers against MaxValueBuffers.
+func (c *checker) workers(n, scenarios, valueSize int) {
+	const why = "every worker keeps its own histograms, about 1.3 MiB"
+	switch {
+	case n < 1:
+		c.add("load.workers", "must be ≥ 1, got %d", n)
+	case n > MaxSessions:
+		c.add("load.workers", "at most %d, got %d (%s)", MaxSessions, n, why)
+	case n*scenarios > MaxSessions:
+		c.add("load.workers", "%d workers × %d scenarios = %d sessions; at most %d in one run (%s)",
+			n, scenarios, n*scenarios, MaxSessions, why)
+	case int64(n)*int64(scenarios)*int64(valueSize) > MaxValueBuffers:
+		c.add("load.workers", "%d workers × %d scenarios × value_size %d B = %d MiB of write buffers; at most %d MiB",
+			n, scenarios, valueSize, int64(n)*int64(scenarios)*int64(valueSize)>>20, MaxValueBuffers>>20)
+	}
+}
+
+// rate checks an open-loop target rate (ops/s): finite, > 0, ≤ MaxRate.
+func (c *checker) rate(path string, r float64) {
+	switch {
+	case math.IsNaN(r) || math.IsInf(r, 0):
+		c.add(path, "want a finite target rate in ops/s, got %v", r)
+	case !(r > 0):
+		c.add(path, "open loop needs a target rate > 0 (ops/s), got %v", r)
+	case r > MaxRate:
+		c.add(path, "at most %g ops/s per scenario, got %g", float64(MaxRate), r)
+	}
+}
+
+// durationIn checks that d is > 0 (≥ 0 when zeroOK) and at most limit.
+func (c *checker) durationIn(path string, d Duration, zeroOK bool, limit time.Duration) {
+	switch {
+	case d < 0 && zeroOK:
+		c.add(path, "must not be negative, got %s", d)
+	case d <= 0 && !zeroOK:
+		c.add(path, "must be > 0, got %s", d)
+	case d.D() > limit:
+		c.add(path, "at most %s, got %s", limit, d)
 	}
 }
 
@@ -393,6 +443,7 @@ func (c *checker) phases(p *Profile, impairers *impair.Registry) {
 	}
 	names, known := members(p)
 	seen := map[string]int{}
+	var total float64 // seconds: a float sum cannot overflow
 	for i, ph := range p.Phases {
 		path := fmt.Sprintf("phases[%d]", i)
 		switch first, dup := seen[ph.Name]; {
@@ -403,14 +454,35 @@ func (c *checker) phases(p *Profile, impairers *impair.Registry) {
 		default:
 			seen[ph.Name] = i
 		}
-		switch {
-		case ph.Duration == 0 && !c.has(path+".duration"):
+		if ph.Duration == 0 && !c.has(path+".duration") {
 			c.add(path, "duration required (e.g. duration: 10s)")
-		case ph.Duration <= 0:
-			c.add(path+".duration", "must be > 0, got %s", ph.Duration)
+		} else {
+			c.durationIn(path+".duration", ph.Duration, false, MaxPhaseDuration)
+		}
+		if ph.Duration > 0 {
+			total += ph.Duration.D().Seconds()
 		}
 		c.impairments(path, ph.Impairments, p, names, known, impairers)
 	}
+	c.runDuration(p, total)
+}
+
+// runDuration checks the planned time of all phases (× scenarios in
+// sequential mode), total seconds, against MaxRunDuration.
+func (c *checker) runDuration(p *Profile, total float64) {
+	what := ""
+	if p.Mode == ModeSequential && len(p.Levels) > 1 {
+		total *= float64(len(p.Levels))
+		what = fmt.Sprintf(" × %d scenarios (sequential)", len(p.Levels))
+	}
+	if total <= MaxRunDuration.Seconds() {
+		return
+	}
+	shown := "more than 1000h"
+	if total < 1000*3600 {
+		shown = time.Duration(total * 1e9).Round(time.Second).String()
+	}
+	c.add("phases", "the phases%s last %s; at most %s in one run", what, shown, MaxRunDuration)
 }
 
 // impairments checks one phase's impairments with impair.Validate, at
@@ -439,22 +511,31 @@ func (c *checker) impairments(path string, specs []Impairment, p *Profile, names
 
 func (c *checker) checks(ch Checks) {
 	for _, f := range []struct {
-		key string
-		v   int
-	}{{"linearizable_keys", ch.LinearizableKeys}, {"max_history", ch.MaxHistory}, {"session_moves", ch.SessionMoves}} {
-		if f.v < 0 {
+		key    string
+		v, max int
+	}{
+		{"linearizable_keys", ch.LinearizableKeys, MaxLinearizableKeys},
+		{"max_history", ch.MaxHistory, MaxHistory},
+		{"session_moves", ch.SessionMoves, math.MaxInt32},
+		{"ring_size", ch.RingSize, MaxRingSize},
+	} {
+		switch {
+		case f.v < 0:
 			c.add("checks."+f.key, "must not be negative, got %d", f.v)
+		case f.v > f.max:
+			c.add("checks."+f.key, "at most %d, got %d", f.max, f.v)
 		}
 	}
-	if ch.CheckTimeout < 0 {
-		c.add("checks.check_timeout", "must not be negative, got %s", ch.CheckTimeout)
+	c.durationIn("checks.check_timeout", ch.CheckTimeout, true, MaxCheckTimeout)
+	if len(ch.Probes) > MaxProbes {
+		c.add("checks.probes", "at most %d delays, got %d (each is a probe session per scenario)", MaxProbes, len(ch.Probes))
 	}
 	for i, d := range ch.Probes {
+		path := fmt.Sprintf("checks.probes[%d]", i)
 		if d < 0 {
-			c.add(fmt.Sprintf("checks.probes[%d]", i), "must not be negative (a delay after the write is acknowledged), got %s", d)
+			c.add(path, "must not be negative (a delay after the write is acknowledged), got %s", d)
+			continue
 		}
-	}
-	if ch.RingSize < 0 {
-		c.add("checks.ring_size", "must not be negative, got %d", ch.RingSize)
+		c.durationIn(path, d, true, MaxProbeDelay)
 	}
 }

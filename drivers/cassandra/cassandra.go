@@ -13,8 +13,13 @@
 // Routing: a session whose ReadEndpoints (WriteEndpoints) name hosts uses
 // only those hosts as coordinators of its reads (writes), in rotation; a
 // session without them uses token-aware routing (shuffled replicas, round
-// robin or DC-aware fallback). Retries are off by default and speculative
-// execution is opt-in (options "retries", "speculative"). The client ignores
+// robin or DC-aware fallback). Retries of failed ops are off by default and
+// speculative execution is opt-in (options "retries", "speculative"); the
+// one exception is an idempotent op (read, write, scan) whose coordinator
+// connection was lost before any answer: it goes to the next host the
+// routing offers (the Java driver's default for aborted requests), so a
+// token-aware session routes around a host whose connection was lost,
+// while a session pinned to that host fails as unavailable. The client ignores
 // the cluster's node UP/DOWN events (the gossip view of the node holding its
 // control connection): a host is down for a client only when the client's
 // own connections to it fail, so a partition between replicas is measured
@@ -117,6 +122,7 @@ func Open(ctx context.Context, cfg drivers.Config) (*Client, error) {
 	// the client's own connections to them fail, and retried every
 	// reconnectInterval.
 	cc.Events.DisableNodeStatusEvents = true
+	cc.RetryPolicy = rerouteAborted{}
 	if opts.Retries > 0 {
 		cc.RetryPolicy = &gocql.SimpleRetryPolicy{NumRetries: opts.Retries}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -133,6 +134,8 @@ func TestClassify(t *testing.T) {
 		{"no hosts", gocql.ErrNoConnections, op.Unavailable},
 		{"connection closed under the request", fmt.Errorf("read: %w", gocql.ErrConnectionClosed), op.Unavailable},
 		{"connection reset", syscall.ECONNRESET, op.Unavailable},
+		{"connection ended under the request", fmt.Errorf("gocql: failed to read uncompressed frame, err: %w", io.EOF), op.Unavailable},
+		{"connection ended mid-frame", fmt.Errorf("gocql: failed to read uncompressed frame payload, err: %w", io.ErrUnexpectedEOF), op.Unavailable},
 		{"refused", &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, op.Unavailable},
 		{"read failure", &gocql.RequestErrReadFailure{}, op.Other},
 		{"syntax", &gocql.RequestErrSyntax{}, op.Other},
@@ -241,5 +244,35 @@ func TestClassifyOpConnectionCancel(t *testing.T) {
 	cancel()
 	if c := op.ClassOf(classifyOp(done, context.Canceled)); c == op.Unavailable {
 		t.Errorf("caller's own cancel classified unavailable")
+	}
+}
+
+// TestRerouteAborted: only a lost coordinator connection sends an op to
+// the next host; server verdicts and timeouts are returned as they are.
+func TestRerouteAborted(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want gocql.RetryType
+	}{
+		{"closed connection still in the pool", gocql.ErrConnectionClosed, gocql.RetryNextHost},
+		{"connection ended under the request", fmt.Errorf("frame: %w", io.EOF), gocql.RetryNextHost},
+		{"reset", syscall.ECONNRESET, gocql.RetryNextHost},
+		{"broken pipe", syscall.EPIPE, gocql.RetryNextHost},
+		{"server unavailable", &gocql.RequestErrUnavailable{}, gocql.Rethrow},
+		{"server read timeout", &gocql.RequestErrReadTimeout{}, gocql.Rethrow},
+		{"client timeout", gocql.ErrTimeoutNoResponse, gocql.Rethrow},
+		{"deadline", context.DeadlineExceeded, gocql.Rethrow},
+		{"no hosts", gocql.ErrNoConnections, gocql.Rethrow},
+		{"other", errors.New("boom"), gocql.Rethrow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := (rerouteAborted{}).GetRetryType(tt.err); got != tt.want {
+				t.Fatalf("GetRetryType(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

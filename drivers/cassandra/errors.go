@@ -3,6 +3,8 @@ package cassandra
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"syscall"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -20,7 +22,8 @@ var ErrUnknownHost = errors.New("endpoint is not a known cassandra host")
 //   - nil → ok
 //   - server Unavailable (not enough replicas alive for the CL), no host
 //     available in the pool, connection refused, the coordinator's
-//     connection closed or reset under the request → unavailable
+//     connection closed, reset or ended (EOF) under the request →
+//     unavailable
 //   - server ReadTimeout → read_timeout
 //   - server WriteTimeout (CAS write timeouts too) and CAS_WRITE_UNKNOWN →
 //     write_timeout
@@ -54,11 +57,49 @@ func Classify(err error) op.Class {
 	case errors.Is(err, gocql.ErrTimeoutNoResponse), errors.Is(err, context.DeadlineExceeded):
 		return op.Timeout
 	case errors.Is(err, gocql.ErrNoConnections), errors.Is(err, gocql.ErrNoConnectionsStarted),
-		errors.Is(err, gocql.ErrConnectionClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, drivers.ErrUnreachable):
+		connectionLost(err), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, drivers.ErrUnreachable):
 		return op.Unavailable
 	}
 	return op.Other
+}
+
+// connectionLost reports whether err says the connection to the
+// coordinator was closed, reset or ended before the coordinator answered:
+// the request was never sent (the pool still held the closing connection)
+// or was in flight when the connection went away. No server verdict.
+func connectionLost(err error) bool {
+	return errors.Is(err, gocql.ErrConnectionClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// maxReroutes bounds how many further hosts rerouteAborted tries; the
+// routing policy offers each host once, so it is reached only on clusters
+// larger than it.
+const maxReroutes = 8
+
+// rerouteAborted is the retry policy when option retries is 0: an
+// idempotent op whose coordinator connection was lost before it got an
+// answer (connectionLost) goes to the next host the routing offers — what
+// the Java driver's default retry policy does with aborted requests — so a
+// token-aware session routes around a host whose connection was lost in
+// the moments before the pool notices. Every other failure (a server
+// verdict, a timeout) is returned as it is. A pinned op has no next host
+// and fails as unavailable; a CAS is not idempotent and is never resent.
+// Stateless; safe for concurrent use.
+type rerouteAborted struct{}
+
+var _ gocql.RetryPolicy = rerouteAborted{}
+
+// Attempt allows a further attempt up to maxReroutes.
+func (rerouteAborted) Attempt(q gocql.RetryableQuery) bool { return q.Attempts() <= maxReroutes }
+
+// GetRetryType resends to the next host only a request whose connection
+// was lost.
+func (rerouteAborted) GetRetryType(err error) gocql.RetryType {
+	if connectionLost(err) {
+		return gocql.RetryNextHost
+	}
+	return gocql.Rethrow
 }
 
 // classify wraps a gocql error with its class and what failed; nil stays nil.

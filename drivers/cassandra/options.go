@@ -37,7 +37,9 @@ type Options struct {
 	// so Toxiproxy's per-connection toxicity applies to every op alike).
 	PoolSize int
 	// Retries is the number of retries of a failed idempotent op on the next
-	// host (default 0: a benchmark must not hide failures).
+	// host (default 0: a benchmark must not hide failures; only an op whose
+	// coordinator connection was lost before any answer goes to the next
+	// host, see the package doc).
 	Retries int
 	// Speculative execution: SpeculativeAttempts extra executions, each
 	// launched SpeculativeDelay after the previous one, for idempotent ops

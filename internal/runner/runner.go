@@ -64,7 +64,9 @@ type Config struct {
 	// Interval between measurement collections (default 1s).
 	Interval time.Duration
 	// OnTick, if set, is called from the collector goroutine after every
-	// interval with what it merged. It must not block for long.
+	// interval with what it merged, and once more after the workers
+	// stopped with the final partial interval (Tick.Final); calls never
+	// overlap. It must not block for long.
 	OnTick func(Tick)
 	// OnImpairments, if set, is called whenever the active impairment set
 	// changes (nil slice: healed).
@@ -88,6 +90,9 @@ type Tick struct {
 	Ops, Errors int64
 	// P99 of ok response times during the interval (all series merged).
 	P99 time.Duration
+	// Final marks the last interval, collected after every worker stopped
+	// (so every op of the run is in some tick).
+	Final bool
 }
 
 // PhaseWindow records when a phase ran and what was injected, on the run
@@ -501,7 +506,7 @@ func (r *run) measure(ctx context.Context) error {
 	defer func() {
 		close(stopCollector)
 		<-collectorDone
-		r.rec.Collect(r.clock.Now())
+		r.tick(r.clock.Now(), true)
 		r.res.Results = r.rec.Results()
 	}()
 	groups := [][]int{}
@@ -746,18 +751,22 @@ func (r *run) collector(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case <-t.C:
 		}
-		now := r.clock.Now()
-		iv := r.rec.Collect(now)
-		if r.cfg.OnTick == nil {
-			continue
-		}
-		tick := Tick{Interval: iv, Recorder: r.rec, Elapsed: time.Duration(now)}
-		if pi := int(r.phase.Load()); pi < len(r.plan.Phases) {
-			tick.Phase = r.plan.Phases[pi].Name
-		}
-		tick.Ops, tick.Errors, tick.P99 = summarizeInterval(iv)
-		r.cfg.OnTick(tick)
+		r.tick(r.clock.Now(), false)
 	}
+}
+
+// tick collects the interval ending at now and hands it to OnTick.
+func (r *run) tick(now int64, final bool) {
+	iv := r.rec.Collect(now)
+	if r.cfg.OnTick == nil {
+		return
+	}
+	tick := Tick{Interval: iv, Recorder: r.rec, Elapsed: time.Duration(now), Final: final}
+	if pi := int(r.phase.Load()); pi < len(r.plan.Phases) {
+		tick.Phase = r.plan.Phases[pi].Name
+	}
+	tick.Ops, tick.Errors, tick.P99 = summarizeInterval(iv)
+	r.cfg.OnTick(tick)
 }
 
 func summarizeInterval(iv *metrics.Interval) (ops, errs int64, p99 time.Duration) {

@@ -7,26 +7,21 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/cluster"
-	"github.com/pacbench/pacbench/internal/exporter"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/runner"
-	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/internal/sink"
 	"github.com/pacbench/pacbench/profile"
 )
 
@@ -38,17 +33,25 @@ type Options struct {
 	Overrides profile.Overrides
 	// Registry of drivers (required).
 	Registry *drivers.Registry
+	// Sinks are the run's outputs, in order (default sink.Default()).
+	Sinks *sink.Registry
 	// OutDir is the parent of the run directory (default "results").
 	OutDir string
-	// RunID names the run directory (default: UTC timestamp + profile name).
+	// RunID names the run directory: one path element of safe characters
+	// (sink.ValidateRunID). Default: UTC timestamp + profile name, with
+	// "-2", "-3", … appended if that run exists.
 	RunID string
+	// Overwrite replaces an existing run directory of that id, but only if
+	// it is a pacbench run; without it an existing directory is refused.
+	Overwrite bool
 	// MetricsAddr serves /metrics there during the run ("" = off).
 	MetricsAddr string
 	// Linger keeps the metrics endpoint up this long after the run.
 	Linger time.Duration
-	// Interval between measurement collections (default 1s).
+	// Interval between measurement collections (default 1s; MinInterval
+	// to MaxInterval).
 	Interval time.Duration
-	// Progress receives the status line every interval (nil: none).
+	// Progress receives the status line, at most once a second (nil: none).
 	Progress io.Writer
 	// ProgressTTY rewrites one status line in place instead of printing one
 	// line per interval.
@@ -71,6 +74,24 @@ type Options struct {
 	Impairers *impair.Registry
 }
 
+// Bounds of Options.Interval: each interval writes one histogram per
+// series to the interval log and updates /metrics.
+const (
+	MinInterval = 100 * time.Millisecond
+	MaxInterval = time.Minute
+)
+
+// Sentinel errors of Execute, for callers to branch on.
+var (
+	// ErrUsage: the options are unusable (bad run id, run directory
+	// exists, bad metrics address, port in use, interval out of bounds).
+	// Found before anything starts; the CLI exits 2.
+	ErrUsage = sink.ErrUsage
+	// ErrOutput: an output failed during the run (e.g. the disk is full);
+	// the run was stopped early and what could be kept was written.
+	ErrOutput = errors.New("output failed")
+)
+
 // Outcome is what Execute produced.
 type Outcome struct {
 	// Summary of the run (nil if the run never started measuring and no
@@ -80,38 +101,47 @@ type Outcome struct {
 	Dir string
 	// MetricsAddr is the address /metrics was served on ("" if off).
 	MetricsAddr string
+	// Interrupt, when set, says that an interrupt (ctx cancelled) arrived
+	// after the last phase had ended, and what it did.
+	Interrupt string
+	// Notes are problems that did not fail the run (leftovers of dead runs
+	// cleaned up, results written elsewhere).
+	Notes []string
 }
 
-// Execute runs opts.Profile end to end. The results directory is written
+// Execute runs opts.Profile end to end. Usage errors (wrapping ErrUsage)
+// are found before anything starts. The results directory is written
 // whenever measuring started, even if the run then failed or was
-// interrupted (marked partial). Errors wrap runner.ErrSetup,
-// runner.ErrInterrupted or describe the failure.
+// interrupted (marked partial). Errors wrap ErrUsage, ErrOutput,
+// runner.ErrSetup, runner.ErrInterrupted or describe the failure.
 func Execute(ctx context.Context, o Options) (*Outcome, error) {
-	if o.Profile == nil || o.Registry == nil {
-		return nil, errors.New("bench: profile and registry are required")
-	}
-	if o.OutDir == "" {
-		o.OutDir = "results"
-	}
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
-	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	plan, err := o.Profile.Plan(o.Overrides)
+	x, err := newExecution(o)
 	if err != nil {
-		return nil, fmt.Errorf("bench: plan: %w", err)
+		return nil, err
 	}
-	if o.RunID == "" {
-		o.RunID = time.Now().UTC().Format("20060102-150405") + "-" + sanitize(plan.Profile.Name)
+	if err := x.openOutputs(ctx); err != nil {
+		return nil, err
 	}
-	out := &Outcome{}
-	clock := metrics.NewClock()
+	defer x.stopOutputs(ctx)
+	cfg, stopSystem, err := x.startSystem(ctx)
+	if err != nil {
+		stopSystem()
+		x.discard()
+		return x.out, err
+	}
+	defer stopSystem()
+	res, runErr := x.run(ctx, cfg)
+	return x.finish(res, cfg, runErr)
+}
+
+// startSystem brings up the system under test and picks the impairment
+// backend; the returned func stops what it started (also on error).
+func (x *execution) startSystem(ctx context.Context) (runner.Config, func(), error) {
+	o, plan := x.o, x.plan
 	cfg := runner.Config{
 		Plan:     plan,
 		Registry: o.Registry,
-		Clock:    clock,
+		Clock:    x.clock,
 		Interval: o.Interval,
 		Log:      o.Log,
 		Credentials: drivers.Credentials{
@@ -119,7 +149,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			Password: envOr(o.Getenv, plan.Profile.System.Credentials.PasswordEnv),
 		},
 	}
-	// System bring-up.
+	stop := func() {}
 	sys := plan.Profile.System
 	imp := ImpairerOptions{Registry: o.Impairers, Getenv: o.Getenv}
 	if o.DryRun {
@@ -133,9 +163,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		t0 := time.Now()
 		c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{Members: sys.Members, Exe: o.Exe})
 		if err != nil {
-			return nil, fmt.Errorf("%w: local etcd cluster: %w", runner.ErrSetup, err)
+			return cfg, stop, fmt.Errorf("%w: local etcd cluster: %w", runner.ErrSetup, err)
 		}
-		defer c.Stop()
+		stop = func() { _ = c.Stop() }
 		fmt.Fprintf(o.Log, "cluster up in %s: %s\n", time.Since(t0).Round(time.Millisecond), strings.Join(c.Endpoints(), " "))
 		cfg.Endpoints = c.Endpoints()
 		cfg.Links = c.Topology()
@@ -144,134 +174,12 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		cfg.Links = sys.Links()
 	}
 	if Impaired(plan.Phases) {
+		var err error
 		if cfg.Impairer, err = OpenImpairer(sys.Impairer, cfg.Links, imp); err != nil {
-			return nil, fmt.Errorf("%w: %w", runner.ErrSetup, err)
+			return cfg, stop, fmt.Errorf("%w: %w", runner.ErrSetup, err)
 		}
 	}
-	// Metrics endpoint.
-	var exp *exporter.Exporter
-	levels := make([]string, len(plan.Scenarios))
-	for i, s := range plan.Scenarios {
-		levels[i] = s.Levels.String()
-	}
-	if o.MetricsAddr != "" {
-		exp, err = exporter.New(exporter.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("bench: metrics: %w", err)
-		}
-		srv, err := exporter.Serve(ctx, o.MetricsAddr, exp.Handler())
-		if err != nil {
-			return nil, fmt.Errorf("%w: metrics endpoint %s: %w", runner.ErrSetup, o.MetricsAddr, err)
-		}
-		out.MetricsAddr = srv.Addr()
-		fmt.Fprintf(o.Log, "metrics on http://%s/metrics\n", srv.Addr())
-		defer func() {
-			if o.Linger > 0 {
-				fmt.Fprintf(o.Log, "keeping /metrics up for %s\n", o.Linger)
-				select {
-				case <-time.After(o.Linger):
-				case <-ctx.Done():
-				}
-			}
-			srv.Close()
-		}()
-		exp.SetRunInfo(map[string]string{"run_id": o.RunID, "profile": plan.Profile.Name, "version": o.Version,
-			"system": sys.Driver, "mode": plan.Mode})
-		cfg.OnImpairments = func(active []impair.Action) { exp.SetImpairments(exporter.ActiveFromActions(active)) }
-	}
-	// Interval consumers: hlog, exporter, progress.
-	// The interval log streams to a hidden file next to the run directory
-	// and is moved into it at the end (memory stays flat however long the
-	// run).
-	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("bench: results: %w", err)
-	}
-	hlogFile, err := os.CreateTemp(o.OutDir, "."+o.RunID+".hlog-")
-	if err != nil {
-		return nil, fmt.Errorf("bench: results: %w", err)
-	}
-	defer os.Remove(hlogFile.Name())
-	defer hlogFile.Close()
-	hlogBuf := bufio.NewWriter(hlogFile)
-	hlog := report.NewHlogWriter(hlogBuf, clock.Base().UnixMilli(), "pacbench "+o.Version+" run "+o.RunID)
-	scNames, phNames := plan.ScenarioNames(), plan.PhaseNames()
-	var progMu sync.Mutex
-	cfg.OnTick = func(t runner.Tick) {
-		if err := hlog.Add(t.Interval, scNames, phNames); err != nil {
-			fmt.Fprintf(o.Log, "hlog: %v\n", err)
-		}
-		if exp != nil {
-			exp.Update(sys.Driver, levels, t.Recorder.Results(), t.Interval)
-		}
-		if o.Progress != nil {
-			progMu.Lock()
-			printProgress(o.Progress, o.ProgressTTY, t, cfg.Interval)
-			progMu.Unlock()
-		}
-	}
-	res, runErr := runner.Run(ctx, cfg)
-	if o.Progress != nil && o.ProgressTTY {
-		fmt.Fprintln(o.Progress)
-	}
-	if res == nil || res.Recorder == nil {
-		return out, runErr
-	}
-	if exp != nil && res.Results != nil {
-		exp.Update(sys.Driver, levels, res.Results, &metrics.Interval{})
-	}
-	drv, _ := o.Registry.Lookup(sys.Driver)
-	sum := report.Build(report.Input{RunID: o.RunID, Plan: plan, Result: res, Driver: drv})
-	out.Summary = sum
-	man := &report.Manifest{
-		Schema:    "pacbench.manifest/v1",
-		RunID:     o.RunID,
-		Partial:   res.Partial || runErr != nil,
-		Versions:  Versions(o.Version, sys.Driver),
-		Profile:   plan.Profile,
-		Topology:  map[string]any{"members": res.Members, "aliases": res.Aliases, "links": cfg.Links, "read_endpoints": res.ReadEndpoints, "write_endpoints": res.WriteEndpoints},
-		StartedAt: res.Start.UTC().Format(time.RFC3339Nano),
-		EndedAt:   res.End.UTC().Format(time.RFC3339Nano),
-		ClockBase: clock.Base().UTC().Format(time.RFC3339Nano),
-		Phases:    res.Phases,
-		Load:      res.Load,
-		Notes:     res.Errors,
-	}
-	if runErr != nil {
-		man.Error = runErr.Error()
-		sum.Partial = true
-	}
-	files, err := report.Files(sum, man, res.Results)
-	if err != nil {
-		return out, errors.Join(runErr, err)
-	}
-	if err := errors.Join(hlogBuf.Flush(), hlogFile.Close()); err != nil {
-		return out, errors.Join(runErr, fmt.Errorf("bench: interval log: %w", err))
-	}
-	for _, v := range res.Linearizability {
-		if len(v.Visualization) > 0 && v.Scenario < len(plan.Scenarios) && v.Phase < len(plan.Phases) {
-			files[report.VisualizationFile(plan.Scenarios[v.Scenario].Name, plan.Phases[v.Phase].Name)] = v.Visualization
-		}
-	}
-	dir := filepath.Join(o.OutDir, o.RunID)
-	if err := report.WriteDir(dir, files, map[string]string{"intervals.hlog": hlogFile.Name()}); err != nil {
-		return out, errors.Join(runErr, err)
-	}
-	out.Dir = dir
-	return out, runErr
-}
-
-func printProgress(w io.Writer, tty bool, t runner.Tick, interval time.Duration) {
-	if interval <= 0 {
-		interval = time.Second
-	}
-	rate := float64(t.Ops) / interval.Seconds()
-	line := fmt.Sprintf("%6.1fs  phase %-10s  %8.0f ops/s  errors %-6d  p99 %s",
-		t.Elapsed.Seconds(), t.Phase, rate, t.Errors, t.P99.Round(10*time.Microsecond))
-	if tty {
-		fmt.Fprintf(w, "\r\033[K%s", line)
-		return
-	}
-	fmt.Fprintln(w, line)
+	return cfg, stop, nil
 }
 
 func envOr(get func(string) string, name string) string {

@@ -193,8 +193,9 @@ func TestPACELCOnRealEtcd(t *testing.T) {
 		}
 	}
 	checkConsistency(t, s, res.Dir)
-	// Results on disk, complete.
+	// Results on disk, complete: every op in the interval log.
 	checkResultsDir(t, res.Dir, "baseline", "latency", "partition", "healed")
+	checkHlogComplete(t, res.Dir, s)
 }
 
 // checkConsistency asserts issue 4's behaviour: what consistency buys.

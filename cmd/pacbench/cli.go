@@ -23,8 +23,8 @@ import (
 	"github.com/pacbench/pacbench/internal/cluster"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/registry"
-	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/runner"
+	"github.com/pacbench/pacbench/internal/sink"
 	"github.com/pacbench/pacbench/profile"
 	"github.com/pacbench/pacbench/profiles"
 )
@@ -54,6 +54,14 @@ func usageErr(format string, args ...any) error {
 
 func runErr(err error) error { return &exitError{code: ExitRun, err: err} }
 
+// runErrIf is runErr for a possibly nil error.
+func runErrIf(err error) error {
+	if err == nil {
+		return nil
+	}
+	return runErr(err)
+}
+
 // Env is the injected environment of a command invocation, so commands are
 // testable end to end.
 type Env struct {
@@ -69,6 +77,10 @@ type Env struct {
 	Registry *drivers.Registry
 	// Impairers holds the impairment backends (default impair.Builtin()).
 	Impairers *impair.Registry
+	// Sinks are the outputs of a run (default: sink.Default()).
+	Sinks *sink.Registry
+	// Formats are the stdout formats of run (default: sink.DefaultFormats()).
+	Formats *sink.Formats
 }
 
 func main() {
@@ -100,6 +112,9 @@ func Main(args []string, env Env) int {
 	}
 	if env.Context == nil {
 		env.Context = context.Background()
+	}
+	if env.Formats == nil {
+		env.Formats = sink.DefaultFormats()
 	}
 	root := newRoot(&env)
 	root.SetArgs(args)
@@ -145,7 +160,8 @@ type runFlags struct {
 	profile, out, format, metricsAddr, runID string
 	duration, linger, interval               time.Duration
 	seed                                     int64
-	quiet, dryRun                            bool
+	quiet, dryRun, overwrite                 bool
+	runIDSet                                 bool // --run-id given (even empty)
 }
 
 func newRunCmd(env *Env) *cobra.Command {
@@ -155,7 +171,8 @@ func newRunCmd(env *Env) *cobra.Command {
 		Short: "Run a profile (default: the built-in quickstart on a local etcd cluster)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRun(cmd.Context(), env, f, cmd.Flags().Changed("metrics-addr"))
+			f.runIDSet = cmd.Flags().Changed("run-id")
+			return runRun(cmd.Context(), env, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -165,26 +182,48 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.StringVar(&f.format, "format", "table", "stdout format: table|json (json: the summary document alone)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9464", "serve Prometheus /metrics on `host:port` (\"off\" disables)")
 	fl.DurationVar(&f.linger, "linger", 0, "keep /metrics up this long after the run so the last scrape is not lost")
-	fl.DurationVar(&f.interval, "interval", time.Second, "measurement interval (hlog, progress, metrics)")
+	fl.DurationVar(&f.interval, "interval", time.Second, fmt.Sprintf("measurement interval (hlog, metrics), %s to %s; progress prints at most once a second", bench.MinInterval, bench.MaxInterval))
 	fl.Int64Var(&f.seed, "seed", 0, "override the profile's seed (deterministic keys, mix and arrivals)")
-	fl.StringVar(&f.runID, "run-id", "", "name of the results directory (default: timestamp-profile)")
+	fl.StringVar(&f.runID, "run-id", "", "name of the results directory inside --out: letters, digits, '.', '_', '-' (default: timestamp-profile)")
+	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing run directory of that --run-id (only one pacbench wrote)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print each phase's impairment commands (netem: docker exec tc/iptables; toxiproxy: toxics) and exit without running")
 	return cmd
 }
 
-func runRun(ctx context.Context, env *Env, f runFlags, metricsSet bool) error {
-	if f.format != "table" && f.format != "json" {
-		return usageErr("--format: %q is not table or json", f.format)
+// checkRunFlags rejects bad flags before anything starts (exit 2).
+func checkRunFlags(env *Env, f runFlags) (sink.Format, error) {
+	format, err := env.Formats.Lookup(f.format)
+	if err != nil {
+		return nil, usageErr("--format: %v", err)
 	}
 	if f.duration < 0 {
-		return usageErr("--duration: must be positive, got %s", f.duration)
+		return nil, usageErr("--duration: must be positive, got %s", f.duration)
 	}
-	if f.interval <= 0 {
-		return usageErr("--interval: must be positive, got %s", f.interval)
+	if f.interval < bench.MinInterval || f.interval > bench.MaxInterval {
+		return nil, usageErr("--interval: %s is outside %s…%s (each interval writes one histogram per series to the interval log)",
+			f.interval, bench.MinInterval, bench.MaxInterval)
 	}
 	if f.linger < 0 {
-		return usageErr("--linger: must not be negative, got %s", f.linger)
+		return nil, usageErr("--linger: must not be negative, got %s", f.linger)
+	}
+	if f.runIDSet {
+		if err := sink.ValidateRunID(f.runID); err != nil {
+			return nil, usageErr("--run-id: %v", err)
+		}
+	}
+	if f.metricsAddr != "off" {
+		if err := sink.ValidateListenAddr(f.metricsAddr); err != nil {
+			return nil, usageErr("--metrics-addr: %v (or \"off\")", err)
+		}
+	}
+	return format, nil
+}
+
+func runRun(ctx context.Context, env *Env, f runFlags) error {
+	format, err := checkRunFlags(env, f)
+	if err != nil {
+		return err
 	}
 	prof, err := loadProfile(env, f.profile)
 	if err != nil {
@@ -208,8 +247,10 @@ func runRun(ctx context.Context, env *Env, f runFlags, metricsSet bool) error {
 		Profile:     prof,
 		Overrides:   profile.Overrides{Duration: f.duration, Seed: f.seed},
 		Registry:    env.Registry,
+		Sinks:       env.Sinks,
 		OutDir:      f.out,
 		RunID:       f.runID,
+		Overwrite:   f.overwrite,
 		MetricsAddr: addr,
 		Linger:      f.linger,
 		Interval:    f.interval,
@@ -223,19 +264,19 @@ func runRun(ctx context.Context, env *Env, f runFlags, metricsSet bool) error {
 		Exe:         env.Exe,
 		Impairers:   env.Impairers,
 	})
+	if errors.Is(err, bench.ErrUsage) {
+		return usageErr("%v", err)
+	}
 	if out != nil && out.Summary != nil {
-		if f.format == "json" {
-			enc := json.NewEncoder(env.Stdout)
-			enc.SetIndent("", "  ")
-			if werr := enc.Encode(out.Summary); werr != nil {
-				return runErr(werr)
-			}
-		} else if werr := report.WriteTable(env.Stdout, out.Summary); werr != nil {
-			return runErr(werr)
+		if werr := format(env.Stdout, out.Summary); werr != nil {
+			return runErr(fmt.Errorf("stdout: %w", werr))
 		}
 		if out.Dir != "" {
 			fmt.Fprintf(env.Stderr, "results: %s\n", out.Dir)
 		}
+	}
+	if out != nil && out.Interrupt != "" {
+		fmt.Fprintf(env.Stderr, "pacbench: %s\n", out.Interrupt)
 	}
 	if err != nil {
 		if errors.Is(err, runner.ErrInterrupted) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pacbench/pacbench/bench"
 	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/sink"
 	"github.com/pacbench/pacbench/profile"
 )
 
@@ -18,7 +19,7 @@ import (
 const healTimeout = 30 * time.Second
 
 func newHealCmd(env *Env) *cobra.Command {
-	var toxi, prof string
+	var toxi, prof, results string
 	var dry bool
 	cmd := &cobra.Command{
 		Use:   "heal",
@@ -27,6 +28,8 @@ func newHealCmd(env *Env) *cobra.Command {
 re-enables disabled proxies (--toxiproxy URL), or, with --profile, heals the
 links the profile names with its impairment backend (Toxiproxy or netem
 sidecars). It says what it removed and what it could not (exit 1).
+It also removes what a killed run left in the results directory (--out):
+its hidden staging directory, once its owner process is provably gone.
 --dry-run lists what it would remove and changes nothing. Idempotent.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -38,11 +41,15 @@ sidecars). It says what it removed and what it could not (exit 1).
 			if err != nil {
 				return err
 			}
-			if len(backends) == 0 && prof != "" {
-				return nil
+			swept, serr := sink.Sweep(results, dry)
+			for _, line := range swept {
+				fmt.Fprintf(env.Stdout, "results: %s\n", line)
+			}
+			if len(backends) == 0 && (prof != "" || cmd.Flags().Changed("out")) {
+				return runErrIf(serr)
 			}
 			if len(backends) == 0 {
-				return usageErr("heal: give --toxiproxy URL or --profile FILE (a local cluster's embedded Toxiproxy dies with its run)")
+				return usageErr("heal: give --toxiproxy URL or --profile FILE (a local cluster's embedded Toxiproxy dies with its run), or --out DIR")
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), healTimeout)
 			defer cancel()
@@ -54,12 +61,16 @@ sidecars). It says what it removed and what it could not (exit 1).
 					errs = append(errs, fmt.Errorf("%s: %w", b.Name(), err))
 				}
 			}
+			if serr != nil {
+				errs = append(errs, serr)
+			}
 			if len(errs) > 0 {
 				return runErr(errors.Join(errs...))
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&results, "out", "results", "results `dir` whose leftovers of killed runs (hidden staging directories) are removed")
 	cmd.Flags().StringVar(&toxi, "toxiproxy", "", "Toxiproxy API `url` (e.g. http://127.0.0.1:8474)")
 	cmd.Flags().StringVar(&prof, "profile", "", "heal the links named by this profile `file`")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "list what would be removed; change nothing")

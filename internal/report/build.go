@@ -39,6 +39,7 @@ func Build(in Input) *Summary {
 		EndedAt:   res.End.UTC().Format(time.RFC3339Nano),
 		Scenarios: []Scenario{},
 	}
+	names := NewNames(p.ScenarioNames(), p.PhaseNames())
 	cells := map[[2]int]*metrics.Cell{}
 	if res.Results != nil {
 		for _, c := range res.Results.Cells {
@@ -92,7 +93,7 @@ func Build(in Input) *Summary {
 					lc := &LinCheck{Ops: v.Ops, Keys: v.Keys, Reason: string(v.Reason), IllegalKeys: v.IllegalKeys,
 						CheckMs: round3(float64(v.Duration) / 1e6)}
 					if len(v.Visualization) > 0 {
-						lc.Visualization = VisualizationFile(sc.Name, p.Phases[pi].Name)
+						lc.Visualization = names.VisualizationFile(si, pi)
 					}
 					ph.Linearizability = lc
 				}
@@ -206,12 +207,6 @@ func fillConvergence(sc *Scenario, conv []runner.ConvergenceBins, si int, phases
 			sc.Phases[i].Convergence = c
 		}
 	}
-}
-
-// VisualizationFile is the results-relative path of porcupine's HTML for
-// a scenario and phase.
-func VisualizationFile(scenario, phase string) string {
-	return "linearizability/" + tagUnsafe.ReplaceAllString(scenario, "_") + "." + tagUnsafe.ReplaceAllString(phase, "_") + ".html"
 }
 
 // levelsFor returns the level map with "read" and "write" always present.

@@ -3,11 +3,9 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -16,70 +14,182 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
+	"github.com/pacbench/pacbench/profile"
 )
 
-// Manifest is manifest.json: what ran, on what, when.
+// ManifestSchema is manifest.json's schema identifier.
+const ManifestSchema = "pacbench.manifest/v1"
+
+// Manifest is manifest.json: what ran, on what, when. Every field is typed;
+// docs/results.md documents the keys (extend, never rename).
 type Manifest struct {
-	Schema    string            `json:"schema"`
-	RunID     string            `json:"run_id"`
-	Partial   bool              `json:"partial"`
-	Error     string            `json:"error,omitempty"`
-	Versions  map[string]string `json:"versions"`
-	Profile   any               `json:"profile"`
-	Topology  any               `json:"topology"`
-	StartedAt string            `json:"started_at"`
-	EndedAt   string            `json:"ended_at"`
+	Schema  string `json:"schema"`
+	RunID   string `json:"run_id"`
+	Partial bool   `json:"partial"`
+	// Error is the run's error, if it failed or was interrupted.
+	Error string `json:"error,omitempty"`
+	// Versions of pacbench, Go, the driver and the key modules.
+	Versions map[string]string `json:"versions"`
+	// Profile is the profile as run (defaults and overrides applied).
+	Profile *profile.Profile `json:"profile"`
+	// Topology is the system as the run saw it.
+	Topology Topology `json:"topology"`
+	// StartedAt and EndedAt are wall times (RFC 3339, UTC).
+	StartedAt string `json:"started_at"`
+	EndedAt   string `json:"ended_at"`
 	// ClockBase is the wall time of the run clock's zero; every *_ns field
 	// is nanoseconds since it.
-	ClockBase string   `json:"clock_base"`
-	Phases    any      `json:"phases"`
-	Load      any      `json:"load"`
-	Notes     []string `json:"notes,omitempty"`
+	ClockBase string `json:"clock_base"`
+	// Phases as they ran, with their impairment windows.
+	Phases []runner.PhaseWindow `json:"phases"`
+	// Load per scenario (index = scenario).
+	Load []runner.LoadStats `json:"load"`
+	// Notes are non-fatal problems (failed heals, close errors, output
+	// files not written, non-finite values written as null).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Topology is manifest.json's "topology": members with roles, the role
+// aliases, the impairment links and the endpoints reads and writes were
+// pinned to. Fields are in key order.
+type Topology struct {
+	Aliases        map[string]string `json:"aliases"`
+	Links          impair.Topology   `json:"links"`
+	Members        []drivers.Member  `json:"members"`
+	ReadEndpoints  []string          `json:"read_endpoints"`
+	WriteEndpoints []string          `json:"write_endpoints"`
+}
+
+// maxStem bounds the length in bytes of a name part in a file name.
+const maxStem = 64
+
+var stemUnsafe = regexp.MustCompile(`[^A-Za-z0-9._=-]+`)
+
+// Stem returns s as a safe file-name part: ASCII letters, digits and ". _ =
+// -" only (every other run of bytes becomes "_"), never empty, never
+// starting with "." (no hidden files, no "." or ".."), at most 64 bytes.
+// Names that are safe already are returned unchanged.
+func Stem(s string) string {
+	s = stemUnsafe.ReplaceAllString(s, "_")
+	if len(s) > maxStem {
+		s = s[:maxStem]
+	}
+	if s == "" || s[0] == '.' {
+		s = "_" + s[min(len(s), 1):]
+	}
+	return s
+}
+
+// Names maps the profile's scenario and phase names (free text) to unique
+// file-safe stems used in every file name and hlog tag derived from them.
+// Stems are Stem of the name; a stem already taken by an earlier name (in
+// plan order) gets "-2", "-3", … appended, so the mapping is a pure,
+// deterministic function of the two name lists. Read-only after NewNames;
+// safe for concurrent use.
+type Names struct {
+	Scenarios, Phases []string
+}
+
+// NewNames assigns the stems of a plan's scenario and phase names (by index).
+func NewNames(scenarios, phases []string) Names {
+	return Names{Scenarios: uniqueStems(scenarios), Phases: uniqueStems(phases)}
+}
+
+func uniqueStems(names []string) []string {
+	out := make([]string, len(names))
+	taken := map[string]bool{}
+	for i, n := range names {
+		s := Stem(n)
+		for k := 2; taken[s]; k++ {
+			suffix := "-" + strconv.Itoa(k)
+			s = Stem(n)[:min(len(Stem(n)), maxStem-len(suffix))] + suffix
+		}
+		taken[s] = true
+		out[i] = s
+	}
+	return out
+}
+
+// Scenario returns the stem of scenario i (its index if out of range).
+func (n Names) Scenario(i int) string { return stemAt(n.Scenarios, i) }
+
+// Phase returns the stem of phase i (its index if out of range).
+func (n Names) Phase(i int) string { return stemAt(n.Phases, i) }
+
+func stemAt(stems []string, i int) string {
+	if i >= 0 && i < len(stems) {
+		return stems[i]
+	}
+	return strconv.Itoa(i)
+}
+
+// Tag returns the series tag used in the hlog: scenario/phase/op/outcome.
+func (n Names) Tag(k metrics.SeriesKey) string {
+	return n.Scenario(k.Scenario) + "/" + n.Phase(k.Phase) + "/" + k.Kind.String() + "/" + k.Class.String()
+}
+
+// HgrmFile is the results-relative path of a series' .hgrm.
+func (n Names) HgrmFile(k metrics.SeriesKey) string {
+	return "hgrm/" + strings.ReplaceAll(n.Tag(k), "/", ".") + ".hgrm"
+}
+
+// VisualizationFile is the results-relative path of porcupine's HTML for
+// scenario si and phase pi.
+func (n Names) VisualizationFile(si, pi int) string {
+	return "linearizability/" + n.Scenario(si) + "." + n.Phase(pi) + ".html"
 }
 
 // HlogWriter streams the interval log (HdrHistogram log format 1.3,
 // readable by HistogramLogProcessor), one tagged histogram per series and
-// interval, to a sink (a file during a run, so memory does not grow with
-// run length). Safe for concurrent use.
+// interval, to a sink. Safe for concurrent use.
 type HlogWriter struct {
-	mu   sync.Mutex
-	w    *hdrhistogram.HistogramLogWriter
-	base int64 // ms since epoch of the run clock's zero
+	mu    sync.Mutex
+	w     *hdrhistogram.HistogramLogWriter
+	base  int64 // ms since epoch of the run clock's zero
+	names Names
 }
 
 // NewHlogWriter starts a log on sink whose timestamps are relative to
-// baseMs (ms since the epoch).
-func NewHlogWriter(sink io.Writer, baseMs int64, comment string) *HlogWriter {
-	h := &HlogWriter{base: baseMs}
+// baseMs (ms since the epoch), tagging series with names.
+func NewHlogWriter(sink io.Writer, baseMs int64, comment string, names Names) (*HlogWriter, error) {
+	h := &HlogWriter{base: baseMs, names: names}
 	h.w = hdrhistogram.NewHistogramLogWriter(sink)
-	_ = h.w.OutputComment(" " + comment)
-	_ = h.w.OutputComment(" values in nanoseconds; tag = scenario/phase/op/outcome/measure (response|service)")
-	_ = h.w.OutputLogFormatVersion()
-	_ = h.w.OutputStartTime(baseMs)
-	_ = h.w.OutputBaseTime(baseMs)
+	err := h.w.OutputComment(" " + comment)
+	if err == nil {
+		err = h.w.OutputComment(" values in nanoseconds; tag = scenario/phase/op/outcome/measure (response|service)")
+	}
+	if err == nil {
+		err = h.w.OutputLogFormatVersion()
+	}
+	if err == nil {
+		err = h.w.OutputStartTime(baseMs)
+	}
+	if err == nil {
+		err = h.w.OutputBaseTime(baseMs)
+	}
 	h.w.SetBaseTime(baseMs)
-	_ = h.w.OutputLegend()
-	return h
-}
-
-var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9._/=-]+`)
-
-// Tag returns the series tag used in the hlog and in .hgrm file names.
-func Tag(scenario, phase string, kind op.Kind, class op.Class) string {
-	clean := func(s string) string { return tagUnsafe.ReplaceAllString(s, "_") }
-	return clean(scenario) + "/" + clean(phase) + "/" + kind.String() + "/" + class.String()
+	if err == nil {
+		err = h.w.OutputLegend()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hlog: header: %w", err)
+	}
+	return h, nil
 }
 
 // Add writes every series of an interval.
-func (h *HlogWriter) Add(iv *metrics.Interval, scenarios, phases []string) error {
+func (h *HlogWriter) Add(iv *metrics.Interval) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	startMs := h.base + iv.StartNs/1e6
-	endMs := h.base + iv.EndNs/1e6
+	endMs := max(h.base+iv.EndNs/1e6, startMs) // a negative length is unreadable
 	for _, s := range iv.Series {
-		tag := Tag(name(scenarios, s.Key.Scenario), name(phases, s.Key.Phase), s.Key.Kind, s.Key.Class)
+		tag := h.names.Tag(s.Key)
 		for _, m := range []struct {
 			suffix string
 			hist   *hdrhistogram.Histogram
@@ -98,54 +208,55 @@ func (h *HlogWriter) Add(iv *metrics.Interval, scenarios, phases []string) error
 	return nil
 }
 
-func name(names []string, i int) string {
-	if i >= 0 && i < len(names) {
-		return names[i]
-	}
-	return strconv.Itoa(i)
+// HgrmSeries is one .hgrm file to write: the series and its response-time
+// distribution.
+type HgrmSeries struct {
+	Key  metrics.SeriesKey
+	Hist *hdrhistogram.Histogram
 }
 
-// Files renders every result file of a run (all but the streamed
-// interval log), keyed by file name.
-func Files(s *Summary, m *Manifest, res *metrics.Results) (map[string][]byte, error) {
-	files := map[string][]byte{}
-	var err error
-	if files["summary.json"], err = json.MarshalIndent(s, "", "  "); err != nil {
-		return nil, fmt.Errorf("summary.json: %w", err)
+// HgrmSeriesOf lists every non-empty response-time series of res, ordered
+// by scenario, phase, op and outcome.
+func HgrmSeriesOf(res *metrics.Results) []HgrmSeries {
+	var out []HgrmSeries
+	if res == nil {
+		return nil
 	}
-	if files["manifest.json"], err = json.MarshalIndent(m, "", "  "); err != nil {
-		return nil, fmt.Errorf("manifest.json: %w", err)
-	}
-	if files["summary.csv"], err = CSV(s); err != nil {
-		return nil, err
-	}
-	if res != nil {
-		for _, c := range res.Cells {
-			kinds := make([]op.Kind, 0, len(c.Ops))
-			for k := range c.Ops {
-				kinds = append(kinds, k)
-			}
-			sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
-			for _, k := range kinds {
-				st := c.Ops[k]
-				for cl, h := range st.Response {
-					if h == nil || h.TotalCount() == 0 {
-						continue
-					}
-					var b bytes.Buffer
-					if _, err := h.PercentilesPrint(&b, 5, 1e6); err != nil {
-						return nil, fmt.Errorf("hgrm: %w", err)
-					}
-					tag := Tag(name(res.Scenarios, c.Scenario), name(res.Phases, c.Phase), k, cl)
-					files["hgrm/"+strings.ReplaceAll(tag, "/", ".")+".hgrm"] = b.Bytes()
+	for _, c := range res.Cells {
+		kinds := make([]op.Kind, 0, len(c.Ops))
+		for k := range c.Ops {
+			kinds = append(kinds, k)
+		}
+		sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
+		for _, k := range kinds {
+			classes := make([]op.Class, 0, len(c.Ops[k].Response))
+			for cl, h := range c.Ops[k].Response {
+				if h != nil && h.TotalCount() > 0 {
+					classes = append(classes, cl)
 				}
+			}
+			sort.Slice(classes, func(i, j int) bool { return classes[i] < classes[j] })
+			for _, cl := range classes {
+				out = append(out, HgrmSeries{Key: metrics.SeriesKey{Scenario: c.Scenario, Phase: c.Phase, Kind: k, Class: cl},
+					Hist: c.Ops[k].Response[cl]})
 			}
 		}
 	}
-	return files, nil
+	return out
 }
 
-// CSV renders summary.csv: one row per scenario × phase × op.
+// Hgrm renders a histogram's percentile distribution (values in ms), the
+// format of HdrHistogram's PercentilesPrint.
+func Hgrm(h *hdrhistogram.Histogram) ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := h.PercentilesPrint(&b, 5, 1e6); err != nil {
+		return nil, fmt.Errorf("hgrm: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// CSV renders summary.csv: one row per scenario × phase × op. A
+// non-finite number is written as an empty field.
 func CSV(s *Summary) ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
@@ -158,7 +269,6 @@ func CSV(s *Summary) ([]byte, error) {
 	header = append(header, "stale_checked", "stale", "stale_ratio", "staleness_ms_p50", "staleness_ms_p99",
 		"staleness_versions_p50", "ryw_violations", "monotonic_read_violations", "linearizable")
 	_ = w.Write(header)
-	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	for _, sc := range s.Scenarios {
 		lv := levelString(sc.Levels)
 		for _, ph := range sc.Phases {
@@ -168,31 +278,41 @@ func CSV(s *Summary) ([]byte, error) {
 			}
 			sort.Slice(ops, func(i, j int) bool { return kindIndex(ops[i]) < kindIndex(ops[j]) })
 			for _, k := range ops {
-				o := ph.Ops[k]
-				row := []string{sc.Name, sc.System, lv, ph.Name, strings.Join(ph.Impairment, "; "), f(ph.DurationS), k,
-					strconv.FormatInt(o.Count, 10), strconv.FormatInt(o.OK, 10), f(o.Availability), f(o.ThroughputOps),
-					f(o.LatencyMs.P50), f(o.LatencyMs.P90), f(o.LatencyMs.P99), f(o.LatencyMs.P999), f(o.LatencyMs.P9999),
-					f(o.LatencyMs.Max), f(o.LatencyMs.Mean), f(o.ServiceMs.P50), f(o.ServiceMs.P99)}
-				for _, c := range op.ErrorClasses() {
-					row = append(row, strconv.FormatInt(o.Errors[c.String()], 10))
-				}
-				st := o.Staleness
-				if st == nil {
-					st = &Staleness{}
-				}
-				lin := ""
-				if ph.Linearizable != nil {
-					lin = strconv.FormatBool(*ph.Linearizable)
-				}
-				row = append(row, strconv.FormatInt(st.Checked, 10), strconv.FormatInt(st.Stale, 10), f(st.StaleRatio),
-					f(st.Ms.P50), f(st.Ms.P99), f(st.Versions.P50),
-					strconv.FormatInt(ph.Session.RYWViolations, 10), strconv.FormatInt(ph.Session.MonotonicReadViolations, 10), lin)
-				_ = w.Write(row)
+				_ = w.Write(csvRow(sc, lv, ph, k, ph.Ops[k]))
 			}
 		}
 	}
 	w.Flush()
 	return b.Bytes(), w.Error()
+}
+
+func csvFloat(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(x, 'f', -1, 64)
+}
+
+func csvRow(sc Scenario, lv string, ph Phase, k string, o *Op) []string {
+	f := csvFloat
+	row := []string{sc.Name, sc.System, lv, ph.Name, strings.Join(ph.Impairment, "; "), f(ph.DurationS), k,
+		strconv.FormatInt(o.Count, 10), strconv.FormatInt(o.OK, 10), f(o.Availability), f(o.ThroughputOps),
+		f(o.LatencyMs.P50), f(o.LatencyMs.P90), f(o.LatencyMs.P99), f(o.LatencyMs.P999), f(o.LatencyMs.P9999),
+		f(o.LatencyMs.Max), f(o.LatencyMs.Mean), f(o.ServiceMs.P50), f(o.ServiceMs.P99)}
+	for _, c := range op.ErrorClasses() {
+		row = append(row, strconv.FormatInt(o.Errors[c.String()], 10))
+	}
+	st := o.Staleness
+	if st == nil {
+		st = &Staleness{}
+	}
+	lin := ""
+	if ph.Linearizable != nil {
+		lin = strconv.FormatBool(*ph.Linearizable)
+	}
+	return append(row, strconv.FormatInt(st.Checked, 10), strconv.FormatInt(st.Stale, 10), f(st.StaleRatio),
+		f(st.Ms.P50), f(st.Ms.P99), f(st.Versions.P50),
+		strconv.FormatInt(ph.Session.RYWViolations, 10), strconv.FormatInt(ph.Session.MonotonicReadViolations, 10), lin)
 }
 
 func kindIndex(s string) int {
@@ -215,54 +335,4 @@ func levelString(l map[string]string) string {
 		parts[i] = k + "=" + l[k]
 	}
 	return strings.Join(parts, " ")
-}
-
-// WriteDir writes files into dir atomically: everything goes into a
-// temporary sibling directory that is renamed into place at the end, so a
-// reader never sees a half-written run. moves names existing files (on the
-// same file system, e.g. the streamed interval log) to rename into the
-// directory under the given names. An existing dir is replaced.
-func WriteDir(dir string, files map[string][]byte, moves map[string]string) error {
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		p := filepath.Join(tmp, filepath.FromSlash(n))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("results: %w", err)
-		}
-		if err := os.WriteFile(p, files[n], 0o644); err != nil {
-			return fmt.Errorf("results: write %s: %w", n, err)
-		}
-	}
-	for name, from := range moves {
-		if err := os.Rename(from, filepath.Join(tmp, filepath.FromSlash(name))); err != nil {
-			return fmt.Errorf("results: move %s: %w", name, err)
-		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	if _, err := os.Stat(dir); err == nil {
-		old := tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("results: replace %s: %w", dir, err)
-		}
-		defer os.RemoveAll(old)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	return nil
 }

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/runner"
@@ -162,74 +160,6 @@ func TestVerdicts(t *testing.T) {
 		}
 		if sc.Phases[0].ConsistentAfterMs == nil || *sc.Phases[0].ConsistentAfterMs != 10 {
 			t.Errorf("consistent after = %v, want 10 ms", sc.Phases[0].ConsistentAfterMs)
-		}
-	}
-}
-
-func TestWriteDirAtomic(t *testing.T) {
-	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "run")
-	streamed := filepath.Join(filepath.Dir(dir), ".streamed")
-	if err := os.WriteFile(streamed, []byte("log"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteDir(dir, map[string][]byte{"a.json": []byte("1"), "sub/b.hgrm": []byte("2")}, map[string]string{"intervals.hlog": streamed}); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "intervals.hlog")); string(b) != "log" {
-		t.Errorf("moved file = %q", b)
-	}
-	// Rewriting replaces the whole directory; no temp dirs are left.
-	if err := WriteDir(dir, map[string][]byte{"a.json": []byte("3")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "a.json")); string(b) != "3" {
-		t.Errorf("a.json = %q", b)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "sub", "b.hgrm")); !os.IsNotExist(err) {
-		t.Errorf("old file survived the replace")
-	}
-	entries, _ := os.ReadDir(filepath.Dir(dir))
-	if len(entries) != 1 {
-		t.Errorf("leftovers next to the run dir: %v", entries)
-	}
-}
-
-// TestHlogReadsBack: the interval log parses with HdrHistogram's own log
-// reader, tags carry scenario/phase/op/outcome/measure, counts survive.
-func TestHlogReadsBack(t *testing.T) {
-	t.Parallel()
-	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"lin"}, Phases: []string{"baseline", "latency"}, Keys: 1})
-	w := rec.NewWorker(0, 1)
-	for i := int64(1); i <= 100; i++ {
-		w.RecordAt(0, op.Read, op.OK, i*1000, i*1000, i*900)
-		w.RecordAt(1, op.Read, op.Timeout, i*1000, 1e9, 1e9)
-	}
-	iv := rec.Collect(200_000)
-	var buf bytes.Buffer
-	h := NewHlogWriter(&buf, time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).UnixMilli(), "test")
-	if err := h.Add(iv, []string{"lin"}, []string{"baseline", "latency"}); err != nil {
-		t.Fatal(err)
-	}
-	r := hdrhistogram.NewHistogramLogReader(&buf)
-	counts := map[string]int64{}
-	for {
-		hist, err := r.NextIntervalHistogram()
-		if err != nil {
-			t.Fatalf("read hlog: %v", err)
-		}
-		if hist == nil {
-			break
-		}
-		counts[hist.Tag()] += hist.TotalCount()
-	}
-	want := map[string]int64{
-		"lin/baseline/read/ok/response": 100, "lin/baseline/read/ok/service": 100,
-		"lin/latency/read/timeout/response": 100, "lin/latency/read/timeout/service": 100,
-	}
-	for tag, n := range want {
-		if counts[tag] != n {
-			t.Errorf("tag %s: %d values, want %d (all: %v)", tag, counts[tag], n, counts)
 		}
 	}
 }

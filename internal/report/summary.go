@@ -31,6 +31,10 @@ type Summary struct {
 	StartedAt string     `json:"started_at"`
 	EndedAt   string     `json:"ended_at"`
 	Scenarios []Scenario `json:"scenarios"`
+	// Notes are problems that did not stop the run but bear on its
+	// results (results files not written, non-finite values written as
+	// null, an interrupt after the last phase).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Scenario is one scenario's results.

@@ -1,0 +1,104 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pacbench/pacbench/internal/report"
+)
+
+// HlogFile is the interval log's name in the run directory.
+const HlogFile = "intervals.hlog"
+
+// hlogSink streams intervals.hlog into the run directory during the run
+// (memory stays flat however long the run). Each interval is rendered in
+// memory and written with one call; if a write fails (a full disk), the
+// file is cut back to the last complete interval, the error stops the run,
+// and the log keeps every interval before the failure.
+type hlogSink struct {
+	f      *os.File
+	buf    bytes.Buffer
+	w      *report.HlogWriter
+	good   int64         // bytes of complete intervals in f
+	upTo   time.Duration // run clock at the end of the last interval written
+	failed error
+}
+
+// NewHlog is the Factory of intervals.hlog (always on).
+func NewHlog(context.Context, Config) (Sink, error) { return &hlogSink{}, nil }
+
+// Start implements Sink: it creates the file and writes the header.
+func (h *hlogSink) Start(info Info) error {
+	f, err := info.Dir.Create(HlogFile)
+	if err != nil {
+		return err
+	}
+	h.f = f
+	h.w, err = report.NewHlogWriter(&h.buf, info.ClockBase.UnixMilli(), "pacbench "+info.Version+" run "+info.RunID, info.Names)
+	if err != nil {
+		return err
+	}
+	return h.flush()
+}
+
+// AddInterval implements Sink.
+func (h *hlogSink) AddInterval(t Tick) error {
+	if h.failed != nil {
+		return h.failed
+	}
+	if err := h.w.Add(t.Interval); err != nil {
+		return err
+	}
+	if err := h.flush(); err != nil {
+		return err
+	}
+	h.upTo = t.Elapsed
+	return nil
+}
+
+func (h *hlogSink) flush() error {
+	defer h.buf.Reset()
+	n, err := h.f.Write(h.buf.Bytes())
+	if err == nil {
+		h.good += int64(n)
+		return nil
+	}
+	// Keep only complete intervals: cut the partial write off.
+	if terr := h.f.Truncate(h.good); terr == nil {
+		_, _ = h.f.Seek(h.good, 0)
+	}
+	h.failed = fmt.Errorf("write %s: %w", HlogFile, err)
+	return h.failed
+}
+
+// Finish implements Sink: it closes the file; after a failed write it
+// says how much of the run the log holds.
+func (h *hlogSink) Finish(*End) error {
+	if h.f == nil {
+		return nil
+	}
+	err := h.f.Close()
+	if h.failed != nil {
+		return fmt.Errorf("%s holds the intervals up to %s only: %w", HlogFile, h.upTo.Round(time.Millisecond), h.failed)
+	}
+	if err != nil {
+		return fmt.Errorf("close %s: %w", HlogFile, err)
+	}
+	return nil
+}
+
+// Release implements Releaser: the interval log is the largest file and
+// the least needed; it goes when the summary does not fit.
+func (h *hlogSink) Release(dir *Dir) (string, error) {
+	if h.f == nil {
+		return "", nil
+	}
+	h.f = nil
+	if err := dir.Remove(HlogFile); err != nil {
+		return "", err
+	}
+	return HlogFile + " removed to make room for the other results (disk full)", nil
+}

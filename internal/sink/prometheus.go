@@ -1,0 +1,110 @@
+package sink
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/pacbench/pacbench/internal/exporter"
+	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/metrics"
+)
+
+// ValidateListenAddr checks a HOST:PORT to listen on: a host (possibly
+// empty: every interface) and a decimal port 0–65535. Errors wrap ErrUsage.
+func ValidateListenAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return Usage(fmt.Errorf("%q is not HOST:PORT: %v", addr, err))
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || port == "" {
+		return Usage(fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port))
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return Usage(fmt.Errorf("%q: host %q is not an IP address or localhost", addr, host))
+	}
+	return nil
+}
+
+// promSink serves Prometheus /metrics during the run (and --linger after).
+type promSink struct {
+	exp    *exporter.Exporter
+	srv    *exporter.Server
+	linger time.Duration
+	log    io.Writer
+	system string
+	levels []string
+}
+
+// NewPrometheus is the Factory of the metrics endpoint, on when
+// cfg.MetricsAddr is set. It binds the address at once, so a bad address
+// or a port in use is a usage error before anything starts.
+func NewPrometheus(ctx context.Context, cfg Config) (Sink, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	if err := ValidateListenAddr(cfg.MetricsAddr); err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	exp, err := exporter.New(exporter.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	srv, err := exporter.Serve(ctx, cfg.MetricsAddr, exp.Handler())
+	if err != nil {
+		return nil, Usage(fmt.Errorf("--metrics-addr %s: %w", cfg.MetricsAddr, err))
+	}
+	log := cfg.Log
+	if log == nil {
+		log = io.Discard
+	}
+	fmt.Fprintf(log, "metrics on http://%s/metrics\n", srv.Addr())
+	return &promSink{exp: exp, srv: srv, linger: cfg.Linger, log: log}, nil
+}
+
+// Addr is the address /metrics is served on.
+func (p *promSink) Addr() string { return p.srv.Addr() }
+
+// Start implements Sink: pacbench_run_info.
+func (p *promSink) Start(info Info) error {
+	p.system, p.levels = info.System, info.Levels
+	p.exp.SetRunInfo(map[string]string{"run_id": info.RunID, "profile": info.Profile, "version": info.Version,
+		"system": info.System, "mode": info.Mode})
+	return nil
+}
+
+// AddInterval implements Sink (the work is in Cumulative).
+func (p *promSink) AddInterval(Tick) error { return nil }
+
+// Cumulative implements Cumulative: publish the interval and the totals.
+func (p *promSink) Cumulative(t Tick, res *metrics.Results) error {
+	p.exp.Update(p.system, p.levels, res, t.Interval)
+	return nil
+}
+
+// Impairments implements ImpairmentWatcher.
+func (p *promSink) Impairments(active []impair.Action) {
+	p.exp.SetImpairments(exporter.ActiveFromActions(active))
+}
+
+// Finish implements Sink.
+func (p *promSink) Finish(*End) error { return nil }
+
+// Stop implements Stopper: keep /metrics up for the linger (so the last
+// scrape is not lost), cut short by ctx, then close it.
+func (p *promSink) Stop(ctx context.Context) error {
+	if p.linger > 0 {
+		fmt.Fprintf(p.log, "keeping /metrics up for %s\n", p.linger)
+		t := time.NewTimer(p.linger)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	return p.srv.Close()
+}

@@ -64,13 +64,6 @@ type LevelDim struct {
 	Doc     string   `json:"doc"`
 }
 
-// Option documents a driver-specific system option.
-type Option struct {
-	Key     string `json:"key"`
-	Default string `json:"default"`
-	Doc     string `json:"doc"`
-}
-
 // Levels is a level set in the database's own words, keyed by dimension:
 // always "read" and "write" (possibly empty for dimensions a system lacks),
 // plus driver-specific keys. Treated as immutable once built.

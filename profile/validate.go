@@ -1,9 +1,9 @@
 package profile
 
 import (
+	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -178,9 +178,7 @@ func (c *checker) system(p *Profile, o Options) drivers.Driver {
 			c.add("system.endpoints", "required: the client addresses of the deployment (or cluster: local for etcd)")
 		}
 	}
-	for i, e := range s.Endpoints {
-		c.endpoint(fmt.Sprintf("system.endpoints[%d]", i), e)
-	}
+	c.driverConfig(drv, s)
 	seen := map[string]int{}
 	for i, n := range s.Nodes {
 		path := fmt.Sprintf("system.nodes[%d]", i)
@@ -191,9 +189,6 @@ func (c *checker) system(p *Profile, o Options) drivers.Driver {
 			c.add(path+".name", "duplicate node name %q (first at line %d)", n.Name, c.at(fmt.Sprintf("system.nodes[%d]", first)).line)
 		default:
 			seen[n.Name] = i
-		}
-		if n.Endpoint != "" {
-			c.endpoint(path+".endpoint", n.Endpoint)
 		}
 	}
 	for k := range s.Options {
@@ -208,16 +203,42 @@ func (c *checker) system(p *Profile, o Options) drivers.Driver {
 	return drv
 }
 
-// endpoint rejects empty endpoints and passwords embedded in URLs.
-func (c *checker) endpoint(path, e string) {
-	if strings.TrimSpace(e) == "" {
-		c.add(path, "empty endpoint")
-		return
-	}
-	if u, err := url.Parse(e); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			c.add(path, "holds a password; name an environment variable in system.credentials.password_env instead")
+// driverConfig checks system.options, system.endpoints and the nodes'
+// endpoints by the driver's own rules (drivers.CheckConfig; drv nil: only
+// what every driver refuses, such as credentials in an address), each
+// problem at its key. Messages never repeat a credential.
+func (c *checker) driverConfig(drv drivers.Driver, s System) {
+	c.configProblems(drivers.CheckConfig(drv, drivers.Config{Endpoints: s.Endpoints, Options: s.Options}),
+		func(i int) string { return fmt.Sprintf("system.endpoints[%d]", i) })
+	for i, n := range s.Nodes {
+		if n.Endpoint != "" {
+			path := fmt.Sprintf("system.nodes[%d].endpoint", i)
+			c.configProblems(drivers.CheckConfig(drv, drivers.Config{Endpoints: []string{n.Endpoint}}),
+				func(int) string { return path })
 		}
+	}
+}
+
+// configProblems records the problems drivers.CheckConfig returned: an
+// option at system.options.<key>, an endpoint at endpointPath(index).
+func (c *checker) configProblems(err error, endpointPath func(int) string) {
+	for _, oe := range drivers.OptionErrors(err) {
+		path := "system.options." + oe.Key
+		if errors.Is(oe.Err, drivers.ErrUnknownOption) {
+			c.add(path, "unknown option for driver %s (known: %s)", oe.Driver, strings.Join(oe.Known, ", "))
+		} else {
+			c.add(path, "%v, got %q", oe.Err, oe.Value)
+		}
+	}
+	for _, ee := range drivers.EndpointErrors(err) {
+		if errors.Is(ee.Err, drivers.ErrEndpointCredentials) {
+			c.add(endpointPath(ee.Index), "carries credentials; name environment variables in system.credentials.username_env / password_env instead")
+			continue
+		}
+		c.add(endpointPath(ee.Index), "%q: %v", ee.Endpoint, ee.Err)
+	}
+	if err != nil && len(drivers.OptionErrors(err))+len(drivers.EndpointErrors(err)) == 0 {
+		c.add("system", "%v", err)
 	}
 }
 

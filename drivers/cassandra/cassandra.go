@@ -46,6 +46,9 @@ import (
 // Name is the driver's registry name.
 const Name = "cassandra"
 
+// defaultPort is the CQL native port of a contact point given without one.
+const defaultPort = 9042
+
 // Table is the name of the table holding the benchmark's keys.
 const Table = "kv"
 
@@ -56,7 +59,10 @@ const reconnectInterval = 2 * time.Second
 // Driver is the Cassandra driver. Stateless; safe for concurrent use.
 type Driver struct{}
 
-var _ drivers.Driver = (*Driver)(nil)
+var (
+	_ drivers.Driver        = (*Driver)(nil)
+	_ drivers.ConfigChecker = (*Driver)(nil)
+)
 
 // New returns the driver.
 func New() *Driver { return &Driver{} }
@@ -74,9 +80,24 @@ func (*Driver) Info() drivers.Info {
 			{Key: KeyWrite, Values: writeLevels, Default: DefaultWrite, Doc: "consistency level of writes and of the commit phase of CAS"},
 			{Key: KeySerial, Values: serialLevels, Default: DefaultSerial, Doc: "serial consistency level of the Paxos phase of CAS (LWT)"},
 		},
-		Options: optionDocs,
+		Options: declare(&Options{}).Options(),
 		Ops:     []string{op.Read.String(), op.Write.String(), op.Insert.String(), op.Scan.String(), op.RMW.String(), op.CAS.String()},
 	}
+}
+
+// CheckOptions implements drivers.ConfigChecker (see ParseOptions).
+func (*Driver) CheckOptions(opts map[string]string) error {
+	_, err := ParseOptions(opts)
+	return err
+}
+
+// CheckEndpoints implements drivers.ConfigChecker: each endpoint is a
+// contact point "host" or "host:port" (port 9042 when omitted).
+func (*Driver) CheckEndpoints(eps []string) error {
+	return drivers.EachEndpoint(Name, eps, func(ep string) error {
+		_, _, err := drivers.SplitHostPort(ep, defaultPort)
+		return err
+	})
 }
 
 // ValidateLevels reports the first problem with l (see ParseLevels).
@@ -99,6 +120,9 @@ func Open(ctx context.Context, cfg drivers.Config) (*Client, error) {
 	}
 	opts, err := ParseOptions(cfg.Options)
 	if err != nil {
+		return nil, err
+	}
+	if err := drivers.CheckConfig(New(), drivers.Config{Endpoints: cfg.Endpoints}); err != nil {
 		return nil, err
 	}
 	cc := gocql.NewCluster(cfg.Endpoints...)
@@ -147,7 +171,7 @@ func Open(ctx context.Context, cfg drivers.Config) (*Client, error) {
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, fmt.Errorf("cassandra: open %s: %w: %w", strings.Join(cfg.Endpoints, ","), drivers.ErrUnreachable, r.err)
+			return nil, fmt.Errorf("cassandra: open %s: %w: %w", drivers.RedactEndpoints(cfg.Endpoints), drivers.ErrUnreachable, r.err)
 		}
 		c := &Client{s: r.s, opts: opts}
 		if opts.SpeculativeAttempts > 0 {
@@ -161,7 +185,7 @@ func Open(ctx context.Context, cfg drivers.Config) (*Client, error) {
 				r.s.Close()
 			}
 		}()
-		return nil, fmt.Errorf("cassandra: open %s: %w: %w", strings.Join(cfg.Endpoints, ","), drivers.ErrUnreachable, ctx.Err())
+		return nil, fmt.Errorf("cassandra: open %s: %w: %w", drivers.RedactEndpoints(cfg.Endpoints), drivers.ErrUnreachable, ctx.Err())
 	}
 }
 

@@ -83,7 +83,7 @@ func TestParseOptions(t *testing.T) {
 			SpeculativeAttempts: 2, SpeculativeDelay: 50 * time.Millisecond, ProtocolVersion: 5,
 			ConnectTimeout: 3 * time.Second, LocalDC: "dc1"}, ""},
 		{"speculative off", map[string]string{"speculative": "off"}, def, ""},
-		{"unknown", map[string]string{"consistency": "ONE"}, Options{}, `unknown option "consistency"`},
+		{"unknown", map[string]string{"consistency": "ONE"}, Options{}, `consistency="ONE": unknown option`},
 		{"bad keyspace", map[string]string{"keyspace": "a; DROP"}, Options{}, "keyspace="},
 		{"rf zero", map[string]string{"replication_factor": "0"}, Options{}, "replication_factor="},
 		{"pool zero", map[string]string{"pool_size": "0"}, Options{}, "pool_size="},

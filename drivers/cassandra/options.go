@@ -1,9 +1,8 @@
 package cassandra
 
 import (
-	"fmt"
+	"errors"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -57,85 +56,48 @@ type Options struct {
 	LocalDC string
 }
 
-var optionDocs = []drivers.Option{
-	{Key: OptKeyspace, Default: "pacbench", Doc: "keyspace holding table kv (k text PRIMARY KEY, v blob)"},
-	{Key: OptReplicationFactor, Default: "3", Doc: "replication factor of the keyspace (SimpleStrategy, or NetworkTopologyStrategy in local_dc)"},
-	{Key: OptPoolSize, Default: "1", Doc: "connections per host (pinned so Toxiproxy toxics hit every op)"},
-	{Key: OptRetries, Default: "0", Doc: "retries of a failed idempotent op on the next host (0: failures are counted, not hidden)"},
-	{Key: OptSpeculative, Default: "off", Doc: `speculative execution "N@DELAY" (e.g. "2@50ms": up to 2 extra executions, 50 ms apart) for unpinned idempotent ops`},
-	{Key: OptProtocolVersion, Default: "0", Doc: "native protocol version (0: negotiate)"},
-	{Key: OptConnectTimeout, Default: DefaultConnectTimeout.String(), Doc: "connection set-up timeout (Go duration)"},
-	{Key: OptLocalDC, Default: "", Doc: "local data center: DC-aware routing and NetworkTopologyStrategy"},
+// declare binds the options to o (set to their defaults): the one
+// declaration Info documents and ParseOptions parses.
+func declare(o *Options) *drivers.OptionSet {
+	s := drivers.NewOptionSet(Name)
+	s.String(&o.Keyspace, OptKeyspace, "pacbench", "keyspace holding table kv (k text PRIMARY KEY, v blob)", func(v string) error {
+		if !identRe.MatchString(v) {
+			return errors.New("want a CQL identifier (letter, then letters, digits or _; at most 48)")
+		}
+		return nil
+	})
+	s.Int(&o.ReplicationFactor, OptReplicationFactor, 3, 1, 64, "replication factor of the keyspace (SimpleStrategy, or NetworkTopologyStrategy in local_dc)")
+	s.Int(&o.PoolSize, OptPoolSize, 1, 1, 64, "connections per host (pinned so Toxiproxy toxics hit every op)")
+	s.Int(&o.Retries, OptRetries, 0, 0, 16, "retries of a failed idempotent op on the next host (0: failures are counted, not hidden; only an op whose coordinator connection was lost goes to the next host)")
+	s.Func(OptSpeculative, "N@DELAY", "off", `speculative execution "N@DELAY" (e.g. "2@50ms": up to 2 extra executions, 50 ms apart) for unpinned idempotent ops`, func(v string) (err error) {
+		o.SpeculativeAttempts, o.SpeculativeDelay, err = parseSpeculative(v)
+		return err
+	})
+	s.Func(OptProtocolVersion, "int", "0", "native protocol version (0: negotiate, or 3..5)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || (n != 0 && (n < 3 || n > 5)) {
+			return errors.New("want 0 (negotiate) or 3..5")
+		}
+		o.ProtocolVersion = n
+		return nil
+	})
+	s.Duration(&o.ConnectTimeout, OptConnectTimeout, 0, "connection set-up timeout (default: Config.DialTimeout, else "+DefaultConnectTimeout.String()+")")
+	s.String(&o.LocalDC, OptLocalDC, "", "local data center: DC-aware routing and NetworkTopologyStrategy", nil)
+	return s
 }
 
 // identRe matches an unquoted CQL identifier pacbench accepts as keyspace.
 var identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,47}$`)
 
-// ParseOptions parses system options; unknown keys and malformed values are
-// errors naming the key.
+// ParseOptions parses system options; unknown keys and malformed values
+// are *drivers.OptionError values (wrapping drivers.ErrInvalidOption), one
+// per bad key, joined.
 func ParseOptions(m map[string]string) (Options, error) {
-	o := Options{Keyspace: "pacbench", ReplicationFactor: 3, PoolSize: 1}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := strings.TrimSpace(m[k])
-		var err error
-		switch k {
-		case OptKeyspace:
-			if !identRe.MatchString(v) {
-				err = fmt.Errorf("want a CQL identifier (letter, then letters, digits or _; at most 48)")
-			}
-			o.Keyspace = v
-		case OptReplicationFactor:
-			o.ReplicationFactor, err = atoiMin(v, 1)
-		case OptPoolSize:
-			o.PoolSize, err = atoiMin(v, 1)
-		case OptRetries:
-			o.Retries, err = atoiMin(v, 0)
-		case OptSpeculative:
-			o.SpeculativeAttempts, o.SpeculativeDelay, err = parseSpeculative(v)
-		case OptProtocolVersion:
-			o.ProtocolVersion, err = atoiMin(v, 0)
-			if err == nil && o.ProtocolVersion != 0 && (o.ProtocolVersion < 3 || o.ProtocolVersion > 5) {
-				err = fmt.Errorf("want 0 (negotiate) or 3..5")
-			}
-		case OptConnectTimeout:
-			o.ConnectTimeout, err = time.ParseDuration(v)
-			if err == nil && o.ConnectTimeout <= 0 {
-				err = fmt.Errorf("want a positive duration")
-			}
-		case OptLocalDC:
-			o.LocalDC = v
-		default:
-			return Options{}, fmt.Errorf("cassandra: unknown option %q (known: %s)", k, knownOptions())
-		}
-		if err != nil {
-			return Options{}, fmt.Errorf("cassandra: option %s=%q: %w", k, m[k], err)
-		}
+	var o Options
+	if err := declare(&o).Parse(m); err != nil {
+		return Options{}, err
 	}
 	return o, nil
-}
-
-func knownOptions() string {
-	names := make([]string, len(optionDocs))
-	for i, d := range optionDocs {
-		names[i] = d.Key
-	}
-	return strings.Join(names, ", ")
-}
-
-func atoiMin(s string, min int) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, fmt.Errorf("want an integer")
-	}
-	if n < min {
-		return 0, fmt.Errorf("want an integer ≥ %d", min)
-	}
-	return n, nil
 }
 
 // parseSpeculative parses "off", "" or "N@DELAY".
@@ -145,15 +107,15 @@ func parseSpeculative(s string) (int, time.Duration, error) {
 	}
 	n, d, ok := strings.Cut(s, "@")
 	if !ok {
-		return 0, 0, fmt.Errorf(`want "off" or "N@DELAY", e.g. "2@50ms"`)
+		return 0, 0, errors.New(`want "off" or "N@DELAY", e.g. "2@50ms"`)
 	}
-	attempts, err := atoiMin(n, 1)
-	if err != nil {
-		return 0, 0, fmt.Errorf("attempts: %w", err)
+	attempts, err := strconv.Atoi(n)
+	if err != nil || attempts < 1 {
+		return 0, 0, errors.New("attempts: want an integer ≥ 1")
 	}
 	delay, err := time.ParseDuration(d)
 	if err != nil || delay <= 0 {
-		return 0, 0, fmt.Errorf("delay: want a positive Go duration")
+		return 0, 0, errors.New("delay: want a positive Go duration")
 	}
 	return attempts, delay, nil
 }

@@ -11,8 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,9 +43,6 @@ const (
 	DefaultPool        = 1
 )
 
-// ErrInvalidOption: an unknown option key or a malformed option value.
-var ErrInvalidOption = errors.New("invalid etcd option")
-
 // Driver is the "etcd" driver. Stateless; safe for concurrent use.
 type Driver struct{}
 
@@ -57,6 +54,8 @@ var (
 	_ drivers.Session    = (*Session)(nil)
 	_ drivers.Scanner    = (*Session)(nil)
 	_ drivers.CASer      = (*Session)(nil)
+
+	_ drivers.ConfigChecker = (*Driver)(nil)
 )
 
 // New returns the etcd driver.
@@ -76,11 +75,8 @@ func (*Driver) Info() drivers.Info {
 			{Key: "write", Values: []string{WriteDefault}, Default: WriteDefault,
 				Doc: "etcd writes always commit through raft (a quorum); there is no weaker write"},
 		},
-		Options: []drivers.Option{
-			{Key: OptDialTimeout, Default: DefaultDialTimeout.String(), Doc: "bound on connecting and on the reachability check at open (Go duration)"},
-			{Key: OptPool, Default: strconv.Itoa(DefaultPool), Doc: "gRPC clients (connections) per distinct endpoint set, shared round-robin by sessions"},
-		},
-		Ops: []string{op.Read.String(), op.Write.String(), op.Insert.String(), op.Scan.String(), op.RMW.String(), op.CAS.String()},
+		Options: declare(&options{}).Options(),
+		Ops:     []string{op.Read.String(), op.Write.String(), op.Insert.String(), op.Scan.String(), op.RMW.String(), op.CAS.String()},
 	}
 }
 
@@ -126,30 +122,55 @@ type options struct {
 	pool        int
 }
 
+// declare binds the driver's options to o (set to their defaults): the one
+// declaration Info documents and parseOptions parses.
+func declare(o *options) *drivers.OptionSet {
+	s := drivers.NewOptionSet("etcd")
+	s.Duration(&o.dialTimeout, OptDialTimeout, DefaultDialTimeout,
+		"bound on connecting and on the reachability check at open (default: Config.DialTimeout if set)")
+	s.Int(&o.pool, OptPool, DefaultPool, 1, 1024,
+		"gRPC clients (connections) per distinct endpoint set, shared round-robin by sessions")
+	return s
+}
+
+// parseOptions parses cfg.Options; errors are *drivers.OptionError values
+// (wrapping drivers.ErrInvalidOption). Config.DialTimeout applies unless
+// the dial_timeout option is given.
 func parseOptions(cfg drivers.Config) (options, error) {
-	o := options{dialTimeout: cfg.DialTimeout, pool: DefaultPool}
-	if o.dialTimeout <= 0 {
-		o.dialTimeout = DefaultDialTimeout
+	var o options
+	if err := declare(&o).Parse(cfg.Options); err != nil {
+		return options{}, err
 	}
-	for k, v := range cfg.Options {
-		switch k {
-		case OptDialTimeout:
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return o, fmt.Errorf("etcd: %w: %s=%q (want a positive Go duration such as 5s)", ErrInvalidOption, k, v)
-			}
-			o.dialTimeout = d
-		case OptPool:
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return o, fmt.Errorf("etcd: %w: %s=%q (want an integer ≥ 1)", ErrInvalidOption, k, v)
-			}
-			o.pool = n
-		default:
-			return o, fmt.Errorf("etcd: %w: unknown option %q (known: %s, %s)", ErrInvalidOption, k, OptDialTimeout, OptPool)
-		}
+	if _, set := cfg.Options[OptDialTimeout]; !set && cfg.DialTimeout > 0 {
+		o.dialTimeout = cfg.DialTimeout
 	}
 	return o, nil
+}
+
+// CheckOptions implements drivers.ConfigChecker.
+func (*Driver) CheckOptions(opts map[string]string) error {
+	return declare(&options{}).Parse(opts)
+}
+
+// CheckEndpoints implements drivers.ConfigChecker: each endpoint is
+// "host:port" or an http(s) URL "scheme://host:port" with no path.
+func (*Driver) CheckEndpoints(eps []string) error {
+	return drivers.EachEndpoint("etcd", eps, checkEndpoint)
+}
+
+// checkEndpoint checks one client endpoint's syntax.
+func checkEndpoint(ep string) error {
+	u, err := url.Parse(normalize(ep))
+	switch {
+	case err != nil:
+		return errors.New("want host:port or http(s)://host:port")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("scheme %q: want http or https", u.Scheme)
+	case u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		return errors.New("want host:port or http(s)://host:port, without path or query")
+	}
+	_, _, err = drivers.SplitHostPort(u.Host, 0)
+	return err
 }
 
 // normalize turns "host:port" into "http://host:port"; URLs stay as given.
@@ -178,6 +199,9 @@ func (d *Driver) Open(ctx context.Context, cfg drivers.Config) (drivers.Client, 
 	}
 	if len(cfg.Endpoints) == 0 {
 		return nil, fmt.Errorf("etcd: open: %w: no endpoints", drivers.ErrUnreachable)
+	}
+	if err := drivers.CheckConfig(d, drivers.Config{Endpoints: cfg.Endpoints}); err != nil {
+		return nil, err
 	}
 	c := &Client{
 		endpoints: normalizeAll(cfg.Endpoints),

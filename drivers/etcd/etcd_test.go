@@ -83,7 +83,7 @@ func TestOpenRejectsOptions(t *testing.T) {
 		opts map[string]string
 		want string
 	}{
-		{map[string]string{"keyspace": "x"}, `unknown option "keyspace"`},
+		{map[string]string{"keyspace": "x"}, `keyspace="x": unknown option`},
 		{map[string]string{"pool": "0"}, `pool="0"`},
 		{map[string]string{"pool": "many"}, `pool="many"`},
 		{map[string]string{"dial_timeout": "5"}, `dial_timeout="5"`},
@@ -92,7 +92,7 @@ func TestOpenRejectsOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
 			_, err := etcd.New().Open(t.Context(), drivers.Config{Endpoints: []string{"127.0.0.1:1"}, Options: tc.opts})
-			if !errors.Is(err, etcd.ErrInvalidOption) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, drivers.ErrInvalidOption) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Open = %v, want ErrInvalidOption mentioning %s", err, tc.want)
 			}
 		})

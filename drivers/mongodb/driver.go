@@ -69,6 +69,8 @@ var (
 	_ drivers.Client     = (*Client)(nil)
 	_ drivers.Topologist = (*Client)(nil)
 	_ drivers.Preparer   = (*Client)(nil)
+
+	_ drivers.ConfigChecker = (*Driver)(nil)
 )
 
 // Name returns "mongodb".
@@ -89,7 +91,7 @@ func (*Driver) Info() drivers.Info {
 			{Key: KeyTags, Default: "", Doc: "read preference tag sets: k:v,k:v per set, sets separated by ';', non-primary preferences only"},
 			{Key: KeyCausal, Values: []string{"false", "true"}, Default: "false", Doc: "one causally consistent mongo session per worker; not with available/linearizable; guarantees hold across failover only with w=majority + read_concern=majority"},
 		},
-		Options: slices.Clone(optionDocs),
+		Options: declare(&Options{}).Options(),
 		Ops:     []string{"read", "write", "insert", "scan", "rmw", "cas"},
 	}
 }
@@ -108,7 +110,10 @@ func (*Driver) ValidateLevels(l drivers.Levels) error {
 func (d *Driver) Open(ctx context.Context, cfg drivers.Config) (drivers.Client, error) {
 	opts, err := ParseOptions(cfg.Options)
 	if err != nil {
-		return nil, fmt.Errorf("mongodb: open: %w", err)
+		return nil, err
+	}
+	if err := drivers.CheckConfig(d, drivers.Config{Endpoints: cfg.Endpoints}); err != nil {
+		return nil, err
 	}
 	c := &Client{opts: opts, cfg: cfg, topoChanged: make(chan struct{}), sessions: map[*session]struct{}{}}
 	ctl, err := c.clientOptions("")
@@ -129,7 +134,7 @@ func (d *Driver) Open(ctx context.Context, cfg drivers.Config) (drivers.Client, 
 	defer cancel()
 	if err := c.control.Ping(pctx, readpref.Nearest()); err != nil {
 		_ = c.control.Disconnect(context.Background())
-		return nil, fmt.Errorf("mongodb: open %s: %w: %w", strings.Join(cfg.Endpoints, ","), drivers.ErrUnreachable, classify("ping", err))
+		return nil, fmt.Errorf("mongodb: open %s: %w: %w", drivers.RedactEndpoints(cfg.Endpoints), drivers.ErrUnreachable, classify("ping", err))
 	}
 	return c, nil
 }
@@ -176,7 +181,7 @@ func (c *Client) clientOptions(pin string) (*options.ClientOptions, error) {
 		SetRetryReads(o.RetryReads).
 		SetRetryWrites(o.RetryWrites).
 		SetServerSelectionTimeout(o.ServerSelectionTimeout).
-		SetMaxPoolSize(o.PoolSize).
+		SetMaxPoolSize(uint64(o.PoolSize)).
 		SetMonitor(commandMonitor())
 	return co, nil
 }

@@ -3,16 +3,14 @@ package mongodb
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
+	"net/url"
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+
 	"github.com/pacbench/pacbench/drivers"
 )
-
-// ErrInvalidOption: a system option the driver does not know or cannot parse.
-var ErrInvalidOption = errors.New("invalid mongodb option")
 
 // Option keys (profile `system.options`).
 const (
@@ -38,7 +36,7 @@ type Options struct {
 	// member travel over one pinned connection, so per-connection Toxiproxy
 	// toxics and netem rules hit every op the same way, and workers never
 	// queue behind each other for a connection).
-	PoolSize uint64
+	PoolSize int
 	// RetryReads and RetryWrites turn on the driver's retryable reads and
 	// writes (default false: a benchmark must see every failure).
 	RetryReads, RetryWrites bool
@@ -54,84 +52,85 @@ type Options struct {
 	ReplicaSet string
 }
 
-// optionDocs documents every option for drivers.Info, in display order.
-var optionDocs = []drivers.Option{
-	{Key: OptDatabase, Default: "pacbench", Doc: "database holding the collection"},
-	{Key: OptCollection, Default: "usertable", Doc: "collection holding one document per key: {_id, v, seq, writer, t_invoke, key_index}"},
-	{Key: OptPoolSize, Default: "1", Doc: "max connections per member for each session's own client (1 = every worker's ops to a member use one pinned connection)"},
-	{Key: OptRetryReads, Default: "false", Doc: "driver retryable reads (off: every failure is counted)"},
-	{Key: OptRetryWrites, Default: "false", Doc: "driver retryable writes (off: every failure is counted); not used by writes with wtimeout, which go as raw commands"},
-	{Key: OptServerSelectionTimeout, Default: "10s", Doc: "how long an op waits for a suitable member before failing as unavailable"},
-	{Key: OptDirect, Default: "false", Doc: "connect directly to the one endpoint, without replica-set discovery"},
-	{Key: OptReplicaSet, Default: "", Doc: "expected replica set name (default: discovered)"},
+// declare binds the options to o (set to their defaults): the one
+// declaration Info documents and ParseOptions parses.
+func declare(o *Options) *drivers.OptionSet {
+	s := drivers.NewOptionSet(Name)
+	s.String(&o.Database, OptDatabase, "pacbench", "database holding the collection", func(v string) error {
+		if v == "" || strings.ContainsAny(v, "/\\. \"$") {
+			return errors.New("want a MongoDB database name (no /\\. \"$ or space)")
+		}
+		return nil
+	})
+	s.String(&o.Collection, OptCollection, "usertable", "collection holding one document per key: {_id, v, seq, writer, t_invoke, key_index}", func(v string) error {
+		if v == "" || strings.HasPrefix(v, "system.") || strings.Contains(v, "$") {
+			return errors.New("want a MongoDB collection name (not system.*, no $)")
+		}
+		return nil
+	})
+	s.Int(&o.PoolSize, OptPoolSize, 1, 1, 1024, "max connections per member for each session's own client (1 = every worker's ops to a member use one pinned connection)")
+	s.Bool(&o.RetryReads, OptRetryReads, false, "driver retryable reads (off: every failure is counted)")
+	s.Bool(&o.RetryWrites, OptRetryWrites, false, "driver retryable writes (off: every failure is counted); not used by writes with wtimeout, which go as raw commands")
+	s.Duration(&o.ServerSelectionTimeout, OptServerSelectionTimeout, 10*time.Second, "how long an op waits for a suitable member before failing as unavailable")
+	s.Bool(&o.Direct, OptDirect, false, "connect directly to the one endpoint, without replica-set discovery")
+	s.String(&o.ReplicaSet, OptReplicaSet, "", "expected replica set name (default: discovered)", nil)
+	return s
 }
 
-// ParseOptions parses system options; unknown keys and bad values wrap
-// ErrInvalidOption.
+// ParseOptions parses system options; unknown keys and bad values are
+// *drivers.OptionError values (wrapping drivers.ErrInvalidOption), one per
+// bad key, joined.
 func ParseOptions(m map[string]string) (Options, error) {
-	o := Options{
-		Database:               "pacbench",
-		Collection:             "usertable",
-		PoolSize:               1,
-		ServerSelectionTimeout: 10 * time.Second,
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := o.set(k, m[k]); err != nil {
-			return Options{}, err
-		}
+	var o Options
+	if err := declare(&o).Parse(m); err != nil {
+		return Options{}, err
 	}
 	return o, nil
 }
 
-func (o *Options) set(k, v string) error {
-	bad := func(want string) error {
-		return fmt.Errorf("%w: %s=%q: want %s", ErrInvalidOption, k, v, want)
+// CheckOptions implements drivers.ConfigChecker (see ParseOptions).
+func (*Driver) CheckOptions(opts map[string]string) error {
+	_, err := ParseOptions(opts)
+	return err
+}
+
+// defaultPort is the port of a seed given without one.
+const defaultPort = 27017
+
+// CheckEndpoints implements drivers.ConfigChecker: either one mongodb://
+// URI (checked by mongo-driver's own connection-string validation) or one
+// mongodb+srv:// URI (a host name without port; resolved only at Open), or
+// host[:port] seeds (port 27017 when omitted).
+func (*Driver) CheckEndpoints(eps []string) error {
+	return drivers.EachEndpoint(Name, eps, func(ep string) error {
+		switch {
+		case strings.Contains(ep, "://") && len(eps) > 1:
+			return errors.New("a mongodb:// URI must be the only endpoint (or list host:port seeds)")
+		case strings.HasPrefix(ep, connstring.SchemeMongoDBSRV+"://"):
+			return checkSRV(ep)
+		case strings.HasPrefix(ep, connstring.SchemeMongoDB+"://"):
+			if _, err := connstring.ParseAndValidate(ep); err != nil {
+				return fmt.Errorf("connection string: %w", err)
+			}
+			return nil
+		case strings.Contains(ep, "://"):
+			return errors.New("want a mongodb:// or mongodb+srv:// URI, or host:port")
+		}
+		_, _, err := drivers.SplitHostPort(ep, defaultPort)
+		return err
+	})
+}
+
+// checkSRV checks a mongodb+srv:// URI without resolving it: one host name,
+// no port.
+func checkSRV(ep string) error {
+	u, err := url.Parse(ep)
+	switch {
+	case err != nil:
+		return errors.New("not a valid URI")
+	case u.Port() != "" || strings.Contains(u.Host, ","):
+		return errors.New("mongodb+srv:// takes one host name and no port")
 	}
-	var err error
-	switch k {
-	case OptDatabase:
-		if v == "" || strings.ContainsAny(v, "/\\. \"$") {
-			return bad("a MongoDB database name")
-		}
-		o.Database = v
-	case OptCollection:
-		if v == "" || strings.HasPrefix(v, "system.") || strings.Contains(v, "$") {
-			return bad("a MongoDB collection name")
-		}
-		o.Collection = v
-	case OptPoolSize:
-		if o.PoolSize, err = strconv.ParseUint(v, 10, 32); err != nil || o.PoolSize == 0 {
-			return bad("a positive integer")
-		}
-	case OptRetryReads:
-		if o.RetryReads, err = strconv.ParseBool(v); err != nil {
-			return bad("true or false")
-		}
-	case OptRetryWrites:
-		if o.RetryWrites, err = strconv.ParseBool(v); err != nil {
-			return bad("true or false")
-		}
-	case OptServerSelectionTimeout:
-		if o.ServerSelectionTimeout, err = time.ParseDuration(v); err != nil || o.ServerSelectionTimeout <= 0 {
-			return bad("a positive Go duration (5s)")
-		}
-	case OptDirect:
-		if o.Direct, err = strconv.ParseBool(v); err != nil {
-			return bad("true or false")
-		}
-	case OptReplicaSet:
-		o.ReplicaSet = v
-	default:
-		known := make([]string, len(optionDocs))
-		for i, d := range optionDocs {
-			known[i] = d.Key
-		}
-		return fmt.Errorf("%w: unknown option %q (known: %s)", ErrInvalidOption, k, strings.Join(known, ", "))
-	}
-	return nil
+	_, _, err = drivers.SplitHostPort(u.Host, defaultPort)
+	return err
 }

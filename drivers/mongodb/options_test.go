@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pacbench/pacbench/drivers"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -22,7 +24,7 @@ func TestParseOptions(t *testing.T) {
 			OptServerSelectionTimeout: "2s", OptDirect: "true", OptReplicaSet: "rs0",
 		}, want: Options{Database: "db1", Collection: "kv", PoolSize: 4, RetryReads: true, RetryWrites: true,
 			ServerSelectionTimeout: 2 * time.Second, Direct: true, ReplicaSet: "rs0"}},
-		{name: "unknown", in: map[string]string{"keyspace": "x"}, err: `unknown option "keyspace"`},
+		{name: "unknown", in: map[string]string{"keyspace": "x"}, err: `keyspace="x": unknown option`},
 		{name: "pool zero", in: map[string]string{OptPoolSize: "0"}, err: "pool_size"},
 		{name: "pool word", in: map[string]string{OptPoolSize: "many"}, err: "pool_size"},
 		{name: "retry word", in: map[string]string{OptRetryWrites: "maybe"}, err: "retry_writes"},
@@ -39,7 +41,7 @@ func TestParseOptions(t *testing.T) {
 			t.Parallel()
 			got, err := ParseOptions(tc.in)
 			if tc.err != "" {
-				if !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), tc.err) {
+				if !errors.Is(err, drivers.ErrInvalidOption) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("ParseOptions(%v) = %v, want ErrInvalidOption mentioning %q", tc.in, err, tc.err)
 				}
 				return

@@ -271,6 +271,9 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 		if werr := format(env.Stdout, out.Summary); werr != nil {
 			return runErr(fmt.Errorf("stdout: %w", werr))
 		}
+		for _, n := range out.Summary.Notes {
+			fmt.Fprintf(env.Stderr, "note: %s\n", n)
+		}
 		if out.Dir != "" {
 			fmt.Fprintf(env.Stderr, "results: %s\n", out.Dir)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -251,6 +252,78 @@ func TestInterruptAfterLastPhase(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join(out, "r", "summary.json"))
 			if err != nil || json.Unmarshal(b, &s) != nil || s.Partial || len(s.Scenarios[0].Phases) != 2 {
 				t.Errorf("results not complete (%v): partial=%v", err, s.Partial)
+			}
+		})
+	}
+}
+
+// nanSink stands for a value the run produced that is not finite: at
+// Finish (before any file is written) it puts x into the summary and the
+// manifest where set says.
+type nanSink struct {
+	set func(*sink.End)
+}
+
+func (n *nanSink) Start(sink.Info) error       { return nil }
+func (n *nanSink) AddInterval(sink.Tick) error { return nil }
+func (n *nanSink) Finish(end *sink.End) error  { n.set(end); return nil }
+
+// TestNonFiniteThroughCLI: no encoder fails on a value the run produced:
+// NaN and ±Inf are written as null in summary.json, manifest.json and the
+// --format json document, with a note naming the field, and the run
+// succeeds.
+func TestNonFiniteThroughCLI(t *testing.T) {
+	t.Parallel()
+	inf, nan := math.Inf(1), math.NaN()
+	cases := []struct {
+		name, file, field string
+		set               func(*sink.End)
+	}{
+		{"target rate +Inf", "summary.json", "scenarios[0].load.target_rate_ops",
+			func(e *sink.End) { e.Summary.Scenarios[0].Load.TargetRate = inf }},
+		{"throughput NaN", "summary.json", "scenarios[1].phases[0].ops.read.throughput_ops",
+			func(e *sink.End) { e.Summary.Scenarios[1].Phases[0].Ops["read"].ThroughputOps = nan }},
+		{"duration -Inf", "summary.json", "scenarios[0].phases[1].duration_s",
+			func(e *sink.End) { e.Summary.Scenarios[0].Phases[1].DurationS = -inf }},
+		{"manifest load NaN", "manifest.json", "load[1].achieved_rate_ops",
+			func(e *sink.End) { e.Manifest.Load[1].AchievedRate = nan }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sinks := sink.Default()
+			_ = sinks.Register("nan", func(context.Context, sink.Config) (sink.Sink, error) { return &nanSink{set: tc.set}, nil })
+			out := t.TempDir()
+			code, stdout, stderr := invokeEnv(t, fakeEnv(context.Background(), sinks), "run", "--profile",
+				writeFakeProfile(t, [2]string{"s", "f"}, [2]string{"a", "b"}), "--out", out, "--run-id", "r",
+				"--metrics-addr", "off", "--interval", "100ms", "--format", "json", "--quiet")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, stderr)
+			}
+			note := tc.file + ": non-finite value written as null: " + tc.field
+			if tc.file == "summary.json" && !strings.Contains(stderr, note) {
+				t.Errorf("stderr lacks the note %q:\n%s", note, stderr)
+			}
+			b, err := os.ReadFile(filepath.Join(out, "r", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.file == "summary.json" && string(b)+"\n" != stdout {
+				t.Errorf("--format json is not summary.json's exact copy")
+			}
+			for name, doc := range map[string][]byte{tc.file: b, "stdout": []byte(stdout)} {
+				if name == "stdout" && tc.file != "summary.json" {
+					continue
+				}
+				var v struct {
+					Notes []string `json:"notes"`
+				}
+				if err := json.Unmarshal(doc, &v); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if !strings.Contains(strings.Join(v.Notes, "\n"), tc.field) {
+					t.Errorf("%s: notes %q lack %s", name, v.Notes, tc.field)
+				}
 			}
 		})
 	}

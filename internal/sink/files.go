@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pacbench/pacbench/internal/report"
 )
@@ -35,17 +36,17 @@ func (s *summarySink) WriteFiles(dir *Dir, end *End) error {
 	if end.Summary == nil {
 		return nil
 	}
-	return writeJSON(dir, "summary.json", end.Summary, end)
+	return writeJSON(dir, "summary.json", end.Summary, end.AddNote)
 }
 
 // writeJSON encodes v with MarshalJSON; when values had to be nulled, the
-// paths are noted (end.AddNote: in the summary and the manifest) and v is
-// encoded again so that it carries its own note.
-func writeJSON(dir *Dir, name string, v any, end *End) error {
+// paths are noted (with note, which must reach v's own notes) and v is
+// encoded again so that it carries its note.
+func writeJSON(dir *Dir, name string, v any, note func(string)) error {
 	b, nulled, err := MarshalJSON(v)
 	if err == nil && len(nulled) > 0 {
 		for _, p := range nulled {
-			end.AddNote(fmt.Sprintf("%s: non-finite value written as null: %s", name, p))
+			note(fmt.Sprintf("%s: non-finite value written as null: %s", name, p))
 		}
 		b, _, err = MarshalJSON(v)
 	}
@@ -66,7 +67,13 @@ func (s *manifestSink) WriteFiles(dir *Dir, end *End) error {
 	if end.Manifest == nil {
 		return nil
 	}
-	return writeJSON(dir, "manifest.json", end.Manifest, end)
+	// Noted in the manifest only: summary.json is written already, and the
+	// summary printed on stdout must stay its exact copy.
+	return writeJSON(dir, "manifest.json", end.Manifest, func(n string) {
+		if !slices.Contains(end.Manifest.Notes, n) {
+			end.Manifest.Notes = append(end.Manifest.Notes, n)
+		}
+	})
 }
 
 // csvSink writes summary.csv.

@@ -49,14 +49,30 @@ if ! "$GOBIN_DIR/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERS
 	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
 "$GOBIN_DIR/staticcheck" ./...
-# go mod tidy must leave go.mod and go.sum unchanged.
-cp go.mod "$PACBENCH_CACHE/go.mod.before"; cp go.sum "$PACBENCH_CACHE/go.sum.before"
-go mod tidy
-if ! cmp -s go.mod "$PACBENCH_CACHE/go.mod.before" || ! cmp -s go.sum "$PACBENCH_CACHE/go.sum.before"; then
-	echo "go mod tidy changed go.mod/go.sum:"; git --no-pager diff -- go.mod go.sum
-	cp "$PACBENCH_CACHE/go.mod.before" go.mod; cp "$PACBENCH_CACHE/go.sum.before" go.sum
-	exit 1
-fi
+# go mod tidy must leave go.mod and go.sum unchanged (in the current dir).
+check_tidy() {
+	local saved="$PACBENCH_CACHE/tidy-$(pwd | tr / _)"
+	cp go.mod "$saved.mod"; cp go.sum "$saved.sum"
+	go mod tidy
+	if ! cmp -s go.mod "$saved.mod" || ! cmp -s go.sum "$saved.sum"; then
+		echo "go mod tidy changed $(pwd)/go.mod or go.sum:"; git --no-pager diff -- go.mod go.sum
+		cp "$saved.mod" go.mod; cp "$saved.sum" go.sum
+		return 1
+	fi
+}
+check_tidy
+
+step "kubernetes manifests and Chaos Mesh objects (tools/kubecheck, its own module)"
+# kustomize's Go API, strict decoding into k8s.io/api / Prometheus operator /
+# Chaos Mesh types, the API server's create validation, Pod Security
+# (restricted), Chaos Mesh's webhook: docs/kubernetes.md#validation.
+(
+	cd tools/kubecheck
+	check_tidy
+	go vet ./...
+	# shellcheck disable=SC2086
+	go test -count=1 -timeout 20m $GOTEST_FLAGS ./...
+)
 
 step "prometheus"
 PACBENCH_PROMETHEUS_BIN=$(scripts/prometheus.sh install)

@@ -72,6 +72,17 @@ type Options struct {
 	Exe string
 	// Impairers holds the impairment backends (default impair.Builtin()).
 	Impairers *impair.Registry
+	// Abandon, when closed (a second interrupt), stops all waiting: a stuck
+	// heal is given up (what may be left is reported) and a local cluster
+	// is killed instead of stopped. Nil: never.
+	Abandon <-chan struct{}
+	// HealTimeout bounds each heal of the impairment backend (default
+	// impair.DefaultClearTimeout).
+	HealTimeout time.Duration
+	// ProfileFile is the profile's path as the user gave it, for the
+	// `pacbench heal --profile` command printed when impairments are left
+	// in place ("" for a built-in or in-code profile).
+	ProfileFile string
 }
 
 // Bounds of Options.Interval: each interval writes one histogram per
@@ -107,6 +118,11 @@ type Outcome struct {
 	// Notes are problems that did not fail the run (leftovers of dead runs
 	// cleaned up, results written elsewhere).
 	Notes []string
+	// Heal is the account of the run's impairments (nil when no phase was
+	// impaired): what was removed and what may be left in place.
+	Heal *impair.HealStatus
+	// HealCommand finishes a heal that did not ("" when nothing is left).
+	HealCommand string
 }
 
 // Execute runs opts.Profile end to end. Usage errors (wrapping ErrUsage)
@@ -131,7 +147,14 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	defer stopSystem()
 	res, runErr := x.run(ctx, cfg)
-	return x.finish(res, cfg, runErr)
+	// A heal that leaves impairments in place fails the run (exit 1) and
+	// is noted in the manifest, but does not make its measurements partial.
+	healNotes, healErr := settleHeal(cfg.Impairer, x.out, x.plan.Profile.System, o.ProfileFile)
+	if res != nil {
+		res.Errors = append(res.Errors, healNotes...)
+	}
+	out, err := x.finish(res, cfg, runErr)
+	return out, errors.Join(err, healErr)
 }
 
 // startSystem brings up the system under test and picks the impairment
@@ -161,7 +184,7 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, func(), err
 	if sys.Cluster == "local" {
 		fmt.Fprintf(o.Log, "starting local %s cluster (%d members, each its own process)\n", sys.Driver, max(sys.Members, 3))
 		t0 := time.Now()
-		c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{Members: sys.Members, Exe: o.Exe})
+		c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{Members: sys.Members, Exe: o.Exe, Abandon: o.Abandon})
 		if err != nil {
 			return cfg, stop, fmt.Errorf("%w: local etcd cluster: %w", runner.ErrSetup, err)
 		}
@@ -174,10 +197,11 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, func(), err
 		cfg.Links = sys.Links()
 	}
 	if Impaired(plan.Phases) {
-		var err error
-		if cfg.Impairer, err = OpenImpairer(sys.Impairer, cfg.Links, imp); err != nil {
+		b, err := OpenImpairer(sys.Impairer, cfg.Links, imp)
+		if err != nil {
 			return cfg, stop, fmt.Errorf("%w: %w", runner.ErrSetup, err)
 		}
+		cfg.Impairer = impair.NewGuard(b, impair.GuardOptions{Abandon: o.Abandon, ClearTimeout: o.HealTimeout})
 	}
 	return cfg, stop, nil
 }

@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/profile"
@@ -56,4 +58,59 @@ func Impaired(phases []profile.Phase) bool {
 // from a profile's system.nodes.
 func LinksFromNodes(nodes []profile.Node) impair.Topology {
 	return profile.System{Nodes: nodes}.Links()
+}
+
+// ErrNotHealed: impairments the run applied may still be in place after it
+// (a heal failed, timed out or was abandoned); the error says what was and
+// was not removed and how to finish.
+var ErrNotHealed = errors.New("impairments not healed")
+
+// settleHeal reads the account of the run's backend (an impair.Guard) once
+// the run is over into out, and returns the manifest notes and, when
+// anything may be left in place, an error wrapping ErrNotHealed. b nil:
+// nothing was impaired.
+func settleHeal(b impair.Backend, out *Outcome, sys profile.System, profileFile string) ([]string, error) {
+	guard, ok := b.(*impair.Guard)
+	if !ok {
+		return nil, nil
+	}
+	st := guard.Status()
+	out.Heal = &st
+	if st.Healed() {
+		return nil, nil
+	}
+	local := sys.Cluster == profile.ClusterLocal
+	var msg strings.Builder
+	if st.Abandoned {
+		msg.WriteString("heal abandoned; ")
+	}
+	fmt.Fprintf(&msg, "left in place (or not confirmed removed): %s", strings.Join(st.Left, "; "))
+	if len(st.Removed) > 0 {
+		fmt.Fprintf(&msg, "; removed: %s", strings.Join(st.Removed, "; "))
+	}
+	if st.Error != "" {
+		fmt.Fprintf(&msg, "; last error: %s", st.Error)
+	}
+	notes := []string{"impairments not healed: " + msg.String()}
+	if local {
+		msg.WriteString(" (the local cluster's embedded Toxiproxy stopped with it: nothing remains once pacbench exits)")
+		notes = append(notes, "the local cluster's embedded Toxiproxy stopped with the run: nothing remains in place")
+		return notes, fmt.Errorf("%w: %s", ErrNotHealed, msg.String())
+	}
+	out.HealCommand = HealCommand(profileFile, sys.Impairer)
+	notes = append(notes, "to remove what is left: "+out.HealCommand)
+	return notes, fmt.Errorf("%w: %s\nto finish, run: %s", ErrNotHealed, msg.String(), out.HealCommand)
+}
+
+// HealCommand is the `pacbench heal` command line that removes what a run
+// with this backend may have left: by profile when its file is known,
+// else by Toxiproxy URL.
+func HealCommand(profileFile string, spec impair.BackendSpec) string {
+	if profileFile != "" {
+		return impair.ShellJoin([]string{"pacbench", "heal", "--profile", profileFile})
+	}
+	if api := spec.Merged()[impair.OptionAPI]; api != "" && (spec.Kind == "" || spec.Kind == impair.BackendToxiproxy) {
+		return impair.ShellJoin([]string{"pacbench", "heal", "--toxiproxy", api})
+	}
+	return "pacbench heal --profile <the profile file>"
 }

@@ -67,8 +67,15 @@ func runErrIf(err error) error {
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// Context is cancelled on SIGINT/SIGTERM (main) or by the test.
+	// Context is cancelled on the first SIGINT/SIGTERM (main) or by the
+	// test: a graceful stop.
 	Context context.Context
+	// Abandon is closed on the second signal: stop waiting for heals and
+	// the local cluster, report what may be left in place. Nil: never.
+	Abandon <-chan struct{}
+	// HealHint, if set, is told what a forced exit would leave in place
+	// and how to remove it (the third signal prints it).
+	HealHint func(string)
 	// StderrTTY says whether stderr is a terminal (status line in place).
 	StderrTTY bool
 	// Exe is the binary re-executed for local cluster members.
@@ -87,15 +94,17 @@ func main() {
 	cluster.MaybeRunMember()
 	// Toxiproxy logs through zerolog's global logger; keep it quiet.
 	zerolog.SetGlobalLevel(zerolog.WarnLevel)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	iv, ctx := newInterrupts(context.Background(), os.Stderr, os.Exit)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go iv.watch(sigs)
 	fi, _ := os.Stderr.Stat()
 	env := Env{
-		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Context: ctx,
-		StderrTTY: fi != nil && fi.Mode()&os.ModeCharDevice != 0,
+		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Context: ctx, Abandon: iv.Abandon(),
+		StderrTTY: fi != nil && fi.Mode()&os.ModeCharDevice != 0, HealHint: iv.SetHint,
 	}
 	code := Main(os.Args[1:], env)
-	stop()
+	signal.Stop(sigs)
 	os.Exit(code)
 }
 
@@ -158,7 +167,7 @@ the built-in quickstart: linearizable vs serializable reads through a follower.`
 
 type runFlags struct {
 	profile, out, format, metricsAddr, runID string
-	duration, linger, interval               time.Duration
+	duration, linger, interval, healTimeout  time.Duration
 	seed                                     int64
 	quiet, dryRun, overwrite                 bool
 	runIDSet                                 bool // --run-id given (even empty)
@@ -187,6 +196,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.StringVar(&f.runID, "run-id", "", "name of the results directory inside --out: letters, digits, '.', '_', '-' (default: timestamp-profile)")
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing run directory of that --run-id (only one pacbench wrote)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fl.DurationVar(&f.healTimeout, "heal-timeout", impair.DefaultClearTimeout, "how long to wait for the impairment backend to heal before reporting what is left in place")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print each phase's impairment commands (netem: docker exec tc/iptables; toxiproxy: toxics) and exit without running")
 	return cmd
 }
@@ -225,6 +235,9 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.healTimeout <= 0 || f.healTimeout > 10*time.Minute {
+		return usageErr("--heal-timeout: want a duration in (0, 10m], got %s", f.healTimeout)
+	}
 	prof, err := loadProfile(env, f.profile)
 	if err != nil {
 		return err
@@ -242,6 +255,9 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	var progress io.Writer
 	if !f.quiet {
 		progress = env.Stderr
+	}
+	if env.HealHint != nil {
+		env.HealHint(healHint(prof, f.profile))
 	}
 	out, err := bench.Execute(ctx, bench.Options{
 		Profile:     prof,
@@ -263,6 +279,9 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 		DryRunOut:   env.Stderr,
 		Exe:         env.Exe,
 		Impairers:   env.Impairers,
+		Abandon:     env.Abandon,
+		HealTimeout: f.healTimeout,
+		ProfileFile: f.profile,
 	})
 	if errors.Is(err, bench.ErrUsage) {
 		return usageErr("%v", err)
@@ -283,7 +302,7 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	}
 	if err != nil {
 		if errors.Is(err, runner.ErrInterrupted) {
-			return runErr(fmt.Errorf("%w (partial results written, impairments healed)", err))
+			return runErr(fmt.Errorf("%w\n(%s)", err, stopReport(out)))
 		}
 		return runErr(err)
 	}

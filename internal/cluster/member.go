@@ -43,7 +43,8 @@ const (
 // MaybeRunMember must be the first statement of main() and of TestMain in
 // packages that start clusters. If MemberEnv is set it runs one embedded etcd
 // member from that configuration and calls os.Exit when the member stops,
-// when it receives SIGTERM/SIGINT, or when its parent dies (stdin closed or
+// when it receives SIGTERM (SIGINT is ignored: it is the parent's to
+// handle), or when its parent dies (stdin closed or
 // re-parented); otherwise it returns at once.
 func MaybeRunMember() {
 	raw, ok := os.LookupEnv(MemberEnv)
@@ -63,9 +64,12 @@ func runMember(raw string) error {
 	if err := json.Unmarshal([]byte(raw), &mc); err != nil {
 		return fmt.Errorf("decode %s: %w", MemberEnv, err)
 	}
-	// Catch signals before starting so an early SIGTERM is not fatal mid-start.
+	// Catch SIGTERM (the parent's stop) before starting so an early one is
+	// not fatal mid-start. SIGINT is ignored: a Ctrl-C is for the parent,
+	// which stops the members itself, one at a time, after healing.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGTERM)
+	signal.Ignore(syscall.SIGINT)
 
 	cfg, err := mc.embedConfig()
 	if err != nil {

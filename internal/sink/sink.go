@@ -177,8 +177,11 @@ func Usage(err error) error { return usageError{err} }
 
 type usageError struct{ error }
 
+// Is makes errors.Is(err, ErrUsage) true.
 func (u usageError) Is(target error) bool { return target == ErrUsage }
-func (u usageError) Unwrap() error        { return u.error }
+
+// Unwrap exposes the marked error (and its own sentinels).
+func (u usageError) Unwrap() error { return u.error }
 
 // Registry is an ordered list of named sink factories. Not safe for
 // concurrent Register; Open may be called concurrently.

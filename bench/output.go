@@ -136,6 +136,9 @@ func (x *execution) openOutputs(ctx context.Context) error {
 	}
 	if err := set.Start(x.info()); err != nil {
 		x.discard()
+		done, cancel := context.WithCancel(ctx)
+		cancel() // nothing ran: no linger
+		_ = set.Stop(done)
 		return fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	x.ctx = ctx

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -265,4 +266,37 @@ func TestRunDirectorySafety(t *testing.T) {
 			t.Errorf("leftover %s in --out", e.Name())
 		}
 	}
+}
+
+// failingStart is a sink that cannot start (e.g. its file cannot be made).
+type failingStart struct{ toySink }
+
+func (*failingStart) Start(sink.Info) error { return errors.New("no room") }
+
+// TestSinkStartFails: an output that cannot start stops the run before
+// anything starts (ErrOutput), leaves nothing in --out and releases the
+// metrics port.
+func TestSinkStartFails(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	sinks := sink.Default()
+	_ = sinks.Register("failing", func(context.Context, sink.Config) (sink.Sink, error) { return &failingStart{}, nil })
+	outDir := t.TempDir()
+	_, err = fakeRun(t, [4]string{"a", "b", "c", "d"}, bench.Options{RunID: "r", OutDir: outDir, Sinks: sinks, MetricsAddr: addr})
+	if !errors.Is(err, bench.ErrOutput) || !strings.Contains(err.Error(), "no room") {
+		t.Fatalf("run: %v, want ErrOutput saying no room", err)
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+		t.Errorf("--out holds %v", entries)
+	}
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("metrics port %s not released: %v", addr, err)
+	}
+	_ = ln.Close()
 }

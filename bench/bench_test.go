@@ -15,6 +15,7 @@ import (
 	"github.com/pacbench/pacbench/bench"
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/drivers/etcd"
+	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/internal/cluster"
 	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/testenv"
@@ -126,19 +127,19 @@ func TestPACELCOnRealEtcd(t *testing.T) {
 		if r == nil {
 			continue
 		}
-		if r.Staleness.Stale != 0 {
-			t.Errorf("linearizable %s: %d stale reads, want 0", ph, r.Staleness.Stale)
+		if n := staleReads(r); n != 0 {
+			t.Errorf("linearizable %s: %d stale reads, want 0", ph, n)
 		}
-		if ses := phaseOf(t, s, "linearizable", ph).Session; ses.RYWViolations+ses.MonotonicReadViolations != 0 {
-			t.Errorf("linearizable %s: session violations %+v", ph, ses)
+		if ryw, mono := sessionViolations(phaseOf(t, s, "linearizable", ph)); ryw+mono != 0 {
+			t.Errorf("linearizable %s: session violations ryw %d monotonic %d", ph, ryw, mono)
 		}
 	}
 	// Latency phase: the follower lags.
 	serLat := phaseOf(t, s, "serializable", "latency").Ops["read"]
-	if serLat.Staleness.StaleRatio <= 0.01 {
-		t.Errorf("serializable latency: stale ratio %.4f, want > 1%%", serLat.Staleness.StaleRatio)
+	if r := staleRatio(serLat); r <= 0.01 {
+		t.Errorf("serializable latency: stale ratio %.4f, want > 1%%", r)
 	}
-	if p50 := serLat.Staleness.Ms.P50; p50 < 5 || p50 > 500 {
+	if p50, _ := serLat.Checks.Float("staleness", "ms", "p50"); p50 < 5 || p50 > 500 {
 		t.Errorf("serializable latency: staleness p50 %.1f ms, want of the order of the 40 ms delay", p50)
 	}
 	linLat := phaseOf(t, s, "linearizable", "latency").Ops["read"]
@@ -162,13 +163,13 @@ func TestPACELCOnRealEtcd(t *testing.T) {
 		t.Errorf("serializable partition: availability %.3f, want > 99%%", serPart.Availability)
 	}
 	serBase := phaseOf(t, s, "serializable", "baseline").Ops["read"]
-	if serPart.Staleness.StaleRatio <= serBase.Staleness.StaleRatio {
-		t.Errorf("serializable partition: stale ratio %.3f not above baseline %.3f", serPart.Staleness.StaleRatio, serBase.Staleness.StaleRatio)
+	if staleRatio(serPart) <= staleRatio(serBase) {
+		t.Errorf("serializable partition: stale ratio %.3f not above baseline %.3f", staleRatio(serPart), staleRatio(serBase))
 	}
 	// Healed: staleness back to milliseconds, well below the partition's.
 	serHeal := phaseOf(t, s, "serializable", "healed").Ops["read"]
-	if serHeal.Staleness.StaleRatio >= serPart.Staleness.StaleRatio/2 {
-		t.Errorf("serializable healed: stale ratio %.3f, want well below partition %.3f", serHeal.Staleness.StaleRatio, serPart.Staleness.StaleRatio)
+	if staleRatio(serHeal) >= staleRatio(serPart)/2 {
+		t.Errorf("serializable healed: stale ratio %.3f, want well below partition %.3f", staleRatio(serHeal), staleRatio(serPart))
 	}
 	// Verdicts.
 	for _, want := range []struct{ sc, p, e string }{{"serializable", "PA", "EL"}, {"linearizable", "PC", "EC"}} {
@@ -203,11 +204,12 @@ func checkConsistency(t *testing.T, s *report.Summary, dir string) {
 	t.Helper()
 	for _, ph := range []string{"baseline", "latency", "partition", "healed"} {
 		p := phaseOf(t, s, "linearizable", ph)
-		if p.Linearizable != nil && !*p.Linearizable {
-			t.Errorf("linearizable/%s: porcupine says not linearizable (%+v)", ph, p.Linearizability)
+		lin, evidence := p.Checks.Bool("linearizable"), evidenceOf(p)
+		if lin != nil && !*lin {
+			t.Errorf("linearizable/%s: porcupine says not linearizable (%+v)", ph, evidence)
 		}
-		if ph != "partition" && (p.Linearizable == nil || !*p.Linearizable) {
-			t.Errorf("linearizable/%s: verdict %v, want true (%+v)", ph, p.Linearizable, p.Linearizability)
+		if ph != "partition" && (lin == nil || !*lin) {
+			t.Errorf("linearizable/%s: verdict %v, want true (%+v)", ph, lin, evidence)
 		}
 		for _, pr := range p.Probes {
 			if pr.PConsistent != 1 {
@@ -216,11 +218,11 @@ func checkConsistency(t *testing.T, s *report.Summary, dir string) {
 		}
 	}
 	lat := phaseOf(t, s, "serializable", "latency")
-	if lat.Linearizable == nil || *lat.Linearizable {
-		t.Errorf("serializable/latency: verdict %v, want false (%+v)", lat.Linearizable, lat.Linearizability)
-	} else if lat.Linearizability == nil || lat.Linearizability.Visualization == "" {
+	if lin, ev := lat.Checks.Bool("linearizable"), evidenceOf(lat); lin == nil || *lin {
+		t.Errorf("serializable/latency: verdict %v, want false (%+v)", lin, ev)
+	} else if ev == nil || ev.Visualization == "" {
 		t.Errorf("serializable/latency: no visualization saved")
-	} else if st, err := os.Stat(filepath.Join(dir, lat.Linearizability.Visualization)); err != nil || st.Size() == 0 {
+	} else if st, err := os.Stat(filepath.Join(dir, ev.Visualization)); err != nil || st.Size() == 0 {
 		t.Errorf("visualization file: %v", err)
 	}
 	if len(lat.Probes) == 0 {
@@ -314,19 +316,18 @@ func TestSessionGuaranteesMovingSessions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	var ser report.Session
+	var serRYW, serMono int64
 	for _, ph := range []string{"baseline", "latency", "partition", "healed"} {
-		lin := phaseOf(t, res.Summary, "linearizable", ph).Session
-		if lin.RYWViolations+lin.MonotonicReadViolations != 0 {
-			t.Errorf("linearizable/%s: session violations %+v, want none", ph, lin)
+		if ryw, mono := sessionViolations(phaseOf(t, res.Summary, "linearizable", ph)); ryw+mono != 0 {
+			t.Errorf("linearizable/%s: session violations ryw %d monotonic %d, want none", ph, ryw, mono)
 		}
-		s := phaseOf(t, res.Summary, "serializable", ph).Session
-		ser.RYWViolations += s.RYWViolations
-		ser.MonotonicReadViolations += s.MonotonicReadViolations
+		ryw, mono := sessionViolations(phaseOf(t, res.Summary, "serializable", ph))
+		serRYW += ryw
+		serMono += mono
 	}
-	t.Logf("serializable, moving sessions: %+v", ser)
-	if ser.RYWViolations == 0 || ser.MonotonicReadViolations == 0 {
-		t.Errorf("serializable with moving sessions under replica delay: %+v, want both kinds of violation", ser)
+	t.Logf("serializable, moving sessions: ryw %d monotonic %d", serRYW, serMono)
+	if serRYW == 0 || serMono == 0 {
+		t.Errorf("serializable with moving sessions under replica delay: ryw %d monotonic %d, want both kinds of violation", serRYW, serMono)
 	}
 }
 
@@ -374,4 +375,33 @@ func TestMemberDiesMidRun(t *testing.T) {
 		}
 	}
 	checkResultsDir(t, res.Dir, "baseline", "dying", "partition", "healed")
+}
+
+// staleReads is a read op's stale count (summary key staleness.stale).
+func staleReads(r *report.Op) int64 {
+	n, _ := r.Checks.Int("staleness", "stale")
+	return n
+}
+
+// staleRatio is a read op's stale ratio (0 when nothing was checked).
+func staleRatio(r *report.Op) float64 {
+	x, _ := r.Checks.Float("staleness", "stale_ratio")
+	return x
+}
+
+// sessionViolations are a phase's session-guarantee violations.
+func sessionViolations(p report.Phase) (ryw, mono int64) {
+	ryw, _ = p.Checks.Int("session", "ryw_violations")
+	mono, _ = p.Checks.Int("session", "monotonic_read_violations")
+	return ryw, mono
+}
+
+// evidenceOf is a phase's linearizability evidence (nil: none).
+func evidenceOf(p report.Phase) *checkers.Evidence {
+	v, ok := p.Checks.Get("linearizability")
+	if !ok {
+		return nil
+	}
+	ev, _ := v.(*checkers.Evidence)
+	return ev
 }

@@ -217,7 +217,7 @@ func TestHostileNames(t *testing.T) {
 			}
 			for _, sc := range out.Summary.Scenarios {
 				for _, ph := range sc.Phases {
-					if lc := ph.Linearizability; lc != nil && lc.Visualization != "" {
+					if lc := evidenceOf(ph); lc != nil && lc.Visualization != "" {
 						if _, err := os.Stat(filepath.Join(out.Dir, lc.Visualization)); err != nil {
 							t.Errorf("summary names %s: %v", lc.Visualization, err)
 						}

@@ -60,17 +60,3 @@ func (hp *histPool) put(h *hdrhistogram.Histogram) {
 	}
 	hp.p.Put(h)
 }
-
-// recordClamped records v into h after clamping it into [0, hi]; it returns
-// 1 if v had to be clamped, else 0. It never allocates (the histogram cannot
-// reject an in-range value).
-func recordClamped(h *hdrhistogram.Histogram, v, hi int64) int64 {
-	var clamped int64
-	if v < 0 {
-		v, clamped = 0, 1
-	} else if v > hi {
-		v, clamped = hi, 1
-	}
-	_ = h.RecordValue(v)
-	return clamped
-}

@@ -210,21 +210,29 @@ func (o *Oracle) Loaded(key uint64) {
 // Check returns the staleness of a read of key invoked at invokeNs that
 // returned readSeq (0 for a key that had no value). See Staleness.
 func (o *Oracle) Check(key, readSeq uint64, invokeNs int64) Staleness {
+	var st Staleness
+	o.checkInto(key, readSeq, invokeNs, &st)
+	return st
+}
+
+// checkInto is Check writing the verdict into *st.
+func (o *Oracle) checkInto(key, readSeq uint64, invokeNs int64, st *Staleness) {
 	k := o.state(key)
 	if k == nil {
-		return Staleness{SinceAckNs: -1}
+		*st = Staleness{SinceAckNs: -1}
+		return
 	}
 	r := k.ring.Load()
 	if r == nil {
-		return Staleness{SinceAckNs: -1}
+		*st = Staleness{SinceAckNs: -1}
+		return
 	}
-	var st Staleness
 	for spins := 0; ; spins++ {
 		v := r.ver.Load()
 		if v&1 == 0 {
-			r.check(readSeq, invokeNs, &st)
+			r.check(readSeq, invokeNs, st)
 			if r.ver.Load() == v {
-				return st
+				return
 			}
 		}
 		if spins&15 == 15 {

@@ -1,7 +1,9 @@
 package metrics
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -18,17 +20,15 @@ type Options struct {
 	// slot exists even if empty.
 	Phases []string
 	// Keys is the oracle's capacity: key indexes [0, Keys) are tracked for
-	// staleness and session guarantees; others are not checked.
+	// staleness and the session guarantees; others are not checked.
 	Keys int
 	// RingSize is the per-key number of recent acked writes the oracle
 	// remembers (default DefaultRingSize; rounded up to a power of two). A
 	// stale read's time staleness is exact while the read lags by fewer
 	// than about RingSize writes of its key, a lower bound beyond.
 	RingSize int
-	// SessionKeys caps each worker's session table (default
-	// DefaultSessionKeys slots, 24 bytes each, allocated on first use with
-	// min(Keys, SessionKeys) rounded up to a power of two).
-	SessionKeys int
+	// Checks are the checks every worker feeds (nil: none; latency only).
+	Checks *Checks
 	// Clock is the run clock Record reads completion times from and the
 	// first interval starts at. Pass the runner's clock so all times share
 	// one base; the zero Clock means NewClock() at NewRecorder.
@@ -36,37 +36,86 @@ type Options struct {
 }
 
 // Recorder gathers the measurements of one run. NewWorker, Collect,
-// Results and Recycle are goroutine-safe; recording goes through Workers.
+// Results, Finish and Recycle are goroutine-safe; recording goes through
+// Workers.
 type Recorder struct {
 	scenarios, phases []string
 	nScen, nPhase     int
 	clock             Clock
 	oracle            *Oracle
-	vis               visBounds
+	layout            layout
 	latPool, verPool  *histPool
-	sessKeys          int
 
-	mu       sync.Mutex // guards everything below
-	workers  []*Worker
-	last     int64                // end of the previous interval
-	cells    []*cell              // [scenario*nPhase+phase], nil until used
-	ivSeries []*IntervalSeries    // Collect scratch, by global series index
-	ivStale  []*IntervalStaleness // Collect scratch, by cell index
+	mu      sync.Mutex // guards everything below
+	workers []*Worker
+	cur     *ivSet  // the open interval
+	spare   *ivSet  // a closed interval's set, reused as the next one
+	last    int64   // end of the previous interval
+	cells   []*cell // cumulative, [scenario*nPhase+phase], nil until used
 }
 
-// cell is the cumulative state of one (scenario, phase).
-type cell struct {
-	ops [op.NumKinds]cellKind
-	st  phaseBuf // counters, cumulative Versions/Behind and visibility
+// layout is where every measure lives in a cell.
+type layout struct {
+	checks   *Checks
+	measures []Measure
+	owner    []int // measure → check index
+	// slot: counters and buckets → first counter slot (buckets: hits,
+	// total per bucket); histograms → index among the check histograms;
+	// -1 for ratios and verdicts.
+	slot          []int
+	hi            []int64   // histograms: the largest value tracked
+	bounds        [][]int64 // buckets: the bounds
+	nCounters     int
+	nCheckHists   int
+	checkHistBase int // cell-local index of the first check histogram
+	histsPerCell  int
+	histUnit      []Unit // by cell-local histogram index
 }
 
-type cellKind struct {
-	count     [op.NumClasses]int64
-	resp, svc [op.NumClasses]*hdrhistogram.Histogram
-	span      span
+func newLayout(c *Checks) layout {
+	l := layout{checks: c, checkHistBase: int(op.NumKinds) * int(op.NumClasses) * latencyMeasures}
+	if c == nil {
+		c = &Checks{}
+		l.checks = c
+	}
+	l.measures = c.measures
+	for i := range c.list {
+		end := len(c.measures)
+		if i+1 < len(c.base) {
+			end = c.base[i+1]
+		}
+		for range c.measures[c.base[i]:end] {
+			l.owner = append(l.owner, i)
+		}
+	}
+	for range l.checkHistBase {
+		l.histUnit = append(l.histUnit, UnitNanoseconds)
+	}
+	for _, m := range c.measures {
+		s := -1
+		switch m.Kind {
+		case KindCounter:
+			s = l.nCounters
+			l.nCounters++
+		case KindBuckets:
+			s = l.nCounters
+			l.nCounters += 2 * len(m.Bounds)
+		case KindHistogram:
+			s = l.nCheckHists
+			l.nCheckHists++
+			l.histUnit = append(l.histUnit, m.Unit)
+		}
+		l.slot = append(l.slot, s)
+		l.hi = append(l.hi, highestFor(m.Unit))
+		l.bounds = append(l.bounds, m.Bounds)
+	}
+	l.histsPerCell = l.checkHistBase + l.nCheckHists
+	return l
 }
 
-// NewRecorder returns a Recorder for o.
+// NewRecorder returns a Recorder for o. It panics if scenarios × phases
+// is too large to address (over about 130,000 cells: a programming error;
+// profiles are bounded far below).
 func NewRecorder(o Options) *Recorder {
 	clock := o.Clock
 	if clock.IsZero() {
@@ -79,15 +128,16 @@ func NewRecorder(o Options) *Recorder {
 		nPhase:    max(len(o.Phases), 1),
 		clock:     clock,
 		oracle:    newOracle(o.Keys, o.RingSize),
-		vis:       newVisBounds(),
+		layout:    newLayout(o.Checks),
 		latPool:   newHistPool(NewLatencyHistogram),
 		verPool:   newHistPool(NewVersionsHistogram),
-		sessKeys:  o.SessionKeys,
+	}
+	if ids := r.nScen * r.nPhase * r.layout.histsPerCell; ids >= 1<<idBits {
+		panic(fmt.Sprintf("metrics: NewRecorder: %d scenarios × %d phases is too many to record", r.nScen, r.nPhase))
 	}
 	r.last = clock.Now()
 	r.cells = make([]*cell, r.nScen*r.nPhase)
-	r.ivSeries = make([]*IntervalSeries, r.nScen*r.nPhase*seriesPerPhase)
-	r.ivStale = make([]*IntervalStaleness, r.nScen*r.nPhase)
+	r.cur = r.newSet()
 	return r
 }
 
@@ -97,86 +147,316 @@ func (r *Recorder) Oracle() *Oracle { return r.oracle }
 // Clock returns the run clock the recorder uses.
 func (r *Recorder) Clock() Clock { return r.clock }
 
+// Checks returns the checks the recorder runs (never nil; maybe empty).
+func (r *Recorder) Checks() *Checks { return r.layout.checks }
+
 // NewWorker returns a Worker for one worker goroutine (one client session)
 // of scenario; session is an id for the caller's bookkeeping. It panics if
 // scenario is out of range (a programming error).
-func (r *Recorder) NewWorker(scenario int, session int) *Worker {
-	if scenario < 0 || scenario >= r.nScen {
-		panic(fmt.Sprintf("metrics: NewWorker: scenario %d out of range [0,%d)", scenario, r.nScen))
+func (r *Recorder) NewWorker(scenario, session int) *Worker {
+	return r.NewWorkerFor(WorkerInfo{Scenario: scenario, Session: session})
+}
+
+// NewWorkerFor is NewWorker with the worker's index within its scenario
+// (info.Keys is filled in from the oracle).
+func (r *Recorder) NewWorkerFor(info WorkerInfo) *Worker {
+	if info.Scenario < 0 || info.Scenario >= r.nScen {
+		panic(fmt.Sprintf("metrics: NewWorker: scenario %d out of range [0,%d)", info.Scenario, r.nScen))
 	}
+	info.Keys = r.oracle.Keys()
 	w := &Worker{
 		r:        r,
-		scenario: scenario,
-		session:  session,
-		active:   newShard(r.nPhase),
-		spare:    newShard(r.nPhase),
-		sess:     newSessionTable(r.oracle.Keys(), r.sessKeys),
+		scenario: info.Scenario,
+		session:  info.Session,
+		block:    block{phase: -1, counters: make([]int64, r.layout.nCounters)},
+		slot:     r.layout.slot,
+	}
+	for k := range w.block.spans {
+		w.block.spans[k] = emptySpan()
+	}
+	c := r.layout.checks
+	for i, ch := range c.list {
+		cw := ch.NewWorker(info)
+		if rc, ok := cw.(ReadChecker); ok {
+			w.readers = append(w.readers, readChecker{c: rc, base: c.base[i]})
+		}
+		if wc, ok := cw.(WriteChecker); ok {
+			w.writers = append(w.writers, writeChecker{c: wc, base: c.base[i]})
+		}
 	}
 	r.mu.Lock()
+	w.target = r.cur
 	r.workers = append(r.workers, w)
 	r.mu.Unlock()
 	return w
 }
 
-// Collect closes the interval ending at nowNs (run-clock ns): it swaps every
-// worker's interval buffers (briefly taking each worker's mutex), merges
-// them into the returned Interval and into the cumulative results, and
-// resets them for reuse. A worker buffer that was idle for the whole
-// interval gives its histograms back to a pool. Call it from one goroutine
-// at a time (concurrent calls are serialized).
+// ivSet is one interval's shared state: one histogram per series and
+// check histogram, and each cell's counters, filled by worker flushes.
+type ivSet struct {
+	mu    sync.Mutex // guards everything below (worker flushes)
+	hists []*hdrhistogram.Histogram
+	cells []*ivCell
+}
+
+// ivCell is one (scenario, phase)'s counters in an interval.
+type ivCell struct {
+	used     bool
+	counters []int64
+	spans    [op.NumKinds]span
+	clamped  int64
+}
+
+func (r *Recorder) newSet() *ivSet {
+	return &ivSet{
+		hists: make([]*hdrhistogram.Histogram, r.nScen*r.nPhase*r.layout.histsPerCell),
+		cells: make([]*ivCell, r.nScen*r.nPhase),
+	}
+}
+
+// cell returns the interval cell ci, marking it used. s.mu is held.
+func (s *ivSet) cell(r *Recorder, ci int) *ivCell {
+	c := s.cells[ci]
+	if c == nil {
+		c = &ivCell{counters: make([]int64, r.layout.nCounters)}
+		for k := range c.spans {
+			c.spans[k] = emptySpan()
+		}
+		s.cells[ci] = c
+	}
+	c.used = true
+	return c
+}
+
+// record adds packed samples to the set's histograms. s.mu is held.
+func (s *ivSet) record(r *Recorder, samples []uint64) {
+	per := r.layout.histsPerCell
+	for _, x := range samples {
+		id := int(x >> valueBits)
+		h := s.hists[id]
+		if h == nil {
+			h = r.pool(r.layout.histUnit[id%per]).get()
+			s.hists[id] = h
+			s.cell(r, id/per)
+		}
+		_ = h.RecordValue(int64(x & valueMask))
+	}
+}
+
+func (r *Recorder) pool(u Unit) *histPool {
+	if u == UnitVersions {
+		return r.verPool
+	}
+	return r.latPool
+}
+
+// Collect closes the interval ending at nowNs (run-clock ns): it flushes
+// every worker's buffered samples and counters into the interval (briefly
+// taking each worker's lock) and points the worker at the next interval,
+// so every op belongs to exactly one interval; then it merges the closed
+// interval into the cumulative results and returns it. Call it from one
+// goroutine at a time (concurrent calls are serialized).
 func (r *Recorder) Collect(nowNs int64) *Interval {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	iv := &Interval{StartNs: r.last, EndNs: nowNs}
 	r.last = nowNs
+	next := r.spare
+	if next == nil {
+		next = r.newSet()
+	}
+	r.spare = nil
 	for _, w := range r.workers {
 		w.mu.Lock()
-		w.active, w.spare = w.spare, w.active
-		s := w.spare
+		w.flushLocked()
+		w.target = next
 		w.mu.Unlock()
-		r.drain(w.scenario, s)
 	}
-	for gi, is := range r.ivSeries {
-		if is == nil {
-			continue
+	closing := r.cur
+	r.cur = next
+	// No worker points at closing any more: it is ours alone.
+	for ci, c := range closing.cells {
+		if c != nil && c.used {
+			r.closeCell(closing, ci, c, iv)
 		}
-		r.ivSeries[gi] = nil
-		ck := &r.cell(is.Key.Scenario, is.Key.Phase).ops[is.Key.Kind]
-		c := is.Key.Class
-		ck.count[c] += is.Response.TotalCount()
-		if ck.resp[c] == nil {
-			ck.resp[c], ck.svc[c] = NewLatencyHistogram(), NewLatencyHistogram()
-		}
-		ck.resp[c].Merge(is.Response)
-		ck.svc[c].Merge(is.Service)
-		iv.Series = append(iv.Series, *is)
 	}
-	for ci, ist := range r.ivStale {
-		if ist == nil {
-			continue
-		}
-		r.ivStale[ci] = nil
-		cst := &r.cell(ist.Scenario, ist.Phase).st
-		cst.checked += ist.Checked
-		cst.stale += ist.Stale
-		cst.unchecked += ist.Unchecked
-		cst.lowerBound += ist.LowerBound
-		cst.ryw += ist.RYWViolations
-		cst.monotonic += ist.MonotonicViolations
-		if ist.Versions != nil {
-			if cst.versions == nil {
-				cst.versions, cst.behind = NewVersionsHistogram(), NewLatencyHistogram()
-			}
-			cst.versions.Merge(ist.Versions)
-			cst.behind.Merge(ist.Behind)
-		}
-		for i, b := range ist.Visibility {
-			cst.vis[i].fresh += b.Fresh
-			cst.vis[i].total += b.Total
-		}
-		iv.Staleness = append(iv.Staleness, *ist)
-	}
+	r.spare = closing
 	return iv
+}
+
+// closeCell moves one interval cell into iv and the cumulative cell, and
+// resets it. r.mu is held.
+func (r *Recorder) closeCell(set *ivSet, ci int, c *ivCell, iv *Interval) {
+	scenario, phase := ci/r.nPhase, ci%r.nPhase
+	cum := r.cell(scenario, phase)
+	base := ci * r.layout.histsPerCell
+	for k := range op.NumKinds {
+		for cl := range op.NumClasses {
+			id := base + latencyIndex(k, cl, 0)
+			resp := set.hists[id]
+			if resp == nil {
+				continue
+			}
+			svc, wait := set.hists[id+1], set.hists[id+2]
+			set.hists[id], set.hists[id+1], set.hists[id+2] = nil, nil, nil
+			ck := &cum.ops[k]
+			ck.count[cl] += resp.TotalCount()
+			mergeInto(&ck.resp[cl], resp, UnitNanoseconds)
+			mergeInto(&ck.svc[cl], svc, UnitNanoseconds)
+			mergeInto(&ck.wait[cl], wait, UnitNanoseconds)
+			iv.Series = append(iv.Series, IntervalSeries{
+				Key:      SeriesKey{Scenario: scenario, Phase: phase, Kind: k, Class: cl},
+				Response: resp, Service: svc, Wait: wait,
+			})
+		}
+		cum.ops[k].span.add(c.spans[k])
+		c.spans[k] = emptySpan()
+	}
+	cum.clamped += c.clamped
+	if vals, any := r.checkValues(set, base, c); any {
+		for i, n := range c.counters {
+			cum.counters[i] += n
+		}
+		for g, v := range vals {
+			if v.Hist != nil {
+				mergeInto(&cum.hists[r.layout.slot[g]], v.Hist, r.layout.measures[g].Unit)
+			}
+		}
+		iv.Checks = append(iv.Checks, IntervalCell{Scenario: scenario, Phase: phase, Values: vals})
+	}
+	clear(c.counters)
+	c.clamped = 0
+	c.used = false
+}
+
+// checkValues takes the interval values of one cell's measures out of set
+// (histograms are moved); any reports whether there was any check data.
+func (r *Recorder) checkValues(set *ivSet, base int, c *ivCell) (vals []Value, any bool) {
+	l := &r.layout
+	if len(l.measures) == 0 {
+		return nil, false
+	}
+	vals = make([]Value, len(l.measures))
+	for g, m := range l.measures {
+		s := l.slot[g]
+		switch m.Kind {
+		case KindCounter:
+			vals[g].Count = c.counters[s]
+			any = any || c.counters[s] != 0
+		case KindBuckets:
+			vals[g].Buckets = bucketsFrom(m.Bounds, c.counters[s:s+2*len(m.Bounds)])
+			for _, n := range c.counters[s : s+2*len(m.Bounds)] {
+				any = any || n != 0
+			}
+		case KindHistogram:
+			id := base + l.checkHistBase + s
+			vals[g].Hist, set.hists[id] = set.hists[id], nil
+			any = any || vals[g].Hist != nil
+		}
+	}
+	return vals, any
+}
+
+// bucketsFrom builds the buckets of bounds from (hits, total) counters.
+func bucketsFrom(bounds []int64, counters []int64) []Bucket {
+	out := bucketLayout(bounds)
+	for i := range out {
+		out[i].Hits, out[i].Total = counters[2*i], counters[2*i+1]
+	}
+	return out
+}
+
+// mergeInto merges h (may be nil) into *dst, creating it.
+func mergeInto(dst **hdrhistogram.Histogram, h *hdrhistogram.Histogram, u Unit) {
+	if h == nil {
+		return
+	}
+	if *dst == nil {
+		*dst = newHistogramFor(u)
+	}
+	(*dst).Merge(h)
+}
+
+// Recycle hands the histograms of an Interval returned by Collect back to
+// the recorder's pools; the caller must not use iv afterwards. Optional: it
+// only saves allocations.
+func (r *Recorder) Recycle(iv *Interval) {
+	for i := range iv.Series {
+		s := &iv.Series[i]
+		r.latPool.put(s.Response)
+		r.latPool.put(s.Service)
+		r.latPool.put(s.Wait)
+	}
+	for _, c := range iv.Checks {
+		for g, v := range c.Values {
+			if v.Hist != nil && g < len(r.layout.measures) {
+				r.pool(r.layout.measures[g].Unit).put(v.Hist)
+			}
+		}
+	}
+	*iv = Interval{}
+}
+
+// Finish runs every check that is a Finisher (after the last op and the
+// last Collect) and stores their verdicts, which Results then carries.
+// Verdicts naming an unknown measure, a measure of another check or one
+// that is not a KindVerdict are ignored.
+func (r *Recorder) Finish(ctx context.Context, info FinishInfo) {
+	c := r.layout.checks
+	for ci, ch := range c.list {
+		f, ok := ch.(Finisher)
+		if !ok {
+			continue
+		}
+		vs := f.Finish(ctx, info)
+		r.mu.Lock()
+		for _, v := range vs {
+			g, ok := c.byName[v.Measure]
+			if !ok || r.layout.owner[g] != ci || r.layout.measures[g].Kind != KindVerdict ||
+				v.Scenario < 0 || v.Scenario >= r.nScen || v.Phase < 0 || v.Phase >= r.nPhase {
+				continue
+			}
+			vv := v.Verdict
+			r.cell(v.Scenario, v.Phase).verdicts[g] = &vv
+		}
+		r.mu.Unlock()
+	}
+}
+
+// cell is the cumulative state of one (scenario, phase).
+type cell struct {
+	ops      [op.NumKinds]cellKind
+	counters []int64
+	hists    []*hdrhistogram.Histogram // check histograms, by slot
+	snaps    []snapshot                // their read-only copies for Results
+	verdicts []*Verdict                // by measure index
+	clamped  int64
+}
+
+type cellKind struct {
+	count     [op.NumClasses]int64
+	resp, svc [op.NumClasses]*hdrhistogram.Histogram
+	wait      [op.NumClasses]*hdrhistogram.Histogram
+	snaps     [op.NumClasses][latencyMeasures]snapshot
+	span      span
+}
+
+// snapshot is a read-only copy of a cumulative histogram, reused while the
+// histogram's count is unchanged (cumulative histograms only grow), so that
+// Results, called every interval, copies only what changed.
+type snapshot struct {
+	h *hdrhistogram.Histogram
+	n int64
+}
+
+func (s *snapshot) of(h *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	if h == nil {
+		return nil
+	}
+	if s.h == nil || s.n != h.TotalCount() {
+		s.h, s.n = h.Clone(), h.TotalCount()
+	}
+	return s.h
 }
 
 // cell returns the cumulative cell of (scenario, phase), creating it.
@@ -184,7 +464,12 @@ func (r *Recorder) Collect(nowNs int64) *Interval {
 func (r *Recorder) cell(scenario, phase int) *cell {
 	ci := scenario*r.nPhase + phase
 	if r.cells[ci] == nil {
-		c := &cell{}
+		c := &cell{
+			counters: make([]int64, r.layout.nCounters),
+			hists:    make([]*hdrhistogram.Histogram, r.layout.nCheckHists),
+			snaps:    make([]snapshot, r.layout.nCheckHists),
+			verdicts: make([]*Verdict, len(r.layout.measures)),
+		}
 		for k := range c.ops {
 			c.ops[k].span = emptySpan()
 		}
@@ -193,186 +478,86 @@ func (r *Recorder) cell(scenario, phase int) *cell {
 	return r.cells[ci]
 }
 
-// drain moves one worker's filled interval buffer into the Collect scratch
-// and the cumulative cells, and resets it. r.mu is held; the worker no
-// longer touches s.
-func (r *Recorder) drain(scenario int, s *shard) {
-	base := scenario * r.nPhase * seriesPerPhase
-	for i := range s.series {
-		b := &s.series[i]
-		if b.resp == nil {
-			continue
-		}
-		if b.count == 0 { // idle for a whole interval: give the memory back
-			r.latPool.put(b.resp)
-			r.latPool.put(b.svc)
-			b.resp, b.svc = nil, nil
-			continue
-		}
-		is := r.ivSeries[base+i]
-		if is == nil {
-			phase, rest := i/seriesPerPhase, i%seriesPerPhase
-			is = &IntervalSeries{
-				Key: SeriesKey{
-					Scenario: scenario, Phase: phase,
-					Kind:  op.Kind(rest / int(op.NumClasses)),
-					Class: op.Class(rest % int(op.NumClasses)),
-				},
-				Response: r.latPool.get(),
-				Service:  r.latPool.get(),
-			}
-			r.ivSeries[base+i] = is
-		}
-		is.Response.Merge(b.resp)
-		is.Service.Merge(b.svc)
-		b.resp.Reset()
-		b.svc.Reset()
-		b.count = 0
-	}
-	for i := range s.spans {
-		sp := &s.spans[i]
-		if sp.empty() {
-			continue
-		}
-		phase, kind := i/int(op.NumKinds), i%int(op.NumKinds)
-		r.cell(scenario, phase).ops[kind].span.add(*sp)
-		*sp = emptySpan()
-	}
-	for phase := range s.phases {
-		p := &s.phases[phase]
-		if p.versions != nil && p.stale == 0 {
-			r.verPool.put(p.versions)
-			r.latPool.put(p.behind)
-			p.versions, p.behind = nil, nil
-		}
-		if !p.hasData() {
-			continue
-		}
-		ci := scenario*r.nPhase + phase
-		ist := r.ivStale[ci]
-		if ist == nil {
-			ist = &IntervalStaleness{Scenario: scenario, Phase: phase, Visibility: VisibilityBuckets()}
-			r.ivStale[ci] = ist
-		}
-		ist.Checked += p.checked
-		ist.Stale += p.stale
-		ist.Unchecked += p.unchecked
-		ist.LowerBound += p.lowerBound
-		ist.RYWViolations += p.ryw
-		ist.MonotonicViolations += p.monotonic
-		if p.stale != 0 {
-			if ist.Versions == nil {
-				ist.Versions, ist.Behind = r.verPool.get(), r.latPool.get()
-			}
-			ist.Versions.Merge(p.versions)
-			ist.Behind.Merge(p.behind)
-			p.versions.Reset()
-			p.behind.Reset()
-		}
-		for j := range p.vis {
-			ist.Visibility[j].Fresh += p.vis[j].fresh
-			ist.Visibility[j].Total += p.vis[j].total
-		}
-		// Counters that only the cumulative results carry.
-		cst := &r.cell(scenario, phase).st
-		cst.evictions += p.evictions
-		cst.clamped += p.clamped
-		*p = phaseBuf{versions: p.versions, behind: p.behind}
-	}
-}
-
-// Recycle hands the histograms of an Interval returned by Collect back to
-// the recorder's pools; the caller must not use iv afterwards. Optional: it
-// only saves allocations.
-func (r *Recorder) Recycle(iv *Interval) {
-	for i := range iv.Series {
-		r.latPool.put(iv.Series[i].Response)
-		r.latPool.put(iv.Series[i].Service)
-	}
-	for i := range iv.Staleness {
-		r.verPool.put(iv.Staleness[i].Versions)
-		r.latPool.put(iv.Staleness[i].Behind)
-	}
-	*iv = Interval{}
-}
-
-// Results returns a deep copy of the cumulative results as of the last
-// Collect; it is safe to read while the run continues.
+// Results returns the cumulative results as of the last Collect (and
+// Finish): a copy that is safe to read while the run continues. Its
+// histograms are shared read-only snapshots (copied when they changed
+// since the previous call): do not modify them.
 func (r *Recorder) Results() *Results {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := &Results{
 		Scenarios: append([]string(nil), r.scenarios...),
 		Phases:    append([]string(nil), r.phases...),
+		Checks:    r.layout.checks,
+		Measures:  slices.Clone(r.layout.measures),
 	}
 	for ci, c := range r.cells {
-		if c == nil {
-			continue
+		if c != nil {
+			res.Cells = append(res.Cells, r.export(c, ci/r.nPhase, ci%r.nPhase))
 		}
-		res.Cells = append(res.Cells, c.export(ci/r.nPhase, ci%r.nPhase))
 	}
 	return res
 }
 
-// export deep-copies a cumulative cell. r.mu is held.
-func (c *cell) export(scenario, phase int) *Cell {
-	out := &Cell{
-		Scenario:            scenario,
-		Phase:               phase,
-		Ops:                 map[op.Kind]*OpStats{},
-		RYWViolations:       c.st.ryw,
-		MonotonicViolations: c.st.monotonic,
-		SessionEvictions:    c.st.evictions,
-		Clamped:             c.st.clamped,
-		Staleness: StalenessStats{
-			Checked:    c.st.checked,
-			Stale:      c.st.stale,
-			Unchecked:  c.st.unchecked,
-			LowerBound: c.st.lowerBound,
-			Versions:   cloneOr(c.st.versions, NewVersionsHistogram),
-			Behind:     cloneOr(c.st.behind, NewLatencyHistogram),
-		},
-		Visibility: VisibilityBuckets(),
-	}
-	for i, v := range c.st.vis {
-		out.Visibility[i].Fresh, out.Visibility[i].Total = v.fresh, v.total
-	}
+// export copies a cumulative cell. r.mu is held.
+func (r *Recorder) export(c *cell, scenario, phase int) *Cell {
+	out := &Cell{Scenario: scenario, Phase: phase, Ops: map[op.Kind]*OpStats{}, Clamped: c.clamped}
 	for k := range c.ops {
-		ck := &c.ops[k]
-		var s *OpStats
-		for cl, n := range ck.count {
-			if n == 0 {
-				continue
-			}
-			if s == nil {
-				s = &OpStats{
-					Errors:   map[op.Class]int64{},
-					Response: map[op.Class]*hdrhistogram.Histogram{},
-					Service:  map[op.Class]*hdrhistogram.Histogram{},
-					FirstNs:  ck.span.first,
-					LastNs:   ck.span.last,
-				}
-			}
-			class := op.Class(cl)
-			s.Count += n
-			if class == op.OK {
-				s.OK = n
-			} else {
-				s.Errors[class] = n
-			}
-			s.Response[class] = ck.resp[cl].Clone()
-			s.Service[class] = ck.svc[cl].Clone()
-		}
-		if s != nil {
+		if s := c.ops[k].export(); s != nil {
 			out.Ops[op.Kind(k)] = s
+		}
+	}
+	if len(r.layout.measures) > 0 {
+		out.Values = make([]Value, len(r.layout.measures))
+	}
+	for g, m := range r.layout.measures {
+		s := r.layout.slot[g]
+		switch m.Kind {
+		case KindCounter:
+			out.Values[g].Count = c.counters[s]
+		case KindBuckets:
+			out.Values[g].Buckets = bucketsFrom(m.Bounds, c.counters[s:s+2*len(m.Bounds)])
+		case KindHistogram:
+			out.Values[g].Hist = c.snaps[s].of(c.hists[s])
+		case KindVerdict:
+			if v := c.verdicts[g]; v != nil {
+				vv := *v
+				out.Values[g].Verdict = &vv
+			}
 		}
 	}
 	return out
 }
 
-func cloneOr(h *hdrhistogram.Histogram, newFn func() *hdrhistogram.Histogram) *hdrhistogram.Histogram {
-	if h == nil {
-		return newFn()
+// export copies one op kind's cumulative state (nil if it saw no op).
+func (ck *cellKind) export() *OpStats {
+	var s *OpStats
+	for cl, n := range ck.count {
+		if n == 0 {
+			continue
+		}
+		if s == nil {
+			s = &OpStats{
+				Errors:   map[op.Class]int64{},
+				Response: map[op.Class]*hdrhistogram.Histogram{},
+				Service:  map[op.Class]*hdrhistogram.Histogram{},
+				Wait:     map[op.Class]*hdrhistogram.Histogram{},
+				FirstNs:  ck.span.first,
+				LastNs:   ck.span.last,
+			}
+		}
+		class := op.Class(cl)
+		s.Count += n
+		if class == op.OK {
+			s.OK = n
+		} else {
+			s.Errors[class] = n
+		}
+		s.Response[class] = ck.snaps[cl][0].of(ck.resp[cl])
+		s.Service[class] = ck.snaps[cl][1].of(ck.svc[cl])
+		if ck.wait[cl] != nil {
+			s.Wait[class] = ck.snaps[cl][2].of(ck.wait[cl])
+		}
 	}
-	return h.Clone()
+	return s
 }

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -16,7 +15,8 @@ import (
 func TestConcurrentRecordCollect(t *testing.T) {
 	t.Parallel()
 	const workers, opsPer, keys = 4, 20000, 64
-	rec := NewRecorder(Options{Scenarios: []string{"a", "b"}, Phases: []string{"p0", "p1"}, Keys: keys})
+	checks := mustChecks(t, &countCheck{})
+	rec := NewRecorder(Options{Scenarios: []string{"a", "b"}, Phases: []string{"p0", "p1"}, Keys: keys, Checks: checks})
 	o := rec.Oracle()
 	for k := uint64(0); k < keys; k++ {
 		o.Loaded(k)
@@ -48,7 +48,7 @@ func TestConcurrentRecordCollect(t *testing.T) {
 					seq := o.NextSeq(key)
 					o.Acked(key, seq, int64(n), int64(n)+1)
 					o.Unlock(key)
-					wk.Wrote(key, seq)
+					wk.Write(&Write{Phase: phase, Key: key, Seq: seq, InvokeNs: int64(n), ReturnNs: int64(n) + 1})
 				}
 				wk.Record(phase, kind, class, lat, lat/2)
 				tl.series[SeriesKey{Scenario: i % 2, Phase: phase, Kind: kind, Class: class}]++
@@ -69,8 +69,11 @@ func TestConcurrentRecordCollect(t *testing.T) {
 			}
 			got[s.Key] += s.Response.TotalCount()
 		}
-		for _, s := range iv.Staleness {
-			gotChecked += s.Checked + s.Unchecked
+		for _, c := range iv.Checks {
+			gotChecked += c.Values[0].Count
+			if h := c.Values[1].Hist; h != nil && h.TotalCount() != c.Values[0].Count {
+				t.Errorf("interval: %d reads counted, %d observed", c.Values[0].Count, h.TotalCount())
+			}
 		}
 		rec.Recycle(iv)
 	}
@@ -144,27 +147,27 @@ func sumErrors(m map[op.Class]int64) int64 {
 }
 
 // TestResultsDeepCopy: Results must not change when the run continues, and
-// mutating a copy must not reach the recorder.
+// mutating a copy's counts and maps must not reach the recorder.
+// (Histograms are shared read-only snapshots.)
 func TestResultsDeepCopy(t *testing.T) {
 	t.Parallel()
-	rec := NewRecorder(Options{Phases: []string{"p"}, Keys: 4})
-	rec.Oracle().Loaded(1)
-	rec.Oracle().Acked(1, 1, 5, 10)
+	rec := NewRecorder(Options{Phases: []string{"p"}, Keys: 4, Checks: mustChecks(t, &countCheck{})})
 	wk := rec.NewWorker(0, 0)
 	wk.RecordAt(0, op.Read, op.OK, 100, 2_000, 1_000)
-	wk.CheckRead(0, 1, true, workloads.Header{Key: 1, Seq: 0}, 50)
+	wk.CheckRead(0, 1, true, workloads.Header{Key: 1, Seq: 3}, 50)
 	rec.Collect(1000)
 	first := rec.Results()
 	snap := func(r *Results) [5]int64 {
 		c := r.Cell(0, 0)
 		s := c.Ops[op.Read]
-		return [5]int64{s.Count, s.Response[op.OK].TotalCount(), c.Staleness.Stale, c.Staleness.Behind.TotalCount(), c.Visibility[0].Total + c.Visibility[1].Total + c.Visibility[2].Total}
+		b := c.Values[cWhen].Buckets
+		return [5]int64{s.Count, s.Response[op.OK].TotalCount(), c.Values[cReads].Count, c.Values[cSeq].Hist.TotalCount(), b[0].Total + b[1].Total + b[2].Total}
 	}
 	before := snap(first)
 
 	// The run continues.
 	wk.RecordAt(0, op.Read, op.OK, 200, 3_000, 1_000)
-	wk.CheckRead(0, 1, true, workloads.Header{Key: 1, Seq: 0}, 60)
+	wk.CheckRead(0, 1, true, workloads.Header{Key: 1, Seq: 4}, 60)
 	rec.Collect(2000)
 	if after := snap(first); after != before {
 		t.Errorf("earlier Results changed: %v -> %v", before, after)
@@ -173,18 +176,24 @@ func TestResultsDeepCopy(t *testing.T) {
 
 	// Mutating the copy must not reach the recorder.
 	c := first.Cell(0, 0)
-	c.Ops[op.Read].Response[op.OK].RecordValue(5_000)
 	c.Ops[op.Read].Count = 99
-	c.Staleness.Behind.RecordValue(5_000)
-	c.Visibility[0].Total = 99
+	c.Values[cReads].Count = 99
+	c.Values[cWhen].Buckets[0].Total = 99
 	first.Phases[0] = "mutated"
 	delete(c.Ops, op.Read)
 	third := rec.Results()
 	if snap(third) != second || third.Phases[0] != "p" {
 		t.Errorf("mutating a copy changed the recorder: %v vs %v", snap(third), second)
 	}
-	if second[0] != 2 || second[2] != 2 {
-		t.Errorf("second results: %v, want 2 reads, 2 stale", second)
+	if second[0] != 2 || second[2] != 2 || second[3] != 2 || second[4] != 2 {
+		t.Errorf("second results: %v, want 2 reads everywhere", second)
+	}
+	// An unchanged histogram is shared between calls; a changed one is not.
+	if third.Cell(0, 0).Ops[op.Read].Response[op.OK] != rec.Results().Cell(0, 0).Ops[op.Read].Response[op.OK] {
+		t.Error("an unchanged histogram was copied again")
+	}
+	if first.Cell(0, 0).Values[cSeq].Hist == third.Cell(0, 0).Values[cSeq].Hist {
+		t.Error("a changed histogram was not copied")
 	}
 }
 
@@ -193,7 +202,7 @@ func TestCollectIntervals(t *testing.T) {
 	rec := NewRecorder(Options{Scenarios: []string{"s"}, Phases: []string{"a", "b"}, Keys: 1, Clock: NewClock()})
 	wk := rec.NewWorker(0, 0)
 	start := rec.Collect(100)
-	if start.EndNs != 100 || len(start.Series) != 0 || len(start.Staleness) != 0 {
+	if start.EndNs != 100 || len(start.Series) != 0 || len(start.Checks) != 0 {
 		t.Fatalf("empty interval = %+v", start)
 	}
 	wk.RecordAt(1, op.Write, op.Timeout, 500, 2_000_000, 1_000_000)
@@ -233,20 +242,12 @@ func TestCollectIntervals(t *testing.T) {
 		t.Errorf("phase b has reads")
 	}
 
-	// The next interval starts where this one ended; idle series give their
-	// worker histograms back after a whole idle interval.
+	// The next interval starts where this one ended.
 	iv = rec.Collect(2000)
 	if iv.StartNs != 1000 || len(iv.Series) != 0 {
 		t.Errorf("idle interval = [%d,%d] with %d series", iv.StartNs, iv.EndNs, len(iv.Series))
 	}
 	rec.Collect(3000)
-	for _, sh := range []*shard{wk.active, wk.spare} {
-		for i, b := range sh.series {
-			if b.resp != nil || b.svc != nil {
-				t.Errorf("series %d still holds histograms after two idle intervals", i)
-			}
-		}
-	}
 	if got := rec.Results().Cell(0, 1).Ops[op.Write].Count; got != 3 {
 		t.Errorf("cumulative count after idle intervals = %d, want 3", got)
 	}
@@ -267,54 +268,6 @@ func TestClamping(t *testing.T) {
 	h := c.Ops[op.Read].Response[op.OK]
 	if h.TotalCount() != 3 || !h.ValuesAreEquivalent(h.Max(), LatencyHighestNs) {
 		t.Errorf("response count %d max %d, want 3 values, max 60 s", h.TotalCount(), h.Max())
-	}
-}
-
-func TestVisibilityBuckets(t *testing.T) {
-	t.Parallel()
-	bs := VisibilityBuckets()
-	wantUpper := []int64{
-		100e3, 200e3, 500e3, 1e6, 2e6, 5e6, 10e6, 20e6, 50e6, 100e6, 200e6, 500e6,
-		1e9, 2e9, 5e9, 10e9, math.MaxInt64,
-	}
-	if len(bs) != len(wantUpper) {
-		t.Fatalf("%d buckets, want %d", len(bs), len(wantUpper))
-	}
-	for i, b := range bs {
-		if b.UpperNs != wantUpper[i] || (i > 0 && b.LowerNs != wantUpper[i-1]) || (i == 0 && b.LowerNs != 0) {
-			t.Errorf("bucket %d = [%d,%d)", i, b.LowerNs, b.UpperNs)
-		}
-	}
-	vb := newVisBounds()
-	for _, tc := range []struct {
-		t    int64
-		want int
-	}{{0, 0}, {99_999, 0}, {100_000, 1}, {499_999, 2}, {1_000_000, 4}, {9_999_999_999, 15}, {10e9, 16}, {math.MaxInt64, 16}} {
-		if got := vb.index(tc.t); got != tc.want {
-			t.Errorf("index(%d) = %d, want %d", tc.t, got, tc.want)
-		}
-	}
-
-	// End to end: a fresh read 150 µs after c's ack and a stale one 3 ms
-	// after land in their buckets.
-	rec := NewRecorder(Options{Phases: []string{"p"}, Keys: 2})
-	o := rec.Oracle()
-	o.Loaded(0)
-	o.Acked(0, 1, 100_000, 1_000_000)
-	wk := rec.NewWorker(0, 0)
-	wk.CheckRead(0, 0, true, workloads.Header{Key: 0, Seq: 1}, 1_150_000)
-	wk.CheckRead(0, 0, true, workloads.Header{Key: 0, Seq: 0}, 4_000_000)
-	wk.CheckRead(0, 0, true, workloads.Header{Key: 1, Seq: 0}, 4_000_000) // wrong key
-	rec.Collect(5_000_000)
-	c := rec.Results().Cell(0, 0)
-	if v := c.Visibility[1]; v.Fresh != 1 || v.Total != 1 {
-		t.Errorf("bucket 0.1–0.2ms = %+v, want 1/1", v)
-	}
-	if v := c.Visibility[5]; v.Fresh != 0 || v.Total != 1 {
-		t.Errorf("bucket 2–5ms = %+v, want 0/1", v)
-	}
-	if st := c.Staleness; st.Checked != 2 || st.Stale != 1 || st.Unchecked != 1 {
-		t.Errorf("staleness %+v, want 2 checked, 1 stale, 1 unchecked", st)
 	}
 }
 

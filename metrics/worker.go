@@ -4,42 +4,68 @@ import (
 	"math"
 	"sync"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"
 )
 
+// sampleBuffer is the number of packed samples a worker buffers before it
+// flushes them into the interval's shared histograms (2 KiB per worker).
+const sampleBuffer = 256
+
+// Packed samples: histogram id in the top idBits, value in the low
+// valueBits (values are clamped into their geometry first: ≤ 6e10 < 2^40).
+const (
+	valueBits = 40
+	idBits    = 64 - valueBits
+	valueMask = 1<<valueBits - 1
+)
+
 // Worker records the ops of one worker goroutine, which is one client
 // session of one scenario. Its recording methods (Record, RecordAt,
-// CheckRead, Wrote) must be called only by that goroutine; they are safe
-// against a concurrent Recorder.Collect, which is the only other user. After
-// warm-up (each series seen in both interval buffers) they do not allocate.
+// RecordOp, Read, CheckRead, Write) must be called only by that goroutine;
+// they are safe against a concurrent Recorder.Collect, which is the only
+// other user. They do not allocate.
+//
+// A Worker holds no histogram: it packs each observation (series and
+// value) into a small buffer that it flushes into one shared histogram per
+// series when full, and the Collect closing an interval flushes it too, so
+// memory is O(series), not O(workers × series). Counters are kept for the
+// phase of the last event only, so per-worker memory does not grow with the
+// number of phases either.
 type Worker struct {
-	r        *Recorder
-	scenario int
-	session  int
-
-	mu     sync.Mutex // guards active against Collect's swap
-	active *shard
-	spare  *shard // owned by Collect
-
-	sess         sessionTable // worker-goroutine only
-	pendingEvict int64        // session evictions not yet in a shard
+	r                 *Recorder
+	scenario, session int
+	readers           []readChecker
+	writers           []writeChecker
+	slot              []int      // the recorder's layout.slot
+	held              bool       // mu is held for the event being dispatched
+	mu                sync.Mutex // guards the fields below against Collect
+	target            *ivSet     // the open interval this worker records into
+	block             block
+	buf               [sampleBuffer]uint64
+	n                 int
+	rev               Read  // event scratch: handed to checks by pointer
+	wev               Write // without escaping
+	cellBase          int   // histogram id of (scenario, block.phase, 0)
 }
 
-// shard is one interval's worth of a worker's measurements, indexed by
-// dense arrays: series by (phase, kind, class), spans by (phase, kind),
-// phases by phase.
-type shard struct {
-	series []seriesBuf
-	spans  []span
-	phases []phaseBuf
+type readChecker struct {
+	c    ReadChecker
+	base int
 }
 
-type seriesBuf struct {
-	resp, svc *hdrhistogram.Histogram
-	count     int64
+type writeChecker struct {
+	c    WriteChecker
+	base int
+}
+
+// block is a worker's counters for one phase.
+type block struct {
+	phase    int // -1: none yet
+	dirty    bool
+	spans    [op.NumKinds]span
+	counters []int64
+	clamped  int64
 }
 
 // span is the [first actual start, last completion] of a (phase, kind).
@@ -54,45 +80,31 @@ func (s *span) add(o span) {
 	s.last = max(s.last, o.last)
 }
 
-func (s span) empty() bool { return s.first > s.last }
-
-// phaseBuf holds one phase's read-check and session counters.
-type phaseBuf struct {
-	checked, stale, unchecked, lowerBound int64
-	ryw, monotonic, evictions, clamped    int64
-	versions, behind                      *hdrhistogram.Histogram
-	vis                                   [NumVisibilityBuckets]visCount
-}
-
-func (p *phaseBuf) hasData() bool {
-	return p.checked != 0 || p.unchecked != 0 || p.ryw != 0 || p.monotonic != 0 ||
-		p.evictions != 0 || p.clamped != 0
-}
-
-func newShard(phases int) *shard {
-	s := &shard{
-		series: make([]seriesBuf, phases*seriesPerPhase),
-		spans:  make([]span, phases*int(op.NumKinds)),
-		phases: make([]phaseBuf, phases),
-	}
-	for i := range s.spans {
-		s.spans[i] = emptySpan()
-	}
-	return s
-}
-
-// seriesPerPhase is the number of (kind, class) series of one phase.
-const seriesPerPhase = int(op.NumKinds) * int(op.NumClasses)
-
-func seriesIndex(phase int, kind op.Kind, class op.Class) int {
-	return phase*seriesPerPhase + int(kind)*int(op.NumClasses) + int(class)
-}
-
 // Scenario returns the scenario index the worker records into.
 func (w *Worker) Scenario() int { return w.scenario }
 
 // Session returns the session id given to NewWorker.
 func (w *Worker) Session() int { return w.session }
+
+// OpSample is one finished op: its phase, kind and outcome class, its
+// completion time (run-clock ns) and its durations (ns).
+type OpSample struct {
+	Phase int
+	Kind  op.Kind
+	Class op.Class
+	// EndNs is the completion time.
+	EndNs int64
+	// ResponseNs is what the summary calls latency: completion − intended
+	// start in open loop, the service time in closed loop.
+	ResponseNs int64
+	// ServiceNs is completion − service start (when the request went to
+	// the database, after pacbench's own waits).
+	ServiceNs int64
+	// WaitNs is the generator wait: time the op spent waiting for pacbench
+	// itself (a write's per-key writer lock) between being issued and its
+	// service start; negative when the op kind never waits (no sample).
+	WaitNs int64
+}
 
 // Record records one finished op of the given kind and outcome class in
 // phase: responseNs (completion − intended start; equal to serviceNs in
@@ -105,94 +117,195 @@ func (w *Worker) Record(phase int, kind op.Kind, class op.Class, responseNs, ser
 }
 
 // RecordAt is Record with the op's completion time endNs (run-clock ns)
-// given by the caller, which saves a clock read.
+// given by the caller, which saves a clock read; no generator wait.
 func (w *Worker) RecordAt(phase int, kind op.Kind, class op.Class, endNs, responseNs, serviceNs int64) {
+	w.RecordOp(OpSample{Phase: phase, Kind: kind, Class: class, EndNs: endNs, ResponseNs: responseNs, ServiceNs: serviceNs, WaitNs: -1})
+}
+
+// RecordOp records one finished op (see OpSample).
+func (w *Worker) RecordOp(s OpSample) {
 	w.mu.Lock()
-	s := w.active
-	b := &s.series[seriesIndex(phase, kind, class)]
-	if b.resp == nil {
-		b.resp, b.svc = w.r.latPool.get(), w.r.latPool.get()
+	w.enter(s.Phase)
+	sp := &w.block.spans[s.Kind]
+	sp.first = min(sp.first, s.EndNs-s.ServiceNs)
+	sp.last = max(sp.last, s.EndNs)
+	id := w.cellBase + latencyIndex(s.Kind, s.Class, 0)
+	w.push(id, w.clampLatency(s.ResponseNs))
+	w.push(id+1, w.clampLatency(s.ServiceNs))
+	if s.WaitNs >= 0 {
+		w.push(id+2, w.clampLatency(s.WaitNs))
 	}
-	b.count++
-	if c := recordClamped(b.resp, responseNs, LatencyHighestNs) +
-		recordClamped(b.svc, serviceNs, LatencyHighestNs); c != 0 {
-		s.phases[phase].clamped += c
-	}
-	sp := &s.spans[phase*int(op.NumKinds)+int(kind)]
-	sp.first = min(sp.first, endNs-serviceNs)
-	sp.last = max(sp.last, endNs)
 	w.mu.Unlock()
 }
 
-// CheckRead checks one successful read of key in phase, invoked at invokeNs
-// (run-clock ns), that found a value with header h (found=false: the key
-// had no value, which counts as seq 0). It consults the shared Oracle and
-// records the verdict (staleness in versions and ns, t-visibility bucket)
-// and this session's read-your-writes and monotonic-reads violations, then
-// returns the verdict. A found value whose header names another key is not
-// checked (it is counted as unchecked).
+// Read reports one read to the checks and returns the oracle's verdict:
+// for a checked read (ok, a value pacbench wrote for this key, or no value)
+// it first asks the shared Oracle, whose verdict the checks see in
+// Staleness (ev's own Staleness is ignored); other reads are untracked. ev
+// is not retained.
+func (w *Worker) Read(ev *Read) Staleness {
+	w.rev = *ev
+	e := &w.rev
+	if e.Checked() {
+		w.r.oracle.checkInto(e.Key, e.Seq, e.InvokeNs, &e.Staleness)
+	} else {
+		e.Staleness = Staleness{SinceAckNs: -1}
+	}
+	for i := range w.readers {
+		c := &w.readers[i]
+		c.c.Read(e, Tally{w: w, base: c.base, phase: e.Phase})
+	}
+	w.release()
+	return e.Staleness
+}
+
+// CheckRead is Read for one successful read of key in phase, invoked (and,
+// for the checks, returned) at invokeNs, that found a value with header h
+// (found=false: the key had no value, which counts as seq 0). A found value
+// whose header names another key is foreign (not checked).
 func (w *Worker) CheckRead(phase int, key uint64, found bool, h workloads.Header, invokeNs int64) Staleness {
-	var seq uint64
-	st := Staleness{SinceAckNs: -1}
-	mismatch := found && h.Key != key
+	ev := Read{Phase: phase, Key: key, InvokeNs: invokeNs, ReturnNs: invokeNs, Class: op.OK, Found: found}
 	if found {
-		seq = h.Seq
+		ev.Seq, ev.Foreign = h.Seq, h.Key != key
 	}
-	var ryw, mono, evicted bool
-	if !mismatch {
-		st = w.r.oracle.Check(key, seq, invokeNs)
-		ryw, mono, evicted = w.sess.read(key, seq)
-	}
+	return w.Read(&ev)
+}
 
+// Write reports one write outcome to the checks (after the oracle learnt
+// it: Acked or Failed). Call it before the session invokes any later op.
+// ev is not retained.
+func (w *Worker) Write(ev *Write) {
+	w.wev = *ev
+	for i := range w.writers {
+		c := &w.writers[i]
+		c.c.Write(&w.wev, Tally{w: w, base: c.base, phase: ev.Phase})
+	}
+	w.release()
+}
+
+// hold takes the recording lock for the event being dispatched (once) and
+// enters its phase.
+func (w *Worker) hold(phase int) {
+	if !w.held {
+		w.lockFor(phase)
+	}
+}
+
+func (w *Worker) lockFor(phase int) {
 	w.mu.Lock()
-	p := &w.active.phases[phase]
-	if evicted {
-		w.pendingEvict++
-	}
-	p.evictions += w.pendingEvict
-	w.pendingEvict = 0
-	if ryw {
-		p.ryw++
-	}
-	if mono {
-		p.monotonic++
-	}
-	if !st.Tracked {
-		p.unchecked++
-		w.mu.Unlock()
-		return st
-	}
-	p.checked++
-	if st.SinceAckNs >= 0 {
-		v := &p.vis[w.r.vis.index(st.SinceAckNs)]
-		v.total++
-		if !st.Stale {
-			v.fresh++
-		}
-	}
-	if st.Stale {
-		p.stale++
-		if st.LowerBound {
-			p.lowerBound++
-		}
-		if p.versions == nil {
-			p.versions, p.behind = w.r.verPool.get(), w.r.latPool.get()
-		}
-		p.clamped += recordClamped(p.versions, int64(min(st.Versions, VersionsHighest)), VersionsHighest) +
-			recordClamped(p.behind, st.BehindNs, LatencyHighestNs)
-		if st.Versions > VersionsHighest {
-			p.clamped++
-		}
-	}
-	w.mu.Unlock()
-	return st
+	w.held = true
+	w.enter(phase)
 }
 
-// Wrote tells the worker that this session's own write of seq to key was
-// acknowledged (for read-your-writes). Call it before the session invokes
-// any later read.
-func (w *Worker) Wrote(key, seq uint64) {
-	if w.sess.wrote(key, seq) {
-		w.pendingEvict++
+// release drops the lock hold took, if it did.
+func (w *Worker) release() {
+	if w.held {
+		w.held = false
+		w.mu.Unlock()
 	}
 }
+
+// enter makes phase the block's phase, flushing another phase's counters
+// first. w.mu is held.
+func (w *Worker) enter(phase int) {
+	if phase != w.block.phase {
+		w.switchPhase(phase)
+	}
+	w.block.dirty = true
+}
+
+func (w *Worker) switchPhase(phase int) {
+	if w.block.dirty {
+		w.flushBlock()
+	}
+	w.block.phase = phase
+	w.cellBase = (w.scenario*w.r.nPhase + phase) * w.r.layout.histsPerCell
+}
+
+// clampLatency clamps a duration into the latency geometry, counting it.
+func (w *Worker) clampLatency(v int64) int64 {
+	if uint64(v) > LatencyHighestNs { // negative or too large
+		return w.clamp(v, LatencyHighestNs)
+	}
+	return v
+}
+
+// observe records v into check histogram g (a global measure index).
+// w.mu is held.
+func (w *Worker) observe(g int, v int64) {
+	l := &w.r.layout
+	if hi := l.hi[g]; uint64(v) > uint64(hi) { // negative or too large
+		v = w.clamp(v, hi)
+	}
+	w.push(w.cellBase+l.checkHistBase+l.slot[g], v)
+}
+
+// clamp brings v into [0, hi], counting it.
+func (w *Worker) clamp(v, hi int64) int64 {
+	w.block.clamped++
+	return min(max(v, 0), hi)
+}
+
+// push appends one packed sample, flushing a full buffer first. w.mu is
+// held.
+func (w *Worker) push(id int, v int64) {
+	n := w.n
+	if n >= sampleBuffer {
+		w.flushSamples()
+		n = 0
+	}
+	w.buf[n] = uint64(id)<<valueBits | uint64(v)
+	w.n = n + 1
+}
+
+// flushSamples moves the buffered samples into the target interval's
+// histograms. w.mu is held.
+func (w *Worker) flushSamples() {
+	if w.n == 0 {
+		return
+	}
+	set := w.target
+	set.mu.Lock()
+	set.record(w.r, w.buf[:w.n])
+	set.mu.Unlock()
+	w.n = 0
+}
+
+// flushBlock moves the block's counters into the target interval. w.mu is
+// held.
+func (w *Worker) flushBlock() {
+	b := &w.block
+	set := w.target
+	set.mu.Lock()
+	c := set.cell(w.r, w.scenario*w.r.nPhase+b.phase)
+	for i, n := range b.counters {
+		c.counters[i] += n
+	}
+	for k := range b.spans {
+		c.spans[k].add(b.spans[k])
+		b.spans[k] = emptySpan()
+	}
+	c.clamped += b.clamped
+	set.mu.Unlock()
+	clear(b.counters)
+	b.clamped = 0
+	b.dirty = false
+}
+
+// flushLocked moves everything buffered into the target interval. w.mu is
+// held.
+func (w *Worker) flushLocked() {
+	w.flushSamples()
+	if w.block.dirty {
+		w.flushBlock()
+	}
+}
+
+// latencyIndex is the cell-local histogram index of (kind, class) and
+// measure m (0 response, 1 service, 2 generator wait).
+func latencyIndex(kind op.Kind, class op.Class, m int) int {
+	return (int(kind)*int(op.NumClasses)+int(class))*latencyMeasures + m
+}
+
+// latencyMeasures is the number of latency histograms per (kind, class).
+const latencyMeasures = 3

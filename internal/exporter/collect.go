@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 )
 
@@ -21,14 +22,27 @@ type cellLabels struct {
 }
 
 type cellSnap struct {
-	labels         cellLabels
-	active         bool
-	ops            []opSnap
-	checked, stale int64
-	behind         histData
-	versions       histData
-	ryw, monotonic int64
-	vis            []visSnap
+	labels cellLabels
+	active bool
+	ops    []opSnap
+	checks []checkSnap
+}
+
+// checkSnap is one exported check measure of a cell.
+type checkSnap struct {
+	desc    *prometheus.Desc
+	labels  []string // constant label values, after the cell labels
+	kind    metrics.Kind
+	count   int64
+	hist    histData
+	buckets []bucketSnap
+}
+
+// bucketSnap is one bucket: its upper bound label and its hit and miss
+// counts.
+type bucketSnap struct {
+	le           string
+	hits, misses int64
 }
 
 type opSnap struct {
@@ -43,11 +57,6 @@ type outcomeSnap struct {
 	quantiles         map[float64]float64 // nil: no window
 }
 
-type visSnap struct {
-	le           string
-	fresh, stale int64
-}
-
 // family is one metric family's descriptor and name.
 type family struct {
 	name string
@@ -56,10 +65,9 @@ type family struct {
 
 // descs holds every family's descriptor.
 type descs struct {
-	opDuration, opService, opWindow, ops, errors          family
-	stale, checked, behind, versions, visibility, session family
-	phaseActive, impActive, impDelay, runInfo             family
-	all                                                   []family
+	opDuration, opService, opWindow, ops, errors family
+	phaseActive, impActive, impDelay, runInfo    family
+	all                                          []family
 }
 
 var (
@@ -85,19 +93,6 @@ func newDescs() descs {
 	def(&d.ops, "pacbench_ops_total", "Ops attempted, by outcome class.", opLabelNames)
 	def(&d.errors, "pacbench_op_errors_total", "Failed ops, by error class.",
 		with(opLabelNames[:5], "class"))
-	def(&d.stale, "pacbench_stale_reads_total",
-		"Checked reads that returned a version older than the newest acked before the read.", cellLabelNames)
-	def(&d.checked, "pacbench_stale_checked_reads_total",
-		"Reads the staleness oracle could judge (denominator of the stale-read ratio).", cellLabelNames)
-	def(&d.behind, "pacbench_read_staleness_seconds",
-		"Time staleness of stale reads: read invoke minus ack time of the first version they missed.", cellLabelNames)
-	def(&d.versions, "pacbench_read_staleness_versions",
-		"Version staleness of stale reads: acked versions they missed.", cellLabelNames)
-	def(&d.visibility, "pacbench_visibility_reads_total",
-		"Checked reads by time since the newest acked version (t_le: bucket upper bound in seconds) and whether they saw it.",
-		with(cellLabelNames, "t_le", "fresh"))
-	def(&d.session, "pacbench_session_violations_total",
-		"Session guarantee violations, by kind (ryw: read-your-writes, monotonic_read).", with(cellLabelNames, "kind"))
 	def(&d.phaseActive, "pacbench_phase_active",
 		"1 if the scenario ran ops in the phase during the last interval, else 0.", cellLabelNames)
 	def(&d.impActive, "pacbench_impairment_active", "1 while the impairment is applied, else 0.", []string{"kind", "target"})
@@ -156,16 +151,6 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 				}
 			}
 		}
-		ch <- prometheus.MustNewConstMetric(d.stale.desc, prometheus.CounterValue, float64(cs.stale), cl...)
-		ch <- prometheus.MustNewConstMetric(d.checked.desc, prometheus.CounterValue, float64(cs.checked), cl...)
-		ch <- e.histMetric(d.behind.desc, cs.behind, cl)
-		ch <- e.histMetric(d.versions.desc, cs.versions, cl)
-		for _, v := range cs.vis {
-			ch <- prometheus.MustNewConstMetric(d.visibility.desc, prometheus.CounterValue, float64(v.fresh), append(cl[:4:4], v.le, "true")...)
-			ch <- prometheus.MustNewConstMetric(d.visibility.desc, prometheus.CounterValue, float64(v.stale), append(cl[:4:4], v.le, "false")...)
-		}
-		ch <- prometheus.MustNewConstMetric(d.session.desc, prometheus.CounterValue, float64(cs.ryw), append(cl[:4:4], SessionRYW)...)
-		ch <- prometheus.MustNewConstMetric(d.session.desc, prometheus.CounterValue, float64(cs.monotonic), append(cl[:4:4], SessionMonotonic)...)
 		ch <- prometheus.MustNewConstMetric(d.phaseActive.desc, prometheus.GaugeValue, b2f(cs.active), cl...)
 	}
 	for k, delay := range imps {
@@ -174,6 +159,40 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if info != nil {
 		ch <- prometheus.MustNewConstMetric(d.runInfo.desc, prometheus.GaugeValue, 1, info...)
+	}
+}
+
+// checkCollector exports the check families. It describes nothing up
+// front (an unchecked collector): the families are known from the checks'
+// measures only once results arrive.
+type checkCollector struct{ e *Exporter }
+
+// Describe implements prometheus.Collector (unchecked: nothing).
+func (checkCollector) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector.
+func (c checkCollector) Collect(ch chan<- prometheus.Metric) {
+	e := c.e
+	e.mu.Lock()
+	s := e.snap
+	e.mu.Unlock()
+	for _, cs := range s.cells {
+		l := cs.labels
+		cl := []string{l.system, l.scenario, l.phase, l.level}
+		for _, m := range cs.checks {
+			labels := append(cl[:4:4], m.labels...)
+			switch m.kind {
+			case metrics.KindCounter:
+				ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, float64(m.count), labels...)
+			case metrics.KindHistogram:
+				ch <- e.histMetric(m.desc, m.hist, labels)
+			case metrics.KindBuckets:
+				for _, b := range m.buckets {
+					ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, float64(b.hits), append(labels[:len(labels):len(labels)], b.le, "true")...)
+					ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, float64(b.misses), append(labels[:len(labels):len(labels)], b.le, "false")...)
+				}
+			}
+		}
 	}
 }
 

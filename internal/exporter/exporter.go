@@ -9,7 +9,9 @@
 //
 // Families (base units; op labels system, scenario, phase, level, op,
 // outcome; every label a closed set or a cleaned profile name, never error
-// text, keys or run ids — those appear only on pacbench_run_info):
+// text, keys or run ids — those appear only on pacbench_run_info). The
+// check families come from the checks' measure descriptions
+// (metrics.Measure.Metric), whatever the checks; with the built-in checks:
 //
 //	pacbench_op_duration_seconds            histogram (classic + native) of response time
 //	pacbench_op_service_duration_seconds    histogram (classic + native) of service time
@@ -123,10 +125,11 @@ type Exporter struct {
 	gatherer prometheus.Gatherer
 	descs    descs
 
-	updMu   sync.Mutex // serialises Update; guards the fields below
-	windows map[metrics.SeriesKey]*window
-	conv    map[histKey]convCache
-	scratch *hdrhistogram.Histogram
+	updMu      sync.Mutex // serialises Update; guards the fields below
+	windows    map[metrics.SeriesKey]*window
+	conv       map[histKey]convCache
+	scratch    *hdrhistogram.Histogram
+	checkDescs map[string]*prometheus.Desc // check family → descriptor
 
 	mu   sync.Mutex // guards snap, imps, info
 	snap *snapshot
@@ -169,10 +172,11 @@ func New(o Options) (*Exporter, error) {
 		windows: map[metrics.SeriesKey]*window{},
 		conv:    map[histKey]convCache{},
 		scratch: metrics.NewLatencyHistogram(),
-		snap:    &snapshot{},
-		imps:    map[impKey]float64{},
+
+		checkDescs: map[string]*prometheus.Desc{},
+		snap:       &snapshot{},
+		imps:       map[impKey]float64{},
 	}
-	c := collector{e}
 	reg := o.Registry
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -181,15 +185,27 @@ func New(o Options) (*Exporter, error) {
 		e.gatherer = g
 	} else {
 		r := prometheus.NewRegistry()
-		if err := r.Register(c); err != nil {
-			return nil, fmt.Errorf("exporter: register: %w", err)
+		if err := e.register(r); err != nil {
+			return nil, err
 		}
 		e.gatherer = r
 	}
-	if err := reg.Register(c); err != nil {
-		return nil, fmt.Errorf("exporter: register: %w", err)
+	if err := e.register(reg); err != nil {
+		return nil, err
 	}
 	return e, nil
+}
+
+// register adds the exporter's two collectors to reg: the fixed families
+// (described up front) and the check families (known from the checks'
+// measures once results arrive: an unchecked collector).
+func (e *Exporter) register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{collector{e}, checkCollector{e}} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("exporter: register: %w", err)
+		}
+	}
+	return nil
 }
 
 // Handler serves the metrics (text, OpenMetrics or protobuf with native
@@ -259,12 +275,11 @@ type convCache struct {
 	data  histData
 }
 
-// Histogram families, for histKey.family.
+// Histogram families, for histKey.family; check measure g is famCheck+g.
 const (
 	famResponse = iota
 	famService
-	famBehind
-	famVersions
+	famCheck
 )
 
 // Update publishes the state after one interval: res is the recorder's
@@ -363,13 +378,13 @@ func (e *Exporter) Update(system string, levels []string, res *metrics.Results, 
 			}
 			cs.ops = append(cs.ops, os)
 		}
-		cs.checked, cs.stale = c.Staleness.Checked, c.Staleness.Stale
-		cs.behind = hist(histKey{cell: ck, family: famBehind}, c.Staleness.Behind, 1e-9, e.opts.DurationBuckets)
-		cs.versions = hist(histKey{cell: ck, family: famVersions}, c.Staleness.Versions, 1, e.opts.VersionBuckets)
-		cs.ryw, cs.monotonic = c.RYWViolations, c.MonotonicViolations
-		for _, b := range c.Visibility {
-			cs.vis = append(cs.vis, visSnap{le: tLE(b.UpperNs), fresh: b.Fresh, stale: b.Total - b.Fresh})
-		}
+		cs.checks = e.checkSnaps(res, c, func(g int, h *hdrhistogram.Histogram, u metrics.Unit) histData {
+			scale, bounds := 1.0, e.opts.VersionBuckets
+			if u == metrics.UnitNanoseconds {
+				scale, bounds = 1e-9, e.opts.DurationBuckets
+			}
+			return hist(histKey{cell: ck, family: famCheck + g}, h, scale, bounds)
+		})
 		s.cells = append(s.cells, cs)
 	}
 	for k := range e.conv {
@@ -382,20 +397,95 @@ func (e *Exporter) Update(system string, levels []string, res *metrics.Results, 
 	e.mu.Unlock()
 }
 
-// tLE formats a visibility bucket's upper bound (ns) as seconds.
-func tLE(upperNs int64) string {
-	if upperNs == int64(^uint64(0)>>1) {
-		return "+Inf"
+// checkSnaps converts one cell's exported check measures; conv converts
+// check histogram g.
+func (e *Exporter) checkSnaps(res *metrics.Results, c *metrics.Cell, conv func(g int, h *hdrhistogram.Histogram, u metrics.Unit) histData) []checkSnap {
+	var out []checkSnap
+	for g, m := range res.Measures {
+		if m.Metric.Name == "" {
+			continue
+		}
+		var v metrics.Value
+		if g < len(c.Values) {
+			v = c.Values[g]
+		}
+		cs := checkSnap{desc: e.checkDesc(m), kind: m.Kind}
+		for _, l := range m.Metric.Labels {
+			cs.labels = append(cs.labels, cleanLabel(l.Value))
+		}
+		switch m.Kind {
+		case metrics.KindCounter:
+			cs.count = v.Count
+		case metrics.KindHistogram:
+			cs.hist = conv(g, v.Hist, m.Unit)
+		case metrics.KindBuckets:
+			bs := v.Buckets
+			if len(bs) == 0 { // nothing recorded: every bucket at 0
+				for _, b := range m.Bounds {
+					bs = append(bs, metrics.Bucket{Upper: b})
+				}
+			}
+			for _, b := range bs {
+				cs.buckets = append(cs.buckets, bucketSnap{le: bucketLE(b.Upper, m.Unit), hits: b.Hits, misses: b.Total - b.Hits})
+			}
+		}
+		out = append(out, cs)
 	}
-	return strconv.FormatFloat(float64(upperNs)*1e-9, 'g', -1, 64)
+	return out
 }
 
-// Families returns the names of every metric family the exporter exports.
+// checkDesc returns the descriptor of a check measure's family: the cell
+// labels, the measure's constant label names, and for buckets the bucket
+// and hit labels. updMu is held.
+func (e *Exporter) checkDesc(m metrics.Measure) *prometheus.Desc {
+	if d, ok := e.checkDescs[m.Metric.Name]; ok {
+		return d
+	}
+	labels := append([]string(nil), cellLabelNames...)
+	for _, l := range m.Metric.Labels {
+		labels = append(labels, l.Name)
+	}
+	if m.Kind == metrics.KindBuckets {
+		labels = append(labels, m.Metric.BucketLabel, m.Metric.HitLabel)
+	}
+	d := prometheus.NewDesc(m.Metric.Name, m.Metric.Help, labels, nil)
+	e.checkDescs[m.Metric.Name] = d
+	return d
+}
+
+// bucketLE formats a bucket's upper bound: seconds for durations, "+Inf"
+// for the open-ended last bucket.
+func bucketLE(upper int64, u metrics.Unit) string {
+	if upper == metrics.OpenBound {
+		return "+Inf"
+	}
+	if u == metrics.UnitNanoseconds {
+		return strconv.FormatFloat(float64(upper)*1e-9, 'g', -1, 64)
+	}
+	return strconv.FormatInt(upper, 10)
+}
+
+// Families returns the names of the fixed metric families (those of the
+// op series, phases, impairments and the run); FamiliesOf adds the checks'.
 func Families() []string {
 	d := newDescs()
 	out := make([]string, 0, len(d.all))
 	for _, f := range d.all {
 		out = append(out, f.name)
+	}
+	return out
+}
+
+// FamiliesOf returns every family the exporter exports for a run with
+// checks cs: Families, then the checks' families in registration order.
+func FamiliesOf(cs *metrics.Checks) []string {
+	out := Families()
+	seen := map[string]bool{}
+	for _, m := range cs.Measures() {
+		if f := m.Metric.Name; f != "" && !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
 	}
 	return out
 }

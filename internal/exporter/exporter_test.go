@@ -43,7 +43,7 @@ func fullExporter(t *testing.T) *Exporter {
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	e := fullExporter(t)
-	got, err := testutil.CollectAndFormat(collector{e}, expfmt.TypeTextPlain, Families()...)
+	got, err := testutil.CollectAndFormat(both{e}, expfmt.TypeTextPlain, FamiliesOf(builtin(t))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	if err := testutil.CollectAndCompare(collector{e}, bytes.NewReader(want)); err != nil {
+	if err := testutil.GatherAndCompare(e.gatherer, bytes.NewReader(want)); err != nil {
 		t.Errorf("exposition differs from %s (go test -update rewrites it after review):\n%v", golden, err)
 	}
 	if strings.Contains(string(got), "must-not-appear") {
@@ -68,7 +68,7 @@ func TestGolden(t *testing.T) {
 func TestLint(t *testing.T) {
 	t.Parallel()
 	e := fullExporter(t)
-	problems, err := testutil.CollectAndLint(collector{e})
+	problems, err := testutil.CollectAndLint(both{e})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestPedanticRegistry(t *testing.T) {
 	for _, mf := range mfs {
 		got[mf.GetName()] = true
 	}
-	for _, name := range Families() {
+	for _, name := range FamiliesOf(builtin(t)) {
 		if !got[name] {
 			t.Errorf("family %s not exported", name)
 		}

@@ -4,7 +4,9 @@ import (
 	"testing"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 )
@@ -38,17 +40,53 @@ const (
 	us = int64(1_000)
 )
 
+// builtin returns the run's built-in checks (sampling off).
+func builtin(t testing.TB) *metrics.Checks {
+	t.Helper()
+	cs, err := checkers.Registry(checkers.Config{Sessions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// values returns a cell's Values with the named measures set.
+func values(t testing.TB, cs *metrics.Checks, set map[string]metrics.Value) []metrics.Value {
+	t.Helper()
+	out := make([]metrics.Value, len(cs.Measures()))
+	for name, v := range set {
+		i, ok := cs.Index(name)
+		if !ok {
+			t.Fatalf("no measure %s", name)
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// visibility returns the t-visibility buckets with (hits, total) set at
+// the given indexes.
+func visibility(set map[int][2]int64) []metrics.Bucket {
+	var out []metrics.Bucket
+	var lo int64
+	for i, b := range checkers.VisibilityBounds() {
+		out = append(out, metrics.Bucket{Lower: lo, Upper: b, Hits: set[i][0], Total: set[i][1]})
+		lo = b
+	}
+	return out
+}
+
 // handMade returns a small Results: scenario "linearizable" in phases
 // baseline and partition, reads and writes, a few errors, stale reads and
 // visibility counts. Values are chosen on bucket edges and inside buckets.
 func handMade(t testing.TB) *metrics.Results {
 	t.Helper()
-	vis := metrics.VisibilityBuckets()
-	vis[0].Fresh, vis[0].Total = 3, 5
-	vis[3].Fresh, vis[3].Total = 7, 7
+	cs := builtin(t)
 	return &metrics.Results{
 		Scenarios: []string{"linearizable", "serializable"},
 		Phases:    []string{"baseline", "partition"},
+		Checks:    cs,
+		Measures:  cs.Measures(),
 		Cells: []*metrics.Cell{
 			{
 				Scenario: 0, Phase: 0,
@@ -66,13 +104,14 @@ func handMade(t testing.TB) *metrics.Results {
 						Service:  map[op.Class]*hdrhistogram.Histogram{op.OK: latency(t, 5*ms, 50*ms)},
 					},
 				},
-				Staleness: metrics.StalenessStats{
-					Checked: 12, Stale: 2,
-					Versions: versions(t, 1, 3),
-					Behind:   latency(t, 800*us, 20*ms),
-				},
-				RYWViolations: 1, MonotonicViolations: 0,
-				Visibility: vis,
+				Values: values(t, cs, map[string]metrics.Value{
+					checkers.StalenessChecked:  {Count: 12},
+					checkers.StalenessStale:    {Count: 2},
+					checkers.StalenessVersions: {Hist: versions(t, 1, 3)},
+					checkers.StalenessBehind:   {Hist: latency(t, 800*us, 20*ms)},
+					checkers.SessionRYW:        {Count: 1},
+					checkers.VisibilityReads:   {Buckets: visibility(map[int][2]int64{0: {3, 5}, 3: {7, 7}})},
+				}),
 			},
 			{
 				Scenario: 1, Phase: 1,
@@ -84,12 +123,9 @@ func handMade(t testing.TB) *metrics.Results {
 						Service:  map[op.Class]*hdrhistogram.Histogram{op.Unavailable: latency(t, 1*ms, 1*ms, 1*ms)},
 					},
 				},
-				Staleness: metrics.StalenessStats{
-					Versions: metrics.NewVersionsHistogram(),
-					Behind:   metrics.NewLatencyHistogram(),
-				},
-				MonotonicViolations: 2,
-				Visibility:          metrics.VisibilityBuckets(),
+				Values: values(t, cs, map[string]metrics.Value{
+					checkers.SessionMonotonic: {Count: 2},
+				}),
 			},
 		},
 	}
@@ -117,4 +153,15 @@ func newTest(t testing.TB, o Options) *Exporter {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// both collects the fixed and the check families (unchecked: for
+// testutil's pedantic registries).
+type both struct{ e *Exporter }
+
+func (both) Describe(chan<- *prometheus.Desc) {}
+
+func (b both) Collect(ch chan<- prometheus.Metric) {
+	collector(b).Collect(ch)
+	checkCollector(b).Collect(ch)
 }

@@ -83,9 +83,3 @@ func classLabel(c op.Class) (string, bool) {
 	}
 	return c.String(), true
 }
-
-// Session guarantee kinds (the kind label of pacbench_session_violations_total).
-const (
-	SessionRYW       = "ryw"
-	SessionMonotonic = "monotonic_read"
-)

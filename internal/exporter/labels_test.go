@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
@@ -31,8 +32,8 @@ func labelSpec() map[string]map[string][]string {
 		kinds = append(kinds, k.String())
 	}
 	var tle []string
-	for _, b := range metrics.VisibilityBuckets() {
-		tle = append(tle, tLE(b.UpperNs))
+	for _, b := range checkers.VisibilityBounds() {
+		tle = append(tle, bucketLE(b, metrics.UnitNanoseconds))
 	}
 	cell := func(extra map[string][]string) map[string][]string {
 		m := map[string][]string{"system": nil, "scenario": nil, "phase": nil, "level": nil}
@@ -54,7 +55,7 @@ func labelSpec() map[string]map[string][]string {
 		"pacbench_read_staleness_seconds":      cell(nil),
 		"pacbench_read_staleness_versions":     cell(nil),
 		"pacbench_visibility_reads_total":      cell(map[string][]string{"t_le": tle, "fresh": {"true", "false"}}),
-		"pacbench_session_violations_total":    cell(map[string][]string{"kind": {SessionRYW, SessionMonotonic}}),
+		"pacbench_session_violations_total":    cell(map[string][]string{"kind": {"ryw", "monotonic_read"}}),
 		"pacbench_phase_active":                cell(nil),
 		"pacbench_impairment_active":           imp,
 		"pacbench_impairment_delay_seconds":    imp,
@@ -69,7 +70,7 @@ const runID = "run-20250101T120000-7f3a9c"
 // reads of real keys, so every family has series.
 func recordAll(t testing.TB) (*metrics.Results, *metrics.Interval) {
 	t.Helper()
-	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"s0", "s1"}, Phases: []string{"p0"}, Keys: 64})
+	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"s0", "s1"}, Phases: []string{"p0"}, Keys: 64, Checks: builtin(t)})
 	or := rec.Oracle()
 	w := rec.NewWorker(1, 0)
 	for k := op.Kind(0); k < op.NumKinds; k++ {
@@ -81,7 +82,7 @@ func recordAll(t testing.TB) (*metrics.Results, *metrics.Interval) {
 	for key := uint64(0); key < 64; key++ {
 		or.Loaded(key)
 		or.Acked(key, 1, now-2e6, now-1e6)
-		w.Wrote(key, 1)
+		w.Write(&metrics.Write{Key: key, Seq: 1, InvokeNs: now - 2e6, ReturnNs: now - 1e6})
 		w.CheckRead(0, key, true, workloads.Header{Key: key, Seq: 0}, now) // stale, ryw
 	}
 	iv := rec.Collect(rec.Clock().Now())

@@ -21,9 +21,6 @@ type Input struct {
 	RunID  string
 	Plan   *profile.Plan
 	Result *runner.Result
-	// Linearizable optionally gives the per (scenario, phase) linearizability
-	// verdict (nil entries: unknown / not checked).
-	Linearizable func(scenario, phase int) *bool
 }
 
 // Build assembles the summary document from a run's results.
@@ -42,6 +39,7 @@ func Build(in Input) *Summary {
 	names := NewNames(p.ScenarioNames(), p.PhaseNames())
 	cells := map[[2]int]*metrics.Cell{}
 	if res.Results != nil {
+		s.checks = res.Results.Checks
 		for _, c := range res.Results.Cells {
 			cells[[2]int{c.Scenario, c.Phase}] = c
 		}
@@ -71,33 +69,20 @@ func Build(in Input) *Summary {
 			if !ok {
 				continue // the run stopped before this phase
 			}
-			ph := Phase{
+			ph := Phase{PhaseHead: PhaseHead{
 				Name:       p.Phases[pi].Name,
 				Impairment: []string{},
 				DurationS:  float64(win.EndNs-win.StartNs) / 1e9,
 				Ops:        map[string]*Op{},
-				Visibility: []Visibility{},
-			}
+			}}
 			for _, ev := range win.Impairments {
 				ph.Impairment = append(ph.Impairment, ev.Describe)
 			}
-			if c := cells[[2]int{si, pi}]; c != nil {
-				fillPhase(&ph, c)
+			ph.cell = withStems(cells[[2]int{si, pi}], names.Scenario(si), names.Phase(pi))
+			if ph.cell != nil {
+				fillPhase(&ph, ph.cell, s.checks)
 			}
-			if in.Linearizable != nil {
-				ph.Linearizable = in.Linearizable(si, pi)
-			}
-			for _, v := range res.Linearizability {
-				if v.Scenario == si && v.Phase == pi {
-					ph.Linearizable = v.Linearizable
-					lc := &LinCheck{Ops: v.Ops, Keys: v.Keys, Reason: string(v.Reason), IllegalKeys: v.IllegalKeys,
-						CheckMs: round3(float64(v.Duration) / 1e6)}
-					if len(v.Visualization) > 0 {
-						lc.Visualization = names.VisualizationFile(si, pi)
-					}
-					ph.Linearizability = lc
-				}
-			}
+			ph.Checks = checkFields(s.checks, ph.cell, metrics.ScopePhase, 0)
 			fillProbes(&ph, res.Probes, si, pi)
 			out.Phases = append(out.Phases, ph)
 		}
@@ -180,8 +165,8 @@ func fillConvergence(sc *Scenario, conv []runner.ConvergenceBins, si int, phases
 	base := -1.0
 	for i, ph := range sc.Phases {
 		if i < len(phases) && len(phases[i].Impairments) == 0 {
-			if r := ph.Ops["read"]; r != nil && r.Staleness != nil && r.Staleness.Checked > 0 {
-				base = r.Staleness.StaleRatio
+			if st, ok := staleOf(ph.Ops["read"]); ok && st.checked > 0 {
+				base = st.ratio
 				break
 			}
 		}
@@ -209,6 +194,28 @@ func fillConvergence(sc *Scenario, conv []runner.ConvergenceBins, si int, phases
 	}
 }
 
+// withStems returns c with the evidence of its verdicts that names files
+// (metrics.FileEvidence) resolved to the run's file-name stems: a copy, as
+// c is shared with the recorder's Results (nil stays nil).
+func withStems(c *metrics.Cell, scenario, phase string) *metrics.Cell {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	out.Values = append([]metrics.Value(nil), c.Values...)
+	for i, v := range out.Values {
+		if v.Verdict == nil {
+			continue
+		}
+		if fe, ok := v.Verdict.Evidence.(metrics.FileEvidence); ok {
+			vv := *v.Verdict
+			vv.Evidence, vv.Detail = fe.WithStems(scenario, phase)
+			out.Values[i].Verdict = &vv
+		}
+	}
+	return &out
+}
+
 // levelsFor returns the level map with "read" and "write" always present.
 func levelsFor(l map[string]string) map[string]string {
 	out := map[string]string{"read": "", "write": ""}
@@ -232,7 +239,7 @@ func windowFor(ws []runner.PhaseWindow, pi int, scenario string) (runner.PhaseWi
 	return runner.PhaseWindow{}, false
 }
 
-func fillPhase(ph *Phase, c *metrics.Cell) {
+func fillPhase(ph *Phase, c *metrics.Cell, cs *metrics.Checks) {
 	var okN, all int64
 	kinds := make([]op.Kind, 0, len(c.Ops))
 	for k := range c.Ops {
@@ -242,9 +249,7 @@ func fillPhase(ph *Phase, c *metrics.Cell) {
 	for _, k := range kinds {
 		st := c.Ops[k]
 		o := opSummary(st, ph.DurationS)
-		if k == op.Read {
-			o.Staleness = stalenessSummary(c.Staleness)
-		}
+		o.Checks = checkFields(cs, c, metrics.ScopeOp, k)
 		ph.Ops[k.String()] = o
 		okN += st.OK
 		all += st.Count
@@ -253,8 +258,31 @@ func fillPhase(ph *Phase, c *metrics.Cell) {
 		a := float64(okN) / float64(all)
 		ph.Availability = &a
 	}
-	ph.Session = Session{RYWViolations: c.RYWViolations, MonotonicReadViolations: c.MonotonicViolations}
-	ph.Visibility = visibilitySummary(c.Visibility)
+}
+
+// staleFacts are the staleness figures of a read op that the verdict and
+// convergence use, read from its "staleness" object (docs/results.md).
+type staleFacts struct {
+	checked, stale int64
+	ratio          float64
+	p50Ms          float64
+}
+
+// staleOf returns o's staleness figures; false when o is nil or its
+// staleness was not checked.
+func staleOf(o *Op) (staleFacts, bool) {
+	if o == nil {
+		return staleFacts{}, false
+	}
+	var f staleFacts
+	var ok bool
+	if f.checked, ok = o.Checks.Int("staleness", "checked"); !ok {
+		return staleFacts{}, false
+	}
+	f.stale, _ = o.Checks.Int("staleness", "stale")
+	f.ratio, _ = o.Checks.Float("staleness", "stale_ratio")
+	f.p50Ms, _ = o.Checks.Float("staleness", "ms", "p50")
+	return f, true
 }
 
 // isPartition reports whether a phase isolates or downs a member.
@@ -294,11 +322,11 @@ func Classify(scs []Scenario, i int, phases []profile.Phase) Verdict {
 		if r := ph.Ops["read"]; r != nil {
 			pOK += r.OK
 			pAll += r.Count
-			if r.Staleness != nil {
-				pStale += r.Staleness.Stale
-				pChecked += r.Staleness.Checked
-				if r.Staleness.Stale > 0 {
-					pBehind = append(pBehind, r.Staleness.Ms.P50)
+			if st, ok := staleOf(r); ok {
+				pStale += st.stale
+				pChecked += st.checked
+				if st.stale > 0 {
+					pBehind = append(pBehind, st.p50Ms)
 				}
 			}
 		}
@@ -401,11 +429,11 @@ func elseStats(sc Scenario, phases []profile.Phase) elseSide {
 		if r.LatencyMs.P99 > e.p99 {
 			e.p99 = r.LatencyMs.P99
 		}
-		if r.Staleness != nil {
-			e.checked += r.Staleness.Checked
-			e.stale += r.Staleness.Stale
-			if r.Staleness.StaleRatio > e.worstRatio {
-				e.worstRatio, e.worstPhase = r.Staleness.StaleRatio, ph.Name
+		if st, ok := staleOf(r); ok {
+			e.checked += st.checked
+			e.stale += st.stale
+			if st.ratio > e.worstRatio {
+				e.worstRatio, e.worstPhase = st.ratio, ph.Name
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
@@ -141,7 +142,7 @@ func (n Names) HgrmFile(k metrics.SeriesKey) string {
 // VisualizationFile is the results-relative path of porcupine's HTML for
 // scenario si and phase pi.
 func (n Names) VisualizationFile(si, pi int) string {
-	return "linearizability/" + n.Scenario(si) + "." + n.Phase(pi) + ".html"
+	return checkers.VisualizationFile(n.Scenario(si), n.Phase(pi))
 }
 
 // HlogWriter streams the interval log (HdrHistogram log format 1.3,
@@ -266,8 +267,13 @@ func CSV(s *Summary) ([]byte, error) {
 	for _, c := range op.ErrorClasses() {
 		header = append(header, "err_"+c.String())
 	}
-	header = append(header, "stale_checked", "stale", "stale_ratio", "staleness_ms_p50", "staleness_ms_p99",
-		"staleness_versions_p50", "ryw_violations", "monotonic_read_violations", "linearizable")
+	var cols []metrics.Column
+	if s.checks != nil {
+		cols = s.checks.Layout().Columns
+	}
+	for _, c := range cols {
+		header = append(header, c.Name)
+	}
 	_ = w.Write(header)
 	for _, sc := range s.Scenarios {
 		lv := levelString(sc.Levels)
@@ -278,7 +284,8 @@ func CSV(s *Summary) ([]byte, error) {
 			}
 			sort.Slice(ops, func(i, j int) bool { return kindIndex(ops[i]) < kindIndex(ops[j]) })
 			for _, k := range ops {
-				_ = w.Write(csvRow(sc, lv, ph, k, ph.Ops[k]))
+				kind, _ := op.ParseKind(k)
+				_ = w.Write(append(csvRow(sc, lv, ph, k, ph.Ops[k]), checkColumns(s, ph, cols, kind)...))
 			}
 		}
 	}
@@ -302,17 +309,16 @@ func csvRow(sc Scenario, lv string, ph Phase, k string, o *Op) []string {
 	for _, c := range op.ErrorClasses() {
 		row = append(row, strconv.FormatInt(o.Errors[c.String()], 10))
 	}
-	st := o.Staleness
-	if st == nil {
-		st = &Staleness{}
+	return row
+}
+
+// checkColumns renders the checks' CSV columns of one row.
+func checkColumns(s *Summary, ph Phase, cols []metrics.Column, k op.Kind) []string {
+	out := make([]string, 0, len(cols))
+	for _, c := range cols {
+		out = append(out, csvCell(s.checks, ph.cell, c, k))
 	}
-	lin := ""
-	if ph.Linearizable != nil {
-		lin = strconv.FormatBool(*ph.Linearizable)
-	}
-	return append(row, strconv.FormatInt(st.Checked, 10), strconv.FormatInt(st.Stale, 10), f(st.StaleRatio),
-		f(st.Ms.P50), f(st.Ms.P99), f(st.Versions.P50),
-		strconv.FormatInt(ph.Session.RYWViolations, 10), strconv.FormatInt(ph.Session.MonotonicReadViolations, 10), lin)
+	return out
 }
 
 func kindIndex(s string) int {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
@@ -36,7 +37,8 @@ func fixture(t *testing.T) Input {
 		Phases:    phases,
 		Mode:      "side_by_side",
 	}
-	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"strong", "weak"}, Phases: []string{"baseline", "partition", "healed"}, Keys: 10})
+	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"strong", "weak"}, Phases: []string{"baseline", "partition", "healed"}, Keys: 10,
+		Checks: builtinChecks(t)})
 	orc := rec.Oracle()
 	for k := uint64(0); k < 10; k++ {
 		orc.Loaded(k)
@@ -86,6 +88,16 @@ func fixture(t *testing.T) Input {
 		res.Phases = append(res.Phases, w)
 	}
 	return Input{RunID: "fixture", Plan: plan, Result: res}
+}
+
+// builtinChecks returns the run's built-in checks (sampling off).
+func builtinChecks(t testing.TB) *metrics.Checks {
+	t.Helper()
+	cs, err := checkers.Registry(checkers.Config{Sessions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -151,12 +163,14 @@ func TestVerdicts(t *testing.T) {
 		if sc.Name != "weak" {
 			continue
 		}
-		part := sc.Phases[1].Ops["read"].Staleness
-		if part.StaleRatio != 1 || part.Versions.P50 != 1 {
+		part := sc.Phases[1].Ops["read"].Checks
+		ratio, _ := part.Float("staleness", "stale_ratio")
+		v50, _ := part.Float("staleness", "versions", "p50")
+		if ratio != 1 || v50 != 1 {
 			t.Errorf("weak partition staleness = %+v, want all 1 version behind", part)
 		}
-		if base := sc.Phases[0].Ops["read"].Staleness; base.Stale != 10 {
-			t.Errorf("weak baseline stale = %d, want 10", base.Stale)
+		if base, _ := sc.Phases[0].Ops["read"].Checks.Int("staleness", "stale"); base != 10 {
+			t.Errorf("weak baseline stale = %d, want 10", base)
 		}
 		if sc.Phases[0].ConsistentAfterMs == nil || *sc.Phases[0].ConsistentAfterMs != 10 {
 			t.Errorf("consistent after = %v, want 10 ms", sc.Phases[0].ConsistentAfterMs)
@@ -180,5 +194,42 @@ func TestPercentilesReferenceRank(t *testing.T) {
 	}
 	if p.P99 > 1.01 {
 		t.Errorf("p99 = %v ms, want the fast ops' 1 ms", p.P99)
+	}
+}
+
+// TestSummaryRoundTrip: summary.json decodes into a Summary (check fields
+// kept in order) that encodes to the same bytes, and the accessors read
+// decoded values like built ones.
+func TestSummaryRoundTrip(t *testing.T) {
+	t.Parallel()
+	s := Build(fixture(t))
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Summary
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	again, err := json.MarshalIndent(&back, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, again) {
+		t.Errorf("re-encoded summary differs:\n%s", again)
+	}
+	built, decoded := s.Scenarios[1].Phases[1], back.Scenarios[1].Phases[1]
+	for _, path := range [][]string{{"staleness", "checked"}, {"staleness", "stale"}} {
+		x, _ := built.Ops["read"].Checks.Int(path...)
+		y, ok := decoded.Ops["read"].Checks.Int(path...)
+		if !ok || x != y {
+			t.Errorf("%v: built %d, decoded %d (%v)", path, x, y, ok)
+		}
+	}
+	if x, _ := decoded.Ops["read"].Checks.Float("staleness", "stale_ratio"); x != 1 {
+		t.Errorf("decoded stale ratio %v, want 1", x)
+	}
+	if decoded.Checks.Bool("linearizable") != nil {
+		t.Error("decoded linearizable is not null")
 	}
 }

@@ -35,6 +35,10 @@ type Summary struct {
 	// results (results files not written, non-finite values written as
 	// null, an interrupt after the last phase).
 	Notes []string `json:"notes,omitempty"`
+
+	// checks renders the check columns of the CSV and the table (set by
+	// Build; a decoded summary has none and prints only the fixed columns).
+	checks *metrics.Checks
 }
 
 // Scenario is one scenario's results.
@@ -52,18 +56,29 @@ type Scenario struct {
 	Latency string            `json:"latency_measure"`
 }
 
-// Phase is one scenario's results within one phase.
+// Phase is one scenario's results within one phase. In JSON its check
+// measurements (Checks: session, linearizable, visibility, …) follow
+// "ops", in the checks' registration order.
 type Phase struct {
+	PhaseHead
+	// Checks holds the phase-scoped check measurements.
+	Checks Fields `json:"-"`
+	PhaseTail
+
+	cell *metrics.Cell // the phase's measurements (nil: no op ran)
+}
+
+// PhaseHead is the fixed part of a Phase before the checks.
+type PhaseHead struct {
 	Name         string         `json:"name"`
 	Impairment   []string       `json:"impairment"`
 	DurationS    float64        `json:"duration_s"`
 	Availability *float64       `json:"availability"`
 	Ops          map[string]*Op `json:"ops"`
-	Session      Session        `json:"session"`
-	Linearizable *bool          `json:"linearizable"`
-	// Linearizability is the evidence behind Linearizable (when checked).
-	Linearizability *LinCheck    `json:"linearizability,omitempty"`
-	Visibility      []Visibility `json:"visibility"`
+}
+
+// PhaseTail is the fixed part of a Phase after the checks.
+type PhaseTail struct {
 	// Probes is the active t-visibility sweep (checks.probes): P(consistent)
 	// of a read issued delta_ms after a write was acknowledged.
 	Probes []Probe `json:"probes,omitempty"`
@@ -76,19 +91,18 @@ type Phase struct {
 	Convergence *Convergence `json:"convergence,omitempty"`
 }
 
-// LinCheck is the evidence of a porcupine check of one scenario and phase.
-type LinCheck struct {
-	// Ops and Keys checked; Reason says why the verdict is null (timeout,
-	// truncated, no_reads, canceled).
-	Ops    int    `json:"ops"`
-	Keys   int    `json:"keys"`
-	Reason string `json:"reason,omitempty"`
-	// IllegalKeys are the sampled key indexes whose history is not
-	// linearizable; Visualization is the porcupine HTML file (relative to
-	// the run directory).
-	IllegalKeys   []uint64 `json:"illegal_keys,omitempty"`
-	Visualization string   `json:"visualization,omitempty"`
-	CheckMs       float64  `json:"check_ms"`
+// MarshalJSON writes the fixed keys and the checks' in order.
+func (p Phase) MarshalJSON() ([]byte, error) { return spliceJSON(p.PhaseHead, p.Checks, p.PhaseTail) }
+
+// SplicedJSON marks that Phase's JSON is its exported fields, encoded as
+// encoding/json would, plus Checks (for walkers such as sink.MarshalJSON).
+func (Phase) SplicedJSON() {}
+
+// UnmarshalJSON reads a phase; keys other than the fixed ones are Checks.
+func (p *Phase) UnmarshalJSON(b []byte) error {
+	f, err := unspliceJSON(b, &p.PhaseHead, &p.PhaseTail)
+	p.Checks = f
+	return err
 }
 
 // Probe is one point of the active t-visibility sweep.
@@ -116,8 +130,16 @@ type Convergence struct {
 	WindowMs float64 `json:"window_ms"`
 }
 
-// Op is the results of one op kind within a phase.
+// Op is the results of one op kind within a phase. In JSON its check
+// measurements (Checks: staleness for reads, …) follow the latencies.
 type Op struct {
+	OpHead
+	// Checks holds the check measurements scoped to this op kind.
+	Checks Fields `json:"-"`
+}
+
+// OpHead is the fixed part of an Op.
+type OpHead struct {
 	Count         int64            `json:"count"`
 	OK            int64            `json:"ok"`
 	Errors        map[string]int64 `json:"errors"`
@@ -126,7 +148,19 @@ type Op struct {
 	LatencyMs     Percentiles      `json:"latency_ms"`
 	ServiceMs     Percentiles      `json:"service_ms"`
 	ErrorLatency  *Percentiles     `json:"error_latency_ms,omitempty"`
-	Staleness     *Staleness       `json:"staleness,omitempty"`
+}
+
+// MarshalJSON writes the fixed keys, then the checks'.
+func (o Op) MarshalJSON() ([]byte, error) { return spliceJSON(o.OpHead, o.Checks) }
+
+// SplicedJSON marks that Op's JSON is its exported fields plus Checks.
+func (Op) SplicedJSON() {}
+
+// UnmarshalJSON reads an op; keys other than the fixed ones are Checks.
+func (o *Op) UnmarshalJSON(b []byte) error {
+	f, err := unspliceJSON(b, &o.OpHead)
+	o.Checks = f
+	return err
 }
 
 // Percentiles of a latency distribution in milliseconds.
@@ -138,36 +172,6 @@ type Percentiles struct {
 	P9999 float64 `json:"p9999"`
 	Max   float64 `json:"max"`
 	Mean  float64 `json:"mean"`
-}
-
-// Staleness of a phase's reads.
-type Staleness struct {
-	Checked    int64    `json:"checked"`
-	Stale      int64    `json:"stale"`
-	StaleRatio float64  `json:"stale_ratio"`
-	Versions   Quantile `json:"versions"`
-	Ms         Quantile `json:"ms"`
-}
-
-// Quantile is p50/p99/max of a distribution.
-type Quantile struct {
-	P50 float64 `json:"p50"`
-	P99 float64 `json:"p99"`
-	Max float64 `json:"max"`
-}
-
-// Session guarantee violations.
-type Session struct {
-	RYWViolations           int64 `json:"ryw_violations"`
-	MonotonicReadViolations int64 `json:"monotonic_read_violations"`
-}
-
-// Visibility is one point of the t-visibility (PBS) curve: P(consistent)
-// for reads invoked t_ms after the newest acked write.
-type Visibility struct {
-	TMs         float64 `json:"t_ms"`
-	PConsistent float64 `json:"p_consistent"`
-	N           int64   `json:"n"`
 }
 
 // Verdict is the PACELC classification of a scenario with its evidence.
@@ -220,7 +224,7 @@ func mergeClasses(m map[op.Class]*hdrhistogram.Histogram, keep func(op.Class) bo
 }
 
 func opSummary(s *metrics.OpStats, durS float64) *Op {
-	o := &Op{Count: s.Count, OK: s.OK, Errors: map[string]int64{}}
+	o := &Op{OpHead: OpHead{Count: s.Count, OK: s.OK, Errors: map[string]int64{}}}
 	for _, c := range op.ErrorClasses() {
 		o.Errors[c.String()] = s.Errors[c]
 	}
@@ -238,37 +242,4 @@ func opSummary(s *metrics.OpStats, durS float64) *Op {
 		o.ErrorLatency = &p
 	}
 	return o
-}
-
-func stalenessSummary(st metrics.StalenessStats) *Staleness {
-	s := &Staleness{Checked: st.Checked, Stale: st.Stale}
-	if st.Checked > 0 {
-		s.StaleRatio = float64(st.Stale) / float64(st.Checked)
-	}
-	q := func(h *hdrhistogram.Histogram, q float64) float64 {
-		v, _ := metrics.Quantile(h, q)
-		return float64(v)
-	}
-	if h := st.Versions; h != nil && h.TotalCount() > 0 {
-		s.Versions = Quantile{P50: q(h, 0.5), P99: q(h, 0.99), Max: float64(h.Max())}
-	}
-	if h := st.Behind; h != nil && h.TotalCount() > 0 {
-		s.Ms = Quantile{P50: round3(q(h, 0.5) / 1e6), P99: round3(q(h, 0.99) / 1e6), Max: round3(float64(h.Max()) / 1e6)}
-	}
-	return s
-}
-
-func visibilitySummary(b []metrics.VisibilityBucket) []Visibility {
-	out := make([]Visibility, 0, len(b))
-	for _, v := range b {
-		if v.Total == 0 {
-			continue
-		}
-		t := float64(v.UpperNs) / 1e6
-		if v.UpperNs <= 0 || v.UpperNs == math.MaxInt64 {
-			t = -1
-		}
-		out = append(out, Visibility{TMs: t, PConsistent: float64(v.Fresh) / float64(v.Total), N: v.Total})
-	}
-	return out
 }

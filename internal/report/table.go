@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/op"
 )
 
 // WriteTable prints the comparison table: one block per phase, one row per
@@ -39,30 +42,7 @@ func WriteTable(w io.Writer, s *Summary) error {
 			imp = "healthy network"
 		}
 		bw.printf("\nphase %s — %s\n", pn, imp)
-		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "scenario\top\tops/s\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tavail\terrors\tstale\tstaleness p50\t")
-		for _, sc := range s.Scenarios {
-			for _, ph := range sc.Phases {
-				if ph.Name != pn {
-					continue
-				}
-				for _, k := range sortedOps(ph.Ops) {
-					o := ph.Ops[k]
-					stale, behind := "-", "-"
-					if o.Staleness != nil && o.Staleness.Checked > 0 {
-						stale = pct(o.Staleness.StaleRatio)
-						if o.Staleness.Stale > 0 {
-							behind = ms(o.Staleness.Ms.P50)
-						}
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-						sc.Name, k, o.ThroughputOps, num(o.LatencyMs.P50), num(o.LatencyMs.P90), num(o.LatencyMs.P99),
-						num(o.LatencyMs.P999), num(o.LatencyMs.P9999), num(o.LatencyMs.Max), pct(o.Availability),
-						errString(o.Errors), stale, behind)
-				}
-			}
-		}
-		if err := tw.Flush(); err != nil {
+		if err := writePhaseRows(bw, s, pn); err != nil {
 			return err
 		}
 	}
@@ -164,6 +144,40 @@ func (e *errWriter) printf(format string, args ...any) {
 	fmt.Fprintf(e, format, args...)
 }
 
+// writePhaseRows prints one phase's rows: the fixed columns, then the
+// checks' table columns.
+func writePhaseRows(bw *errWriter, s *Summary, phase string) error {
+	var cols []metrics.Column
+	if s.checks != nil {
+		cols = s.checks.Layout().Table
+	}
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"scenario", "op", "ops/s", "p50", "p90", "p99", "p99.9", "p99.99", "max", "avail", "errors"}
+	for _, c := range cols {
+		head = append(head, c.Name)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for _, sc := range s.Scenarios {
+		for _, ph := range sc.Phases {
+			if ph.Name != phase {
+				continue
+			}
+			for _, k := range sortedOps(ph.Ops) {
+				o := ph.Ops[k]
+				row := []string{sc.Name, k, fmt.Sprintf("%.0f", o.ThroughputOps), num(o.LatencyMs.P50), num(o.LatencyMs.P90),
+					num(o.LatencyMs.P99), num(o.LatencyMs.P999), num(o.LatencyMs.P9999), num(o.LatencyMs.Max),
+					pct(o.Availability), errString(o.Errors)}
+				kind, _ := op.ParseKind(k)
+				for _, c := range cols {
+					row = append(row, tableCell(s.checks, ph.cell, c, kind))
+				}
+				fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+			}
+		}
+	}
+	return tw.Flush()
+}
+
 // writeVisibility prints the probe sweeps, convergence after heal and the
 // linearizability verdicts.
 func writeVisibility(bw *errWriter, s *Summary) {
@@ -208,46 +222,12 @@ func writeVisibility(bw *errWriter, s *Summary) {
 			bw.printf("%s\n", line)
 		}
 	}
-	writeLinearizability(bw, s)
+	writeSections(bw, s)
 }
 
 func hadStale(ph Phase) bool {
-	r := ph.Ops["read"]
-	return r != nil && r.Staleness != nil && r.Staleness.Stale > 0
-}
-
-// writeLinearizability prints porcupine's verdict per scenario and phase.
-func writeLinearizability(bw *errWriter, s *Summary) {
-	header := false
-	for _, sc := range s.Scenarios {
-		parts := []string{}
-		for _, ph := range sc.Phases {
-			lc := ph.Linearizability
-			if lc == nil {
-				continue
-			}
-			switch {
-			case ph.Linearizable == nil:
-				reason := lc.Reason
-				if reason == "" {
-					reason = "unknown"
-				}
-				parts = append(parts, fmt.Sprintf("%s ? (%s)", ph.Name, reason))
-			case *ph.Linearizable:
-				parts = append(parts, fmt.Sprintf("%s yes", ph.Name))
-			default:
-				parts = append(parts, fmt.Sprintf("%s NO (%d of %d keys; %s)", ph.Name, len(lc.IllegalKeys), lc.Keys, lc.Visualization))
-			}
-		}
-		if len(parts) == 0 {
-			continue
-		}
-		if !header {
-			bw.printf("\nlinearizable? (porcupine on the sampled keys' full histories)\n")
-			header = true
-		}
-		bw.printf("  %s: %s\n", sc.Name, strings.Join(parts, ", "))
-	}
+	st, ok := staleOf(ph.Ops["read"])
+	return ok && st.stale > 0
 }
 
 // writeScenarios lists each scenario's levels (as sent, when the driver

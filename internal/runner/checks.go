@@ -2,10 +2,12 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
 	"github.com/pacbench/pacbench/internal/checkers"
+	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"
 )
@@ -13,25 +15,29 @@ import (
 // Linearizability checking defaults.
 const (
 	// DefaultCheckTimeout bounds porcupine per (scenario, phase).
-	DefaultCheckTimeout = 30 * time.Second
+	DefaultCheckTimeout = checkers.DefaultCheckTimeout
 	// sampleDraws is how many ops a dry generator draws to find the keys
 	// the workload touches most (the sample must see traffic).
 	sampleDraws = 50_000
 )
 
-// newHistory returns the linearizability history of the plan's sampled
-// keys, or nil when checking is off.
-func (r *run) newHistory() *checkers.History {
+// newChecks returns the run's checks (internal/checkers.Registry, then
+// Config.Checks) configured from the plan.
+func (r *run) newChecks() (*metrics.Checks, error) {
 	c := r.plan.Profile.Checks
-	if c.LinearizableKeys <= 0 {
-		return nil
+	lin := checkers.LinConfig{Scenarios: r.plan.ScenarioNames(), Phases: r.plan.PhaseNames(),
+		MaxOps: c.MaxHistory, Timeout: c.CheckTimeout.D()}
+	if c.LinearizableKeys > 0 {
+		lin.Keys = sampleKeys(r.plan.Workload, r.plan.Seed, c.LinearizableKeys)
 	}
-	return checkers.NewHistory(checkers.Options{
-		Keys:      sampleKeys(r.plan.Workload, r.plan.Seed, c.LinearizableKeys),
-		Scenarios: r.plan.ScenarioNames(),
-		Phases:    r.plan.PhaseNames(),
-		MaxOps:    c.MaxHistory,
-	})
+	cs, err := checkers.Registry(checkers.Config{
+		Sessions:        max(r.plan.Profile.Load.Workers, 1) * len(r.plan.Scenarios),
+		Linearizability: lin,
+	}, r.cfg.Checks...)
+	if err != nil {
+		return nil, fmt.Errorf("checks: %w", err)
+	}
+	return cs, nil
 }
 
 // sampleKeys returns the n keys a dry run of the workload reads and writes
@@ -63,56 +69,20 @@ func sampleKeys(spec workloads.Spec, seed int64, n int) []uint64 {
 	return keys
 }
 
-// histRead records a read of a sampled key.
-func (w *worker) histRead(phase int, key uint64, seq uint64, call, ret int64, err error) {
-	h := w.sc.r.hist
-	if h == nil || !h.Sampled(key) {
-		return
-	}
-	out := checkers.OK
-	if err != nil {
-		out = checkers.Failed
-	}
-	h.Record(checkers.Event{Scenario: w.sc.index, Phase: phase, Client: w.id, Worker: w.index, Key: key,
-		Seq: seq, CallNs: call, ReturnNs: ret, Outcome: out})
-}
-
-// histWrite records a write of a sampled key; a failed write is
-// indeterminate (it may have happened), a lost CAS is Failed.
-func (w *worker) histWrite(phase int, key, seq uint64, call, ret int64, err error, lostCAS bool) {
-	h := w.sc.r.hist
-	if h == nil || !h.Sampled(key) {
-		return
-	}
-	out := checkers.OK
-	switch {
-	case lostCAS:
-		out = checkers.Failed
-	case err != nil:
-		out = checkers.Indeterminate
-	}
-	h.Record(checkers.Event{Scenario: w.sc.index, Phase: phase, Client: w.id, Worker: w.index, Key: key,
-		Write: true, Seq: seq, CallNs: call, ReturnNs: ret, Outcome: out})
-}
-
-// checkHistory runs porcupine over the recorded histories, annotating the
-// impairment windows.
-func (r *run) checkHistory(ctx context.Context) []checkers.Verdict {
-	if r.hist == nil {
-		return nil
-	}
-	var windows []checkers.Window
+// finishChecks runs the checks that judge whole histories (porcupine),
+// annotating the impairment windows, and keeps the linearizability
+// verdicts (with their visualizations) in the Result.
+func (r *run) finishChecks(ctx context.Context) {
+	var windows []metrics.Window
 	for _, ph := range r.res.Phases {
 		for _, ev := range ph.Impairments {
-			windows = append(windows, checkers.Window{Name: ph.Name + ": " + ev.Describe, StartNs: ev.AppliedNs, EndNs: ev.ClearedNs})
+			windows = append(windows, metrics.Window{Name: ph.Name + ": " + ev.Describe, StartNs: ev.AppliedNs, EndNs: ev.ClearedNs})
 		}
 	}
-	timeout := r.plan.Profile.Checks.CheckTimeout.D()
-	if timeout <= 0 {
-		timeout = DefaultCheckTimeout
-	}
 	t0 := time.Now()
-	v := r.hist.Check(ctx, timeout, windows)
-	r.logf("linearizability: checked %d (scenario, phase) histories in %s", len(v), time.Since(t0).Round(time.Millisecond))
-	return v
+	r.rec.Finish(ctx, metrics.FinishInfo{Windows: windows})
+	if lin := checkers.Lin(r.rec.Checks()); lin != nil && lin.Sampled() {
+		r.res.Linearizability = lin.Verdicts()
+		r.logf("linearizability: checked %d (scenario, phase) histories in %s", len(r.res.Linearizability), time.Since(t0).Round(time.Millisecond))
+	}
 }

@@ -74,6 +74,9 @@ type Config struct {
 	// Log receives one line per run event (phase start, impairment applied,
 	// errors). Nil discards.
 	Log io.Writer
+	// Checks are run after the built-in checks (internal/checkers.Registry),
+	// for programs that add their own.
+	Checks []metrics.Check
 }
 
 // Tick is what the collector hands to OnTick after each interval.
@@ -236,9 +239,8 @@ type run struct {
 	healed    atomic.Bool
 	logMu     sync.Mutex
 	scenarios []*scenarioRun
-	panicked  atomic.Value      // string: first worker panic with its stack
-	hist      *checkers.History // linearizability sample (nil: off)
-	failCh    chan struct{}     // closed on the first worker panic
+	panicked  atomic.Value  // string: first worker panic with its stack
+	failCh    chan struct{} // closed on the first worker panic
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -297,10 +299,13 @@ func (r *run) execute(ctx context.Context) error {
 		// cost ~1.5 KiB per written key.
 		ring = 64
 	}
+	checks, err := r.newChecks()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
+	}
 	r.rec = metrics.NewRecorder(metrics.Options{Scenarios: names, Phases: phases, Keys: r.ks.Capacity(),
-		RingSize: ring, Clock: r.clock})
+		RingSize: ring, Checks: checks, Clock: r.clock})
 	r.res.Recorder = r.rec
-	r.hist = r.newHistory()
 	if p.Profile.Workload.Load == nil || *p.Profile.Workload.Load {
 		if err := r.load(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -311,11 +316,12 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	err = r.measure(ctx)
-	if r.hist != nil && r.panicked.Load() == nil {
+	if r.panicked.Load() == nil {
 		// Check what was recorded, also after an interruption (bounded).
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		r.res.Linearizability = r.checkHistory(cctx)
+		r.finishChecks(cctx)
 		cancel()
+		r.res.Results = r.rec.Results()
 	}
 	return err
 }

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/internal/fakedriver"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/runner"
@@ -64,19 +67,21 @@ phases: [{name: baseline, duration: 1500ms}]
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	stale := cell(t, res.Results, 0, 0).Staleness
-	fresh := cell(t, res.Results, 1, 0).Staleness
-	if stale.Checked == 0 || stale.Stale == 0 {
-		t.Fatalf("lagging reads: checked %d stale %d, want stale > 0", stale.Checked, stale.Stale)
+	stale := staleness(t, res.Results, 0, 0)
+	fresh := staleness(t, res.Results, 1, 0)
+	if stale.checked == 0 || stale.stale == 0 {
+		t.Fatalf("lagging reads: checked %d stale %d, want stale > 0", stale.checked, stale.stale)
 	}
-	p50 := time.Duration(stale.Behind.ValueAtQuantile(50))
+	p50ns, _ := metrics.Quantile(stale.behind, 0.5)
+	p50 := time.Duration(p50ns)
 	if p50 < lag*9/10 || p50 > lag*11/10 {
 		t.Errorf("time staleness p50 = %v, want %v ±10%%", p50, lag)
 	}
-	if fresh.Checked == 0 || fresh.Stale != 0 {
-		t.Errorf("fresh reads: checked %d stale %d, want checked > 0 and stale 0", fresh.Checked, fresh.Stale)
+	if fresh.checked == 0 || fresh.stale != 0 {
+		t.Errorf("fresh reads: checked %d stale %d, want checked > 0 and stale 0", fresh.checked, fresh.stale)
 	}
-	t.Logf("lag %v: %d/%d stale, time-staleness p50 %v, versions p50 %d max %d, ring %d", lag, stale.Stale, stale.Checked, p50, stale.Versions.ValueAtQuantile(50), stale.Versions.Max(), pl.Profile.Checks.RingSize)
+	v50, _ := metrics.Quantile(stale.versions, 0.5)
+	t.Logf("lag %v: %d/%d stale, time-staleness p50 %v, versions p50 %d max %d, ring %d", lag, stale.stale, stale.checked, p50, v50, stale.versions.Max(), pl.Profile.Checks.RingSize)
 }
 
 // TestCoordinatedOmission: a 2 s stall at 1,000 ops/s must show in the
@@ -237,4 +242,24 @@ phases: [{name: baseline, duration: 1s}]
 	if !errors.Is(err, runner.ErrSetup) || !errors.Is(err, drivers.ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrSetup wrapping ErrUnreachable", err)
 	}
+}
+
+// stalenessOf is a cell's staleness-check measurements.
+type stalenessOf struct {
+	checked, stale   int64
+	behind, versions *hdrhistogram.Histogram
+}
+
+func staleness(t *testing.T, res *metrics.Results, scenario, phase int) stalenessOf {
+	t.Helper()
+	c := cell(t, res, scenario, phase)
+	get := func(name string) metrics.Value {
+		v, ok := res.Value(c, name)
+		if !ok {
+			t.Fatalf("no measure %s", name)
+		}
+		return v
+	}
+	return stalenessOf{checked: get(checkers.StalenessChecked).Count, stale: get(checkers.StalenessStale).Count,
+		behind: get(checkers.StalenessBehind).Hist, versions: get(checkers.StalenessVersions).Hist}
 }

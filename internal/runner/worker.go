@@ -90,7 +90,7 @@ func (r *run) newScenario(ctx context.Context, si int, stop *atomic.Bool, stopCh
 		wk := &worker{
 			sc: sc, id: id, sess: sess,
 			gen:       workloads.NewGenerator(p.Workload, r.ks, seed),
-			rec:       r.rec.NewWorker(si, id),
+			rec:       r.rec.NewWorkerFor(metrics.WorkerInfo{Scenario: si, Session: id, Index: w}),
 			buf:       make([]byte, max(p.Workload.ValueSize, workloads.HeaderSize)),
 			ctx:       wctx,
 			cancel:    wcancel,
@@ -261,10 +261,11 @@ func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
 	ctx, cancel := context.WithTimeout(w.ctx, w.timeout)
 	defer cancel()
 	var err error
+	var end int64 // completion, when the op already read the clock
 	kind := o.Kind
 	switch o.Kind {
 	case op.Read:
-		err = w.read(ctx, phase, o.Key, start)
+		_, end, err = w.read(ctx, phase, o.Key, start)
 	case op.Write:
 		start, err = w.write(ctx, phase, o.Key, nil)
 	case op.Insert:
@@ -289,47 +290,41 @@ func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
 	case op.CAS:
 		start, err = w.cas(ctx, phase, o.Key, start)
 	}
-	end := r.clock.Now()
+	if end == 0 {
+		end = r.clock.Now()
+	}
 	if w.aborted(err) {
 		return
 	}
-	w.rec.RecordAt(phase, kind, op.ClassOf(err), end, end-intended, end-start)
+	w.rec.RecordOp(metrics.OpSample{Phase: phase, Kind: kind, Class: op.ClassOf(err), EndNs: end,
+		ResponseNs: end - intended, ServiceNs: end - start, WaitNs: -1})
 }
 
-func (w *worker) read(ctx context.Context, phase int, key uint64, start int64) error {
+// read reads key, invoked at start, and reports the read to the checks
+// (unless the run aborted it); it returns the value and the read's
+// completion time.
+func (w *worker) read(ctx context.Context, phase int, key uint64, start int64) (drivers.Value, int64, error) {
 	v, err := w.sess.Read(ctx, w.sc.r.ks.Key(key))
-	if err != nil {
-		if w.sc.r.hist != nil {
-			w.histRead(phase, key, 0, start, w.sc.r.clock.Now(), err)
+	ret := w.sc.r.clock.Now()
+	if !w.aborted(err) {
+		w.reportRead(phase, key, v, err, start, ret)
+	}
+	return v, ret, err
+}
+
+// reportRead hands one read to the recorder's checks (decoding the value's
+// header) and counts it for convergence.
+func (w *worker) reportRead(phase int, key uint64, v drivers.Value, err error, start, ret int64) {
+	ev := metrics.Read{Phase: phase, Key: key, InvokeNs: start, ReturnNs: ret, Class: op.ClassOf(err)}
+	if err == nil && v.Found {
+		ev.Found = true
+		if h, herr := workloads.DecodeHeader(v.Data); herr == nil && h.Key == key {
+			ev.Seq = h.Seq
+		} else {
+			ev.Foreign = true // not ours: not checked
 		}
-		return err
 	}
-	w.checkAndRecord(phase, key, v, start)
-	return nil
-}
-
-// checkAndRecord checks a successful read's staleness and, for a sampled
-// key, adds it to the linearizability history.
-func (w *worker) checkAndRecord(phase int, key uint64, v drivers.Value, start int64) {
-	seq, ok := w.check(phase, key, v, start)
-	if ok && w.sc.r.hist != nil {
-		w.histRead(phase, key, seq, start, w.sc.r.clock.Now(), nil)
-	}
-}
-
-// check checks a read's staleness; it returns the seq read (0: not found)
-// and false for a value pacbench did not write for this key (untracked).
-func (w *worker) check(phase int, key uint64, v drivers.Value, invoke int64) (uint64, bool) {
-	if !v.Found {
-		w.convergence(phase, w.rec.CheckRead(phase, key, false, workloads.Header{}, invoke), invoke)
-		return 0, true
-	}
-	h, err := workloads.DecodeHeader(v.Data)
-	if err != nil || h.Key != key {
-		return 0, false // not ours: untracked
-	}
-	w.convergence(phase, w.rec.CheckRead(phase, key, true, h, invoke), invoke)
-	return h.Seq, true
+	w.convergence(phase, w.rec.Read(&ev), start)
 }
 
 // convergence counts a checked read into its bin when the phase follows an
@@ -388,18 +383,19 @@ func (w *worker) write(ctx context.Context, phase int, key uint64, ins drivers.I
 	return start, err
 }
 
+// ack tells the oracle and the checks how the write of seq to key,
+// started at start, ended.
 func (w *worker) ack(phase int, key, seq uint64, start int64, err error) {
-	r := w.sc.r
-	now := r.clock.Now()
-	if r.hist != nil {
-		w.histWrite(phase, key, seq, start, now, err, false)
-	}
+	orc := w.sc.r.rec.Oracle()
+	now := w.sc.r.clock.Now()
+	out := metrics.Acked
 	if err == nil {
-		r.rec.Oracle().Acked(key, seq, start, now)
-		w.rec.Wrote(key, seq)
-		return
+		orc.Acked(key, seq, start, now)
+	} else {
+		orc.Failed(key, seq, start)
+		out = metrics.Indeterminate
 	}
-	r.rec.Oracle().Failed(key, seq, start)
+	w.rec.Write(&metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: start, ReturnNs: now, Outcome: out})
 }
 
 // rmw reads then writes one key, holding its writer lock throughout.
@@ -409,7 +405,7 @@ func (w *worker) rmw(ctx context.Context, phase int, key uint64) (int64, error) 
 	orc.Lock(key)
 	defer orc.Unlock(key)
 	start := r.clock.Now()
-	if err := w.read(ctx, phase, key, start); err != nil {
+	if _, _, err := w.read(ctx, phase, key, start); err != nil {
 		return start, err
 	}
 	seq := orc.NextSeq(key)
@@ -431,14 +427,10 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 	orc.Lock(key)
 	defer orc.Unlock(key)
 	start = r.clock.Now()
-	v, err := w.sess.Read(ctx, r.ks.Key(key))
+	v, _, err := w.read(ctx, phase, key, start)
 	if err != nil {
-		if r.hist != nil {
-			w.histRead(phase, key, 0, start, r.clock.Now(), err)
-		}
 		return start, err
 	}
-	w.checkAndRecord(phase, key, v, start)
 	var prev []byte
 	if v.Found {
 		prev = v.Data
@@ -449,9 +441,7 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 	swapped, err := w.caser.CAS(ctx, r.ks.Key(key), prev, w.buf)
 	if err == nil && !swapped {
 		orc.Failed(key, seq, wstart)
-		if r.hist != nil {
-			w.histWrite(phase, key, seq, wstart, r.clock.Now(), nil, true)
-		}
+		w.rec.Write(&metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: wstart, ReturnNs: r.clock.Now(), Outcome: metrics.NotApplied})
 		return start, op.Errorf(op.Conflict, "cas: comparison failed")
 	}
 	w.ack(phase, key, seq, wstart, err)

@@ -93,7 +93,17 @@ var (
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
+// spliced is implemented by types (report.Phase, report.Op) whose
+// MarshalJSON writes their exported fields as encoding/json would, plus
+// generated keys: the walker visits their fields.
+type spliced interface{ SplicedJSON() }
+
+var splicedType = reflect.TypeFor[spliced]()
+
 func ownEncoding(t reflect.Type) bool {
+	if t.Implements(splicedType) {
+		return false
+	}
 	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler) ||
 		reflect.PointerTo(t).Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(textMarshaler)
 }

@@ -91,7 +91,7 @@ func TestSummaryNonFinite(t *testing.T) {
 				t.Fatal(err)
 			}
 			sum := &report.Summary{Schema: report.Schema, Scenarios: []report.Scenario{{Name: "s",
-				Load: &runner.LoadStats{TargetRate: x}, Phases: []report.Phase{{Name: "p", DurationS: x}}}}}
+				Load: &runner.LoadStats{TargetRate: x}, Phases: []report.Phase{{PhaseHead: report.PhaseHead{Name: "p", DurationS: x}}}}}}
 			man := &report.Manifest{Schema: report.ManifestSchema, Load: []runner.LoadStats{{TargetRate: x}}}
 			end := &End{Summary: sum, Manifest: man}
 			set, err := Default().Open(context.Background(), Config{})

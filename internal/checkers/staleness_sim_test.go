@@ -1,4 +1,4 @@
-package metrics
+package checkers_test
 
 import (
 	"math/rand/v2"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"
 )
@@ -58,11 +59,12 @@ type simConfig struct {
 // rewritten by one writer every period; reads at random times see what
 // cfg.replica returns; acks reach the oracle at their ack time and reads
 // are checked at completion, in time order, as the runner would.
-func simulate(t *testing.T, cfg simConfig) *Cell {
+func simulate(t *testing.T, cfg simConfig) cellView {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	between := func(r [2]int64) int64 { return r[0] + rng.Int64N(r[1]-r[0]+1) }
-	rec := NewRecorder(Options{Scenarios: []string{"sim"}, Phases: []string{"p"}, Keys: cfg.keys, RingSize: cfg.ringSize})
+	rec := NewRecorder(Options{Scenarios: []string{"sim"}, Phases: []string{"p"}, Keys: cfg.keys, RingSize: cfg.ringSize,
+		Checks: registry(t)})
 	o := rec.Oracle()
 
 	type event struct {
@@ -112,14 +114,15 @@ func simulate(t *testing.T, cfg simConfig) *Cell {
 		wk.CheckRead(0, key, true, h, e.t)
 	}
 	rec.Collect(cfg.durationNs)
-	c := rec.Results().Cell(0, 0)
+	res := rec.Results()
+	c := res.Cell(0, 0)
 	if c == nil {
 		t.Fatal("no results cell")
 	}
 	if got := c.Ops[op.Read].Count; got != int64(cfg.reads) {
 		t.Fatalf("read count = %d, want %d", got, cfg.reads)
 	}
-	return c
+	return view(res, c)
 }
 
 const ms = int64(1_000_000)
@@ -151,23 +154,24 @@ func TestSimulatedReplicaLag(t *testing.T) {
 				periodNs: [2]int64{3 * ms / 2, 5 * ms / 2}, writeNs: [2]int64{ms / 5, ms / 2},
 				readNs: 3 * ms / 10, replica: lagReplica(lag),
 			})
-			st := c.Staleness
+			st := c
 			if st.Checked != 20000 || st.Stale == 0 {
 				t.Fatalf("checked %d stale %d: want 20000 checked, some stale", st.Checked, st.Stale)
 			}
-			p50 := st.Behind.ValueAtQuantile(50)
+			p50, _ := Quantile(st.Behind, 0.5)
+			v50, _ := Quantile(st.Versions, 0.5)
 			t.Logf("stale %d/%d, behind p50 %s, versions p50 %d, lower bounds %d",
-				st.Stale, st.Checked, nsString(p50), st.Versions.ValueAtQuantile(50), st.LowerBound)
+				st.Stale, st.Checked, nsString(p50), v50, st.LowerBound)
 			// Time staleness is t − ack(seq+1) and seq+1 was acked after
 			// t − lag: it never exceeds the lag (plus histogram rounding).
 			if st.Behind.Max() > lag+lag/1000 {
 				t.Errorf("time staleness max %s exceeds the lag %s", nsString(st.Behind.Max()), nsString(lag))
 			}
-			if v := st.Versions.ValueAtQuantile(50); v < 5 {
-				t.Errorf("version staleness p50 = %d, want ≈ lag/period ≥ 5", v)
+			if v50 < 5 {
+				t.Errorf("version staleness p50 = %d, want ≈ lag/period ≥ 5", v50)
 			}
-			if c.MonotonicViolations != 0 || c.RYWViolations != 0 {
-				t.Errorf("session violations %d/%d from a monotone replica", c.RYWViolations, c.MonotonicViolations)
+			if c.Monotonic != 0 || c.RYW != 0 {
+				t.Errorf("session violations %d/%d from a monotone replica", c.RYW, c.Monotonic)
 			}
 			if !tc.exact {
 				if st.LowerBound == 0 {
@@ -206,16 +210,16 @@ func TestSimulatedLinearizable(t *testing.T) {
 				periodNs: [2]int64{ms / 10, 2 * ms}, writeNs: [2]int64{ms / 10, ms},
 				readNs: ms, replica: tc.replica,
 			})
-			if got := c.Staleness.Stale > 0; got != tc.wantStale {
-				t.Errorf("stale reads %d of %d, want stale: %v", c.Staleness.Stale, c.Staleness.Checked, tc.wantStale)
+			if got := c.Stale > 0; got != tc.wantStale {
+				t.Errorf("stale reads %d of %d, want stale: %v", c.Stale, c.Checked, tc.wantStale)
 			}
 			var total, fresh int64
 			for _, b := range c.Visibility {
 				total += b.Total
-				fresh += b.Fresh
+				fresh += b.Hits
 			}
-			if total != c.Staleness.Checked || total-fresh != c.Staleness.Stale {
-				t.Errorf("visibility total %d fresh %d, checked %d stale %d", total, fresh, c.Staleness.Checked, c.Staleness.Stale)
+			if total != c.Checked || total-fresh != c.Stale {
+				t.Errorf("visibility total %d fresh %d, checked %d stale %d", total, fresh, c.Checked, c.Stale)
 			}
 		})
 	}

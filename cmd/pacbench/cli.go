@@ -165,6 +165,12 @@ the built-in quickstart: linearizable vs serializable reads through a follower.`
 	return root
 }
 
+// metricsAddrEnv names the environment variable that, when set and
+// --metrics-addr is not given, replaces the flag's loopback default (the
+// compose stack's pacbench service sets it to 0.0.0.0:9464 so that
+// Prometheus scrapes it by service name).
+const metricsAddrEnv = "PACBENCH_METRICS_ADDR"
+
 type runFlags struct {
 	profile, out, format, metricsAddr, runID string
 	duration, linger, interval, healTimeout  time.Duration
@@ -189,7 +195,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.DurationVar(&f.duration, "duration", 0, "override every phase's duration (e.g. 5s)")
 	fl.StringVar(&f.out, "out", "results", "parent `dir` of the run's results directory")
 	fl.StringVar(&f.format, "format", "table", "stdout format: table|json (json: the summary document alone)")
-	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9464", "serve Prometheus /metrics on `host:port` (\"off\" disables)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9464", "serve Prometheus /metrics on `host:port` (\"off\" disables; default $"+metricsAddrEnv+" if set)")
 	fl.DurationVar(&f.linger, "linger", 0, "keep /metrics up this long after the run so the last scrape is not lost")
 	fl.DurationVar(&f.interval, "interval", time.Second, fmt.Sprintf("measurement interval (hlog, metrics), %s to %s; progress prints at most once a second", bench.MinInterval, bench.MaxInterval))
 	fl.Int64Var(&f.seed, "seed", 0, "override the profile's seed (deterministic keys, mix and arrivals)")
@@ -249,6 +255,9 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 		return nil
 	}
 	addr := f.metricsAddr
+	if v := env.Getenv(metricsAddrEnv); v != "" && !metricsSet {
+		addr = v
+	}
 	if addr == "off" {
 		addr = ""
 	}

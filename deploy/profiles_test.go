@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pacbench/pacbench/bench"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/registry"
 	"github.com/pacbench/pacbench/profile"
 )
@@ -145,7 +146,7 @@ func TestComposeProfilesDryRunGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			if err := bench.DryRun(loadShipped(t, f), &out); err != nil {
+			if err := bench.DryRun(loadShipped(t, f), impair.Builtin(), &out); err != nil {
 				t.Fatalf("dry run: %v", err)
 			}
 			golden := filepath.Join("testdata", "dryrun", name+".golden")
@@ -192,7 +193,7 @@ func TestDryRunNamesOnlyComposeContainers(t *testing.T) {
 	n := 0
 	for _, f := range composeProfiles(t) {
 		var out bytes.Buffer
-		if err := bench.DryRun(loadShipped(t, f), &out); err != nil {
+		if err := bench.DryRun(loadShipped(t, f), impair.Builtin(), &out); err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range re.FindAllStringSubmatch(out.String(), -1) {

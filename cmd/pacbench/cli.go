@@ -177,6 +177,7 @@ type runFlags struct {
 	seed                                     int64
 	quiet, dryRun, overwrite                 bool
 	runIDSet                                 bool // --run-id given (even empty)
+	metricsFromEnv                           bool // metricsAddr is $PACBENCH_METRICS_ADDR
 }
 
 func newRunCmd(env *Env) *cobra.Command {
@@ -187,6 +188,9 @@ func newRunCmd(env *Env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.runIDSet = cmd.Flags().Changed("run-id")
+			if v := env.Getenv(metricsAddrEnv); v != "" && !cmd.Flags().Changed("metrics-addr") {
+				f.metricsAddr, f.metricsFromEnv = v, true
+			}
 			return runRun(cmd.Context(), env, f)
 		},
 	}
@@ -230,7 +234,11 @@ func checkRunFlags(env *Env, f runFlags) (sink.Format, error) {
 	}
 	if f.metricsAddr != "off" {
 		if err := sink.ValidateListenAddr(f.metricsAddr); err != nil {
-			return nil, usageErr("--metrics-addr: %v (or \"off\")", err)
+			name := "--metrics-addr"
+			if f.metricsFromEnv {
+				name = "$" + metricsAddrEnv
+			}
+			return nil, usageErr("%s: %v (or \"off\")", name, err)
 		}
 	}
 	return format, nil
@@ -255,9 +263,6 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 		return nil
 	}
 	addr := f.metricsAddr
-	if v := env.Getenv(metricsAddrEnv); v != "" && !metricsSet {
-		addr = v
-	}
 	if addr == "off" {
 		addr = ""
 	}

@@ -139,27 +139,27 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, err
 	}
 	defer x.stopOutputs(ctx)
-	cfg, stopSystem, err := x.startSystem(ctx)
+	cfg, started, err := x.startSystem(ctx)
 	if err != nil {
-		stopSystem()
+		started.stop()
 		x.discard()
 		return x.out, err
 	}
-	defer stopSystem()
+	defer started.stop()
 	res, runErr := x.run(ctx, cfg)
-	// A heal that leaves impairments in place fails the run (exit 1) and
-	// is noted in the manifest, but does not make its measurements partial.
+	// A member that died on its own, or a heal that leaves impairments in
+	// place, fails the run (exit 1) and is noted in the summary and the
+	// manifest, but does not make its measurements partial.
+	deaths, deathNotes, deathErr := started.deaths(x.clock, res)
 	healNotes, healErr := settleHeal(cfg.Impairer, x.out, x.plan.Profile.System, o.ProfileFile)
-	if res != nil {
-		res.Errors = append(res.Errors, healNotes...)
-	}
+	x.deaths, x.notes = deaths, append(deathNotes, healNotes...)
 	out, err := x.finish(res, cfg, runErr)
-	return out, errors.Join(err, healErr)
+	return out, errors.Join(err, deathErr, healErr)
 }
 
 // startSystem brings up the system under test and picks the impairment
-// backend; the returned func stops what it started (also on error).
-func (x *execution) startSystem(ctx context.Context) (runner.Config, func(), error) {
+// backend; the returned system stops what it started (also on error).
+func (x *execution) startSystem(ctx context.Context) (runner.Config, *system, error) {
 	o, plan := x.o, x.plan
 	cfg := runner.Config{
 		Plan:     plan,
@@ -172,7 +172,7 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, func(), err
 			Password: envOr(o.Getenv, plan.Profile.System.Credentials.PasswordEnv),
 		},
 	}
-	stop := func() {}
+	stop := &system{log: o.Log}
 	sys := plan.Profile.System
 	imp := ImpairerOptions{Registry: o.Impairers, Getenv: o.Getenv}
 	if o.DryRun {
@@ -188,7 +188,7 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, func(), err
 		if err != nil {
 			return cfg, stop, fmt.Errorf("%w: local etcd cluster: %w", runner.ErrSetup, err)
 		}
-		stop = func() { _ = c.Stop() }
+		stop.cluster = c
 		fmt.Fprintf(o.Log, "cluster up in %s: %s\n", time.Since(t0).Round(time.Millisecond), strings.Join(c.Endpoints(), " "))
 		cfg.Endpoints = c.Endpoints()
 		cfg.Links = c.Topology()

@@ -31,6 +31,9 @@ type execution struct {
 	ctx         context.Context
 	stage       atomic.Int32 // what the run is doing (stage* constants)
 	interrupted atomic.Int32 // the stage an interrupt arrived in (0: none)
+
+	deaths []report.MemberDeath // local members that died during the run
+	notes  []string             // for the summary and the manifest (deaths, heals)
 }
 
 // Stages of an execution, to tell what an interrupt cut short.
@@ -200,6 +203,9 @@ func (x *execution) finish(res *runner.Result, cfg runner.Config, runErr error) 
 		sum.Partial = true
 	}
 	end := &sink.End{Summary: sum, Manifest: man, Results: res.Results, Linearizability: res.Linearizability, Err: runErr}
+	for _, n := range x.notes {
+		end.AddNote(n)
+	}
 	if runErr == nil && x.interrupted.Load() == stageRunning {
 		end.AddNote("interrupt received after the last phase ended: the measurements were complete")
 	}
@@ -229,12 +235,13 @@ func (x *execution) manifest(res *runner.Result, cfg runner.Config, runErr error
 		Profile:  x.plan.Profile,
 		Topology: report.Topology{Members: res.Members, Aliases: res.Aliases, Links: cfg.Links,
 			ReadEndpoints: res.ReadEndpoints, WriteEndpoints: res.WriteEndpoints},
-		StartedAt: res.Start.UTC().Format(time.RFC3339Nano),
-		EndedAt:   res.End.UTC().Format(time.RFC3339Nano),
-		ClockBase: x.clock.Base().UTC().Format(time.RFC3339Nano),
-		Phases:    res.Phases,
-		Load:      res.Load,
-		Notes:     append([]string(nil), res.Errors...),
+		StartedAt:   res.Start.UTC().Format(time.RFC3339Nano),
+		EndedAt:     res.End.UTC().Format(time.RFC3339Nano),
+		ClockBase:   x.clock.Base().UTC().Format(time.RFC3339Nano),
+		Phases:      res.Phases,
+		Load:        res.Load,
+		Notes:       append([]string(nil), res.Errors...),
+		MembersDied: x.deaths,
 	}
 	if runErr != nil {
 		man.Error = runErr.Error()

@@ -411,8 +411,7 @@ func etcdDirs(t *testing.T, dir string) []string {
 // does, what it writes and what it leaves in the temp dir.
 func TestRepeatedSignals(t *testing.T) {
 	testenv.Short(t)
-	prof := filepath.Join(t.TempDir(), "local.yaml")
-	if err := os.WriteFile(prof, []byte(`name: sigs
+	prof := writeFile(t, "local.yaml", `name: sigs
 system: {driver: etcd, cluster: local}
 workload: {preset: b, records: 50}
 load: {workers: 2}
@@ -421,19 +420,14 @@ levels: [{name: ser, read: serializable}]
 phases:
   - {name: base, duration: 1s}
   - {name: slow, duration: 60s, impairments: [{kind: latency, target: leader, links: peer_out, delay: 20ms}]}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	short := filepath.Join(t.TempDir(), "short.yaml")
-	if err := os.WriteFile(short, []byte(`name: short
+`)
+	short := writeFile(t, "short.yaml", `name: short
 system: {driver: etcd, cluster: local}
 workload: {preset: b, records: 50}
 load: {workers: 2}
 levels: [{name: ser, read: serializable}]
 phases: [{name: base, duration: 1s}]
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	tests := []struct {
 		name    string
 		profile string
@@ -532,4 +526,88 @@ phases: [{name: base, duration: 1s}]
 			}
 		})
 	}
+}
+
+// memberPID returns the pid of local-cluster member name among pacbench's
+// children (from the configuration in its environment).
+func memberPID(t *testing.T, parent int, name string) int {
+	t.Helper()
+	for _, pid := range children(parent) {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if v, ok := bytes.CutPrefix(kv, []byte(cluster.MemberEnv+"=")); ok && bytes.Contains(v, []byte(`"name":"`+name+`"`)) {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no member %s among the children of %d", name, parent)
+	return 0
+}
+
+// TestMemberDiedIsReported: the read member of the local cluster killed
+// mid-run (by someone else) is reported in the table, the summary and the
+// manifest, and the run exits 1 (its later numbers measure a smaller
+// cluster than the profile's); the results are complete, not partial.
+func TestMemberDiedIsReported(t *testing.T) {
+	testenv.Short(t)
+	prof := writeFile(t, "dying.yaml", `name: dying
+system: {driver: etcd, cluster: local, op_timeout: 500ms}
+workload: {preset: b, records: 50}
+load: {workers: 2}
+routes: {read: m2, write: m1}
+levels: [{name: ser, read: serializable}]
+phases:
+  - {name: base, duration: 1s}
+  - {name: mid, duration: 3s}
+`)
+	out := t.TempDir()
+	p := startPacbench(t, nil, "run", "--profile", prof, "--out", out, "--run-id", "r", "--metrics-addr", "off")
+	p.waitFor(t, "phase mid", 60*time.Second)
+	victim := memberPID(t, p.cmd.Process.Pid, "m2")
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	code, took := p.wait(t, 60*time.Second)
+	stderr, stdout := p.stderr.String(), p.stdout.String()
+	t.Logf("exit %d %s after the kill\n%s", code, took.Round(time.Millisecond), stderr)
+	if code != ExitRun {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	who := fmt.Sprintf("m2 (pid %d) at ", victim)
+	if !strings.Contains(stderr, "cluster member died during the run: "+who) {
+		t.Errorf("stderr does not report the death:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "WARNING: member died during the run: "+who) || !strings.Contains(stdout, "in phase mid: signal: killed") {
+		t.Errorf("table does not report the death:\n%s", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "r", "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum report.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Partial || !strings.Contains(strings.Join(sum.Notes, "\n"), "member died during the run: "+who) {
+		t.Errorf("summary: partial %v, notes %q", sum.Partial, sum.Notes)
+	}
+	man := readManifest(t, filepath.Join(out, "r"))
+	if len(man.MembersDied) != 1 || man.MembersDied[0].Name != "m2" || man.MembersDied[0].PID != victim ||
+		man.MembersDied[0].Phase != "mid" || man.MembersDied[0].Error != "signal: killed" || man.Partial {
+		t.Errorf("manifest: partial %v, members_died %+v", man.Partial, man.MembersDied)
+	}
+}
+
+// writeFile writes body to name in a new temporary directory and returns
+// its path.
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

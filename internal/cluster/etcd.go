@@ -102,12 +102,14 @@ type member struct {
 	peerProxy   string
 	logPath     string // "" when logs go to EtcdOptions.Log
 
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	logFile *os.File
-	killed  atomic.Bool   // set by Kill before the process is reaped
-	exited  chan struct{} // closed once the process has been reaped
-	waitErr error         // valid after exited is closed
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	logFile  *os.File
+	killed   atomic.Bool   // set by Kill before the process is reaped
+	stopping atomic.Bool   // set by Stop before it signals the process
+	exited   chan struct{} // closed once the process has been reaped
+	waitErr  error         // valid after exited is closed
+	exitedAt time.Time     // valid after exited is closed
 }
 
 // StartEtcd starts a local etcd cluster and returns when a leader is elected
@@ -280,6 +282,7 @@ func (m *member) start(exe string, args []string, mc memberConfig, logw io.Write
 	m.exited = make(chan struct{})
 	go func() {
 		m.waitErr = cmd.Wait()
+		m.exitedAt = time.Now()
 		close(m.exited)
 	}()
 	return nil
@@ -438,6 +441,45 @@ func (e *Etcd) Leader(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("etcd cluster: no majority leader (last error: %v)", last)
 }
 
+// MemberDeath is a member process that exited on its own (crashed, or was
+// killed by someone else) while the cluster ran: neither Stop nor Kill
+// asked it to.
+type MemberDeath struct {
+	// Name and PID of the member.
+	Name string
+	PID  int
+	// At is when its exit was seen (wall clock, monotonic reading kept).
+	At time.Time
+	// Err is how it exited ("signal: killed", "exit status 1"), with the
+	// tail of its log when it has one.
+	Err string
+}
+
+// Died lists, in member order, the members that exited on their own so
+// far (see MemberDeath). Safe for concurrent use.
+func (e *Etcd) Died() []MemberDeath {
+	var out []MemberDeath
+	for _, m := range e.members {
+		if m.cmd == nil {
+			continue
+		}
+		select {
+		case <-m.exited:
+		default:
+			continue
+		}
+		if m.killed.Load() || m.stopping.Load() {
+			continue
+		}
+		why := "exited"
+		if m.waitErr != nil {
+			why = m.waitErr.Error()
+		}
+		out = append(out, MemberDeath{Name: m.name, PID: m.cmd.Process.Pid, At: m.exitedAt, Err: why})
+	}
+	return out
+}
+
 // Kill sends SIGKILL to one member and waits until its process is reaped.
 func (e *Etcd) Kill(name string) error {
 	i := slices.IndexFunc(e.members, func(m *member) bool { return m.name == name })
@@ -469,6 +511,15 @@ func (e *Etcd) Stop() error {
 		grace := time.NewTimer(StopGrace)
 		defer grace.Stop()
 		expired := false
+		for _, m := range e.members { // those already dead stay listed by Died
+			if m.cmd != nil {
+				select {
+				case <-m.exited:
+				default:
+					m.stopping.Store(true)
+				}
+			}
+		}
 		for _, m := range e.members {
 			if m.cmd == nil {
 				continue

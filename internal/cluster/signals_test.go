@@ -49,3 +49,53 @@ func TestMembersIgnoreInterrupt(t *testing.T) {
 		t.Errorf("Stop: %v", err)
 	}
 }
+
+// TestDied: members that exit on their own are listed with how they
+// exited; members stopped through Kill or Stop are not.
+func TestDied(t *testing.T) {
+	testenv.Short(t)
+	e, err := cluster.StartEtcd(context.Background(), cluster.EtcdOptions{Members: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Stop() })
+	if d := e.Died(); len(d) != 0 {
+		t.Fatalf("Died before anything happened: %+v", d)
+	}
+	pids := e.PIDs()
+	cases := []struct {
+		member string
+		do     func() error
+		want   string // "" = not listed
+	}{
+		{"m1", func() error { return syscall.Kill(pids["m1"], syscall.SIGKILL) }, "signal: killed"},
+		{"m2", func() error { return syscall.Kill(pids["m2"], syscall.SIGTERM) }, "exited"},
+		{"m3", func() error { return e.Kill("m3") }, ""},
+	}
+	for _, c := range cases {
+		if err := c.do(); err != nil {
+			t.Fatalf("%s: %v", c.member, err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(e.Died()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	got := map[string]cluster.MemberDeath{}
+	for _, d := range e.Died() {
+		got[d.Name] = d
+	}
+	for _, c := range cases {
+		d, listed := got[c.member]
+		switch {
+		case c.want == "" && listed:
+			t.Errorf("%s listed after Kill: %+v", c.member, d)
+		case c.want != "" && (!listed || d.Err != c.want || d.PID != pids[c.member] || d.At.IsZero()):
+			t.Errorf("%s: %+v (listed %v), want error %q", c.member, d, listed, c.want)
+		}
+	}
+	_ = e.Stop()
+	if n := len(e.Died()); n != 2 {
+		t.Errorf("after Stop: %d listed, want the same 2", n)
+	}
+}

@@ -53,6 +53,27 @@ type Manifest struct {
 	// Notes are non-fatal problems (failed heals, close errors, output
 	// files not written, non-finite values written as null).
 	Notes []string `json:"notes,omitempty"`
+	// MembersDied lists the members of the local cluster that exited on
+	// their own during the run (none: absent).
+	MembersDied []MemberDeath `json:"members_died,omitempty"`
+}
+
+// NoteMemberDied starts the summary and manifest note about a member that
+// died during the run (the table prints such notes as warnings).
+const NoteMemberDied = "member died during the run: "
+
+// MemberDeath is one local-cluster member that exited on its own during
+// the run.
+type MemberDeath struct {
+	Name string `json:"name"`
+	PID  int    `json:"pid"`
+	// AtNs is when its exit was seen, on the run clock (ns since
+	// clock_base).
+	AtNs int64 `json:"at_ns"`
+	// Phase it died in ("" if outside every phase, e.g. while loading).
+	Phase string `json:"phase,omitempty"`
+	// Error is how it exited (e.g. "signal: killed").
+	Error string `json:"error"`
 }
 
 // Topology is manifest.json's "topology": members with roles, the role

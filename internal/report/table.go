@@ -22,6 +22,11 @@ func WriteTable(w io.Writer, s *Summary) error {
 		title += " (PARTIAL: the run was stopped early)"
 	}
 	bw.printf("%s\n", title)
+	for _, n := range s.Notes {
+		if strings.HasPrefix(n, NoteMemberDied) {
+			bw.printf("WARNING: %s\n", n)
+		}
+	}
 	if len(s.Scenarios) == 0 {
 		bw.printf("no scenarios ran\n")
 		return bw.err

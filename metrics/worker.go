@@ -9,8 +9,8 @@ import (
 )
 
 // sampleBuffer is the number of packed samples a worker buffers before it
-// flushes them into the interval's shared histograms (2 KiB per worker).
-const sampleBuffer = 256
+// flushes them into the interval's shared histograms (512 bytes per worker).
+const sampleBuffer = 64
 
 // Packed samples: histogram id in the top idBits, value in the low
 // valueBits (values are clamped into their geometry first: ≤ 6e10 < 2^40).

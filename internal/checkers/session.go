@@ -148,7 +148,7 @@ type sessSlot struct {
 }
 
 // initialSessionSlots is a table's first size.
-const initialSessionSlots = 16
+const initialSessionSlots = 8
 
 func newSessionTable(keys, capacity int) sessionTable {
 	// Room for every tracked key at load ≤ ½, within the cap.

@@ -116,7 +116,7 @@ func TestSessionTableSizing(t *testing.T) {
 		{keys: 10, capacity: DefaultSessionKeys, limit: 32},
 		{keys: 1 << 20, capacity: DefaultSessionKeys, limit: DefaultSessionKeys},
 		{keys: 100, capacity: 100, limit: 128},
-		{keys: 0, capacity: 10, limit: 16},
+		{keys: 0, capacity: 10, limit: 8},
 		{keys: 1000, capacity: 3, limit: 4},
 	}
 	for _, tc := range cases {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,11 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "total measured time, split over the phases")
 	delay := flag.Duration("delay", time.Millisecond, "fake database service time per op")
 	records := flag.Int("records", 1000, "records")
+	heap := flag.String("heapprofile", "", "write a heap profile at 80% of the run to this file")
 	flag.Parse()
+	if *heap != "" {
+		time.AfterFunc(*dur*8/10, func() { writeHeap(*heap) })
+	}
 	if err := run(*workers, *scenarios, *phases, *ops, *rate, *dur, *delay, *records); err != nil {
 		fmt.Fprintln(os.Stderr, "rsssweep:", err)
 		os.Exit(1)
@@ -77,6 +82,9 @@ func run(workers, scenarios, phases int, ops string, rate float64, dur, delay ti
 		return err
 	}
 	reg := drivers.NewRegistry(fakedriver.New(fakedriver.Options{OpDelay: delay, Lag: 2 * time.Millisecond}))
+	var mid runtime.MemStats // at 80% of the run: stacks and heap while every worker runs
+	midTimer := time.AfterFunc(dur*8/10, func() { runtime.ReadMemStats(&mid) })
+	defer midTimer.Stop()
 	done := make(chan struct{})
 	peak := make(chan int64)
 	go func() { // sampled peak as a cross-check of VmHWM
@@ -108,9 +116,23 @@ func run(workers, scenarios, phases int, ops string, rate float64, dur, delay ti
 		}
 	}
 	runtime.GC()
-	fmt.Printf("workers=%d scenarios=%d phases=%d ops=%s series=%d ops_done=%d peak_rss_mib=%.1f sampled_peak_mib=%.1f end_rss_mib=%.1f goroutines_peak_est=%d\n",
-		workers, scenarios, phases, ops, series, n, mib(status("VmHWM")), mib(sampled), mib(status("VmRSS")), workers*scenarios)
+	fmt.Printf("workers=%d scenarios=%d phases=%d ops=%s series=%d ops_done=%d peak_rss_mib=%.1f sampled_peak_mib=%.1f end_rss_mib=%.1f stacks_mib=%.1f heap_inuse_mib=%.1f\n",
+		workers, scenarios, phases, ops, series, n, mib(status("VmHWM")), mib(sampled), mib(status("VmRSS")),
+		float64(mid.StackInuse)/(1<<20), float64(mid.HeapInuse)/(1<<20))
 	return nil
+}
+
+// writeHeap writes a heap profile (for finding what grows with workers).
+func writeHeap(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rsssweep:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "rsssweep:", err)
+	}
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }

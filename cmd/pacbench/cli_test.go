@@ -140,8 +140,8 @@ func TestRunQuickstart(t *testing.T) {
 			if n, _ := r.Checks.Int("staleness", "stale"); sc.Name == "linearizable" && n != 0 {
 				t.Errorf("linearizable/%s: %d stale reads, want 0", ph.Name, n)
 			}
-			for _, p := range []float64{r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.P999, r.LatencyMs.P9999, r.LatencyMs.Max} {
-				if p <= 0 && r.OK > 0 {
+			for _, p := range []*float64{r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.P999, r.LatencyMs.P9999, r.LatencyMs.Max} {
+				if (p == nil || *p <= 0) && r.OK > 0 {
 					t.Errorf("%s/%s: percentile missing: %+v", sc.Name, ph.Name, r.LatencyMs)
 				}
 			}

@@ -426,8 +426,8 @@ func elseStats(sc Scenario, phases []profile.Phase) elseSide {
 			continue
 		}
 		e.reads += r.OK
-		if r.LatencyMs.P99 > e.p99 {
-			e.p99 = r.LatencyMs.P99
+		if p := r.LatencyMs.P99; p != nil && *p > e.p99 {
+			e.p99 = *p
 		}
 		if st, ok := staleOf(r); ok {
 			e.checked += st.checked

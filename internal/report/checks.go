@@ -61,11 +61,11 @@ func fieldValues(cs *metrics.Checks, c *metrics.Cell, f metrics.Field) []KV {
 	case metrics.KindCounter:
 		return []KV{{f.Key, v.Count}}
 	case metrics.KindRatio:
-		return []KV{{f.Key, zeroIfNil(ratioValue(cs, c, m))}}
+		return []KV{{f.Key, ratioValue(cs, c, m)}}
 	case metrics.KindHistogram:
 		stats := Fields{}
 		for _, st := range f.Stats {
-			stats = append(stats, KV{st.Key, zeroIfNil(statValue(m, v.Hist, st))})
+			stats = append(stats, KV{st.Key, statValue(m, v.Hist, st)})
 		}
 		return []KV{{f.Key, stats}}
 	case metrics.KindBuckets:
@@ -114,14 +114,6 @@ func statValue(m metrics.Measure, h *hdrhistogram.Histogram, st metrics.Stat) *f
 		v = round3(v / 1e6)
 	}
 	return &v
-}
-
-// zeroIfNil renders a missing value as 0 in summary.json.
-func zeroIfNil(f *float64) float64 {
-	if f == nil {
-		return 0
-	}
-	return *f
 }
 
 // bucketList renders the non-empty buckets: bound (ms for durations, -1

@@ -321,12 +321,20 @@ func csvFloat(x float64) string {
 	return strconv.FormatFloat(x, 'f', -1, 64)
 }
 
+// pf formats a percentile: empty when there is none (no samples).
+func pf(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return csvFloat(*p)
+}
+
 func csvRow(sc Scenario, lv string, ph Phase, k string, o *Op) []string {
 	f := csvFloat
 	row := []string{sc.Name, sc.System, lv, ph.Name, strings.Join(ph.Impairment, "; "), f(ph.DurationS), k,
 		strconv.FormatInt(o.Count, 10), strconv.FormatInt(o.OK, 10), f(o.Availability), f(o.ThroughputOps),
-		f(o.LatencyMs.P50), f(o.LatencyMs.P90), f(o.LatencyMs.P99), f(o.LatencyMs.P999), f(o.LatencyMs.P9999),
-		f(o.LatencyMs.Max), f(o.LatencyMs.Mean), f(o.ServiceMs.P50), f(o.ServiceMs.P99)}
+		pf(o.LatencyMs.P50), pf(o.LatencyMs.P90), pf(o.LatencyMs.P99), pf(o.LatencyMs.P999), pf(o.LatencyMs.P9999),
+		pf(o.LatencyMs.Max), pf(o.LatencyMs.Mean), pf(o.ServiceMs.P50), pf(o.ServiceMs.P99)}
 	for _, c := range op.ErrorClasses() {
 		row = append(row, strconv.FormatInt(o.Errors[c.String()], 10))
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,11 +190,11 @@ func TestPercentilesReferenceRank(t *testing.T) {
 	}
 	_ = h.RecordValues(88_500_000, 2)
 	p := percentiles(h)
-	if p.P999 < 88.5 || p.P999 > 88.6 {
-		t.Errorf("p99.9 = %v ms, want the slow ops' 88.5 ms", p.P999)
+	if *p.P999 < 88.5 || *p.P999 > 88.6 {
+		t.Errorf("p99.9 = %v ms, want the slow ops' 88.5 ms", *p.P999)
 	}
-	if p.P99 > 1.01 {
-		t.Errorf("p99 = %v ms, want the fast ops' 1 ms", p.P99)
+	if *p.P99 > 1.01 {
+		t.Errorf("p99 = %v ms, want the fast ops' 1 ms", *p.P99)
 	}
 }
 
@@ -231,5 +232,109 @@ func TestSummaryRoundTrip(t *testing.T) {
 	}
 	if decoded.Checks.Bool("linearizable") != nil {
 		t.Error("decoded linearizable is not null")
+	}
+}
+
+// TestNoDataIsNull (issue 11): a series without successful ops has no
+// percentiles and reads with nothing checked have no stale ratio: null in
+// summary.json, empty in summary.csv, "-" in the table, never 0; write rows
+// carry no staleness figures.
+func TestNoDataIsNull(t *testing.T) {
+	t.Parallel()
+	in := fixture(t)
+	// Phase "partition" of "strong": every read fails, nothing is checked.
+	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"strong", "weak"}, Phases: []string{"baseline", "partition", "healed"},
+		Keys: 10, Checks: builtinChecks(t)})
+	w := rec.NewWorker(0, 1)
+	for i := int64(1); i <= 50; i++ {
+		w.RecordAt(1, op.Read, op.Timeout, i*1e6, 1e9, 1e9)
+		w.RecordAt(1, op.Write, op.OK, i*1e6, 2e6, 2e6)
+	}
+	rec.Collect(100e6)
+	in.Result.Results = rec.Results()
+	s := Build(in)
+	ph := s.Scenarios[0].Phases[1]
+	read := ph.Ops["read"]
+	if read == nil || read.OK != 0 || read.Count != 50 {
+		t.Fatalf("read = %+v, want 50 failed reads", read)
+	}
+	b, err := json.Marshal(read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(b)
+	for _, want := range []string{
+		`"latency_ms":{"p50":null,"p90":null,"p99":null,"p999":null,"p9999":null,"max":null,"mean":null}`,
+		`"service_ms":{"p50":null,"p90":null,"p99":null,"p999":null,"p9999":null,"max":null,"mean":null}`,
+		`"staleness":{"checked":0,"stale":0,"stale_ratio":null,"versions":{"p50":null,"p99":null,"max":null},"ms":{"p50":null,"p99":null,"max":null}}`,
+	} {
+		if !strings.Contains(js, want) {
+			t.Errorf("summary read op lacks %s:\n%s", want, js)
+		}
+	}
+	if !strings.Contains(js, `"error_latency_ms":{"p50":1000`) {
+		t.Errorf("the failed reads' latencies are missing: %s", js)
+	}
+	if wb, _ := json.Marshal(ph.Ops["write"]); strings.Contains(string(wb), "staleness") {
+		t.Errorf("write op carries staleness: %s", wb)
+	}
+
+	raw, err := CSV(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, r := range rows[1:] {
+		if r[col["scenario"]] != "strong" || r[col["phase"]] != "partition" {
+			continue
+		}
+		switch r[col["op"]] {
+		case "read":
+			for _, c := range []string{"p50_ms", "p90_ms", "p99_ms", "p999_ms", "p9999_ms", "max_ms", "mean_ms", "service_p50_ms",
+				"service_p99_ms", "stale_ratio", "staleness_ms_p50", "staleness_ms_p99", "staleness_versions_p50"} {
+				if r[col[c]] != "" {
+					t.Errorf("csv read row %s = %q, want empty", c, r[col[c]])
+				}
+			}
+			if r[col["stale_checked"]] != "0" || r[col["err_timeout"]] != "50" {
+				t.Errorf("csv read row: stale_checked %q err_timeout %q, want 0 and 50", r[col["stale_checked"]], r[col["err_timeout"]])
+			}
+		case "write":
+			for _, c := range []string{"stale_checked", "stale", "stale_ratio", "staleness_ms_p50", "staleness_ms_p99", "staleness_versions_p50"} {
+				if r[col[c]] != "" {
+					t.Errorf("csv write row %s = %q, want empty (no check applies)", c, r[col[c]])
+				}
+			}
+			if r[col["p50_ms"]] == "" {
+				t.Errorf("csv write row has no p50")
+			}
+		}
+	}
+
+	var tb bytes.Buffer
+	if err := WriteTable(&tb, s); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, line := range strings.Split(tb.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 10 && f[0] == "strong" && f[1] == "read" && strings.Contains(line, "timeout:50") {
+			found = true
+			for i, name := range []string{"p50", "p90", "p99", "p99.9", "p99.99", "max"} {
+				if f[3+i] != "-" {
+					t.Errorf("table %s = %q, want -", name, f[3+i])
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no strong read row in the partition phase:\n%s", tb.String())
 	}
 }

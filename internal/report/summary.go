@@ -163,15 +163,18 @@ func (o *Op) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// Percentiles of a latency distribution in milliseconds.
+// Percentiles of a latency distribution in milliseconds (reference
+// definition, metrics.Quantile). A distribution without samples has none:
+// every field is nil (null in JSON, empty in the CSV, "-" in the table),
+// never 0.
 type Percentiles struct {
-	P50   float64 `json:"p50"`
-	P90   float64 `json:"p90"`
-	P99   float64 `json:"p99"`
-	P999  float64 `json:"p999"`
-	P9999 float64 `json:"p9999"`
-	Max   float64 `json:"max"`
-	Mean  float64 `json:"mean"`
+	P50   *float64 `json:"p50"`
+	P90   *float64 `json:"p90"`
+	P99   *float64 `json:"p99"`
+	P999  *float64 `json:"p999"`
+	P9999 *float64 `json:"p9999"`
+	Max   *float64 `json:"max"`
+	Mean  *float64 `json:"mean"`
 }
 
 // Verdict is the PACELC classification of a scenario with its evidence.
@@ -185,13 +188,15 @@ func percentiles(h *hdrhistogram.Histogram) Percentiles {
 	if h == nil || h.TotalCount() == 0 {
 		return Percentiles{}
 	}
-	ms := func(q float64) float64 {
+	ms := func(q float64) *float64 {
 		v, _ := metrics.Quantile(h, q)
-		return round3(float64(v) / 1e6)
+		f := round3(float64(v) / 1e6)
+		return &f
 	}
+	mean := round3(h.Mean() / 1e6)
 	return Percentiles{
 		P50: ms(0.5), P90: ms(0.9), P99: ms(0.99), P999: ms(0.999), P9999: ms(0.9999),
-		Max: round3(float64(h.Max()) / 1e6), Mean: round3(h.Mean() / 1e6),
+		Max: ms(1), Mean: &mean,
 	}
 }
 

@@ -102,7 +102,12 @@ func sortedOps(m map[string]*Op) []string {
 	return out
 }
 
-func num(f float64) string {
+// num formats a latency in ms; "-" when there is none.
+func num(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	f := *p
 	switch {
 	case f >= 100:
 		return fmt.Sprintf("%.0f", f)

@@ -55,8 +55,10 @@ func (p *progressSink) AddInterval(t Tick) error {
 		return nil
 	}
 	rate := float64(p.ops) / window.Seconds()
-	v, _ := metrics.Quantile(p.ok, 0.99)
-	p99 := time.Duration(v).Round(10 * time.Microsecond)
+	p99 := "-" // no successful op: no percentile (never 0)
+	if v, ok := metrics.Quantile(p.ok, 0.99); ok {
+		p99 = time.Duration(v).Round(10 * time.Microsecond).String()
+	}
 	line := fmt.Sprintf("%6.1fs  phase %-10s  %8.0f ops/s  errors %-6d  p99 %s", t.Elapsed.Seconds(), t.Phase, rate, p.errors, p99)
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)

@@ -193,3 +193,24 @@ func TestValidateListenAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressNoDataIsNotZero: a window with no successful op prints "p99
+// -", not "p99 0s" (issue 11: no data is not zero).
+func TestProgressNoDataIsNotZero(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	s, err := NewProgress(context.Background(), Config{Progress: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"s"}, Phases: []string{"p"}, Keys: 1})
+	w := rec.NewWorker(0, 1)
+	w.RecordAt(0, op.Read, op.Timeout, int64(time.Second), int64(time.Second), int64(time.Second))
+	iv := rec.Collect(int64(time.Second))
+	if err := s.AddInterval(Tick{Interval: iv, Phase: "p", Elapsed: time.Second, Ops: 1, Errors: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if l := buf.String(); !strings.Contains(l, "p99 -") {
+		t.Errorf("line %q: want p99 -", l)
+	}
+}

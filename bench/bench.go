@@ -189,6 +189,10 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, *system, er
 			return cfg, stop, fmt.Errorf("%w: local etcd cluster: %w", runner.ErrSetup, err)
 		}
 		stop.cluster = c
+		for _, line := range c.Cleaned() {
+			fmt.Fprintf(o.Log, "local clusters: %s\n", line)
+			x.out.Notes = append(x.out.Notes, "local clusters: "+line)
+		}
 		fmt.Fprintf(o.Log, "cluster up in %s: %s\n", time.Since(t0).Round(time.Millisecond), strings.Join(c.Endpoints(), " "))
 		cfg.Endpoints = c.Endpoints()
 		cfg.Links = c.Topology()

@@ -68,7 +68,7 @@ func TestUsageAndValidation(t *testing.T) {
 			wantOut: []string{"# toxiproxy: latency 40ms±5ms on m1 peer downstream", "toxiproxy: POST /proxies/m1-peer/toxics", "# toxiproxy: partition on m2 peer upstream"}},
 		{name: "heal netem dry run", args: []string{"heal", "--profile", "../../profiles/drill-cassandra.yaml", "--dry-run"}, code: 0,
 			wantOut: []string{"docker exec pacbench-netem-cassandra1-1", "netem: would remove qdiscs", "netem: dry run, nothing changed"}},
-		{name: "heal needs a target", args: []string{"heal"}, code: 2, wantErr: []string{"--toxiproxy"}},
+		{name: "heal alone cleans locally", args: []string{"heal"}, code: 0, wantOut: []string{"remote impairments: give --toxiproxy URL"}},
 		{name: "unreachable database", args: []string{"run", "--profile", "testdata/unreachable.yaml", "--metrics-addr", "off", "--out", "OUT"},
 			code: 1, wantErr: []string{"unreachable", "127.0.0.1:1"}},
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pacbench/pacbench/bench"
+	"github.com/pacbench/pacbench/internal/cluster"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/sink"
 	"github.com/pacbench/pacbench/profile"
@@ -29,7 +30,8 @@ re-enables disabled proxies (--toxiproxy URL), or, with --profile, heals the
 links the profile names with its impairment backend (Toxiproxy or netem
 sidecars). It says what it removed and what it could not (exit 1).
 It also removes what a killed run left in the results directory (--out):
-its hidden staging directory, once its owner process is provably gone.
+its hidden staging directory, and in the temp dir: the data directories of
+local clusters, once their owner processes are provably gone.
 --dry-run lists what it would remove and changes nothing. Idempotent.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,11 +47,19 @@ its hidden staging directory, once its owner process is provably gone.
 			for _, line := range swept {
 				fmt.Fprintf(env.Stdout, "results: %s\n", line)
 			}
-			if len(backends) == 0 && (prof != "" || cmd.Flags().Changed("out")) {
-				return runErrIf(serr)
+			cleaned, cerr := cluster.CleanStale("", dry)
+			for _, line := range cleaned {
+				fmt.Fprintf(env.Stdout, "local clusters: %s\n", line)
 			}
+			serr = errors.Join(serr, cerr)
 			if len(backends) == 0 {
-				return usageErr("heal: give --toxiproxy URL or --profile FILE (a local cluster's embedded Toxiproxy dies with its run), or --out DIR")
+				if prof == "" {
+					if len(swept)+len(cleaned) == 0 {
+						fmt.Fprintln(env.Stdout, "nothing left by dead runs here")
+					}
+					fmt.Fprintln(env.Stdout, "remote impairments: give --toxiproxy URL or --profile FILE (a local cluster's embedded Toxiproxy dies with its run)")
+				}
+				return runErrIf(serr)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), healTimeout)
 			defer cancel()

@@ -411,23 +411,9 @@ func etcdDirs(t *testing.T, dir string) []string {
 // does, what it writes and what it leaves in the temp dir.
 func TestRepeatedSignals(t *testing.T) {
 	testenv.Short(t)
-	prof := writeFile(t, "local.yaml", `name: sigs
-system: {driver: etcd, cluster: local}
-workload: {preset: b, records: 50}
-load: {workers: 2}
-routes: {read: follower, write: leader}
-levels: [{name: ser, read: serializable}]
-phases:
-  - {name: base, duration: 1s}
-  - {name: slow, duration: 60s, impairments: [{kind: latency, target: leader, links: peer_out, delay: 20ms}]}
-`)
-	short := writeFile(t, "short.yaml", `name: short
-system: {driver: etcd, cluster: local}
-workload: {preset: b, records: 50}
-load: {workers: 2}
-levels: [{name: ser, read: serializable}]
-phases: [{name: base, duration: 1s}]
-`)
+	prof := localProfile(t, "sigs", "", "{read: follower, write: leader}",
+		"{name: base, duration: 1s}", "{name: slow, duration: 60s, impairments: [{kind: latency, target: leader, links: peer_out, delay: 20ms}]}")
+	short := localProfile(t, "short", "", "", "{name: base, duration: 1s}")
 	tests := []struct {
 		name    string
 		profile string
@@ -553,16 +539,7 @@ func memberPID(t *testing.T, parent int, name string) int {
 // cluster than the profile's); the results are complete, not partial.
 func TestMemberDiedIsReported(t *testing.T) {
 	testenv.Short(t)
-	prof := writeFile(t, "dying.yaml", `name: dying
-system: {driver: etcd, cluster: local, op_timeout: 500ms}
-workload: {preset: b, records: 50}
-load: {workers: 2}
-routes: {read: m2, write: m1}
-levels: [{name: ser, read: serializable}]
-phases:
-  - {name: base, duration: 1s}
-  - {name: mid, duration: 3s}
-`)
+	prof := localProfile(t, "dying", ", op_timeout: 500ms", "{read: m2, write: m1}", "{name: base, duration: 1s}", "{name: mid, duration: 3s}")
 	out := t.TempDir()
 	p := startPacbench(t, nil, "run", "--profile", prof, "--out", out, "--run-id", "r", "--metrics-addr", "off")
 	p.waitFor(t, "phase mid", 60*time.Second)
@@ -610,4 +587,84 @@ func writeFile(t *testing.T, name, body string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestKilledRunIsCleanedUp: a run SIGKILLed mid-phase leaves its local
+// cluster's data directory in the temp dir (its members die with it);
+// `pacbench heal --dry-run` lists it and keeps it, `pacbench heal` removes
+// it, and so does the next run.
+func TestKilledRunIsCleanedUp(t *testing.T) {
+	testenv.Short(t)
+	prof := localProfile(t, "killed", "", "", "{name: base, duration: 60s}")
+	tmp := t.TempDir()
+	env := []string{"TMPDIR=" + tmp}
+	kill := func() string {
+		t.Helper()
+		p := startPacbench(t, env, "run", "--profile", prof, "--out", t.TempDir(), "--metrics-addr", "off")
+		p.waitFor(t, "phase base", 60*time.Second)
+		members := children(p.cmd.Process.Pid)
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		p.wait(t, 10*time.Second)
+		for _, m := range members {
+			for deadline := time.Now().Add(10 * time.Second); procStat(m) != nil && procStat(m)[1] != "Z"; {
+				if time.Now().After(deadline) {
+					t.Fatalf("member %d outlived its SIGKILLed parent", m)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		left := etcdDirs(t, tmp)
+		if len(left) != 1 {
+			t.Fatalf("after SIGKILL: data dirs %q, want 1", left)
+		}
+		return left[0]
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	heal := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"heal", "--out", t.TempDir()}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("heal %q: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	dir := kill()
+	if out := heal("--dry-run"); !strings.Contains(out, "local clusters: would remove "+dir) || len(etcdDirs(t, tmp)) != 1 {
+		t.Errorf("heal --dry-run: %s", out)
+	}
+	if out := heal(); !strings.Contains(out, "local clusters: removed "+dir) || len(etcdDirs(t, tmp)) != 0 {
+		t.Errorf("heal: %s (left %q)", out, etcdDirs(t, tmp))
+	}
+	dir = kill()
+	short := localProfile(t, "next", "", "", "{name: base, duration: 1s}")
+	p := startPacbench(t, env, "run", "--profile", short, "--out", t.TempDir(), "--metrics-addr", "off")
+	if code, _ := p.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("next run: exit %d\n%s", code, p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), "local clusters: removed "+dir) || len(etcdDirs(t, tmp)) != 0 {
+		t.Errorf("the next run did not clean %s (left %q):\n%s", dir, etcdDirs(t, tmp), p.stderr.String())
+	}
+}
+
+// localProfile writes a small profile on the local cluster: one
+// serializable scenario, 2 workers; system adds to the system mapping
+// (", op_timeout: 500ms"), routes is a routes mapping ("" for the
+// default), phases are flow mappings.
+func localProfile(t *testing.T, name, system, routes string, phases ...string) string {
+	t.Helper()
+	if routes != "" {
+		routes = "routes: " + routes + "\n"
+	}
+	return writeFile(t, name+".yaml", fmt.Sprintf(`name: %s
+system: {driver: etcd, cluster: local%s}
+workload: {preset: b, records: 50}
+load: {workers: 2}
+%slevels: [{name: ser, read: serializable}]
+phases: [%s]
+`, name, system, routes, strings.Join(phases, ", ")))
 }

@@ -29,6 +29,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/owner"
 )
 
 // Sentinel errors callers branch on.
@@ -86,6 +87,7 @@ const (
 type Etcd struct {
 	dir      string
 	ownDir   bool
+	cleaned  []string // what StartEtcd removed of dead runs' clusters
 	abandon  <-chan struct{}
 	toxi     *impair.ToxiServer
 	members  []*member
@@ -138,10 +140,17 @@ func StartEtcd(ctx context.Context, o EtcdOptions) (_ *Etcd, err error) {
 
 	e := &Etcd{dir: o.Dir, abandon: o.Abandon}
 	if e.dir == "" {
-		if e.dir, err = os.MkdirTemp("", "pacbench-etcd-"); err != nil {
+		// First clean what SIGKILLed runs left, then tag the new directory
+		// with its owner so the next run can tell if it is left behind.
+		e.cleaned, _ = CleanStale("", false)
+		if e.dir, err = os.MkdirTemp("", TempPattern); err != nil {
 			return nil, fmt.Errorf("etcd cluster: data dir: %w", err)
 		}
 		e.ownDir = true
+		if err := writeOwner(e.dir, nil); err != nil {
+			_ = os.RemoveAll(e.dir)
+			return nil, fmt.Errorf("etcd cluster: %w", err)
+		}
 	} else if err := os.MkdirAll(e.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("etcd cluster: data dir: %w", err)
 	}
@@ -168,6 +177,15 @@ func StartEtcd(ctx context.Context, o EtcdOptions) (_ *Etcd, err error) {
 	for i, m := range e.members {
 		if err := m.start(o.Exe, o.Args, configs[i], logw); err != nil {
 			return nil, fmt.Errorf("etcd cluster: start %s: %w", m.name, err)
+		}
+	}
+	if e.ownDir {
+		procs := make([]owner.Proc, len(e.members))
+		for i, m := range e.members {
+			procs[i] = owner.Of(m.cmd.Process.Pid)
+		}
+		if err := writeOwner(e.dir, procs); err != nil {
+			return nil, fmt.Errorf("etcd cluster: %w", err)
 		}
 	}
 	if err := e.waitHealthy(ctx); err != nil {
@@ -393,6 +411,10 @@ func (e *Etcd) Topology() impair.Topology {
 
 // ToxiproxyAPI returns the embedded Toxiproxy's API URL.
 func (e *Etcd) ToxiproxyAPI() string { return e.toxi.API() }
+
+// Cleaned says what StartEtcd removed of the clusters SIGKILLed runs left
+// (see CleanStale), one line each.
+func (e *Etcd) Cleaned() []string { return e.cleaned }
 
 // Dir returns the cluster's data directory.
 func (e *Etcd) Dir() string { return e.dir }

@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
+
+	"github.com/pacbench/pacbench/internal/owner"
 )
 
 // ownedName is the name of a hidden entry of the results directory that
@@ -22,48 +23,12 @@ func ownedName(id, kind string) string {
 
 var ownedRe = regexp.MustCompile(`^\.([A-Za-z0-9][A-Za-z0-9._-]*)\.pacbench-([0-9]+)-([0-9]+)\.(stage|old)$`)
 
-// procStart returns a process's start time in clock ticks since boot
-// (field 22 of /proc/<pid>/stat), or 0 if it cannot be read.
-func procStart(pid int) uint64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 { // fields 3…22
-		return 0
-	}
-	v, _ := strconv.ParseUint(f[19], 10, 64)
-	return v
-}
+// procStart returns a process's start time (owner.Start).
+func procStart(pid int) uint64 { return owner.Start(pid) }
 
 // ownerGone reports whether the process that made an owned entry is
-// provably gone: /proc is readable (we can see our own process), and the
-// pid either does not exist or is a different process (other start time).
-// Where that cannot be proved it reports false: leave it alone.
-func ownerGone(pid int, start uint64) bool {
-	if procStart(os.Getpid()) == 0 {
-		return false // no /proc: cannot prove anything
-	}
-	if pid == os.Getpid() {
-		return false
-	}
-	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
-	if errors.Is(err, fs.ErrNotExist) {
-		return true
-	}
-	if err != nil {
-		return false
-	}
-	now := procStart(pid)
-	return now != 0 && now != start
-}
+// provably gone (owner.Proc.Gone).
+func ownerGone(pid int, start uint64) bool { return owner.Proc{PID: pid, Start: start}.Gone() }
 
 // Sweep cleans what dead runs left in parent (a results directory): a
 // staging directory whose owner process is gone is removed (that run never

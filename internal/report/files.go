@@ -295,6 +295,7 @@ func CSV(s *Summary) ([]byte, error) {
 	for _, c := range cols {
 		header = append(header, c.Name)
 	}
+	header = append(header, "generator_wait_mean_ms", "generator_wait_p99_ms", "generator_wait_max_ms")
 	_ = w.Write(header)
 	for _, sc := range s.Scenarios {
 		lv := levelString(sc.Levels)
@@ -306,7 +307,8 @@ func CSV(s *Summary) ([]byte, error) {
 			sort.Slice(ops, func(i, j int) bool { return kindIndex(ops[i]) < kindIndex(ops[j]) })
 			for _, k := range ops {
 				kind, _ := op.ParseKind(k)
-				_ = w.Write(append(csvRow(sc, lv, ph, k, ph.Ops[k]), checkColumns(s, ph, cols, kind)...))
+				row := append(csvRow(sc, lv, ph, k, ph.Ops[k]), checkColumns(s, ph, cols, kind)...)
+				_ = w.Write(append(row, waitColumns(ph.Ops[k])...))
 			}
 		}
 	}
@@ -339,6 +341,16 @@ func csvRow(sc Scenario, lv string, ph Phase, k string, o *Op) []string {
 		row = append(row, strconv.FormatInt(o.Errors[c.String()], 10))
 	}
 	return row
+}
+
+// waitColumns renders the generator-wait columns (empty for op kinds
+// that do not wait).
+func waitColumns(o *Op) []string {
+	var p Percentiles
+	if o.GeneratorWaitMs != nil {
+		p = *o.GeneratorWaitMs
+	}
+	return []string{pf(p.Mean), pf(p.P99), pf(p.Max)}
 }
 
 // checkColumns renders the checks' CSV columns of one row.

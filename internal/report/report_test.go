@@ -338,3 +338,54 @@ func TestNoDataIsNull(t *testing.T) {
 		t.Errorf("no strong read row in the partition phase:\n%s", tb.String())
 	}
 }
+
+// TestGeneratorWaitReported: the generator wait of writes is a key of
+// their op object (the last) and three CSV columns at the end; reads,
+// which never wait, have neither (empty columns).
+func TestGeneratorWaitReported(t *testing.T) {
+	t.Parallel()
+	in := fixture(t)
+	rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"strong", "weak"}, Phases: []string{"baseline", "partition", "healed"},
+		Keys: 10, Checks: builtinChecks(t)})
+	w := rec.NewWorker(0, 1)
+	for i := int64(1); i <= 100; i++ {
+		w.RecordOp(metrics.OpSample{Phase: 0, Kind: op.Write, Class: op.OK, EndNs: i * 1e6, ResponseNs: 2e6, ServiceNs: 2e6, WaitNs: i * 1e5})
+		w.RecordOp(metrics.OpSample{Phase: 0, Kind: op.Read, Class: op.OK, EndNs: i * 1e6, ResponseNs: 1e6, ServiceNs: 1e6, WaitNs: -1})
+	}
+	rec.Collect(200e6)
+	in.Result.Results = rec.Results()
+	s := Build(in)
+	ops := s.Scenarios[0].Phases[0].Ops
+	b, _ := json.Marshal(ops["write"])
+	if !strings.HasSuffix(string(b), `"generator_wait_ms":{"p50":5.001,"p90":9.003,"p99":9.904,"p999":10.002,"p9999":10.002,"max":10.002,"mean":5.05}}`) {
+		t.Errorf("write op: %s", b)
+	}
+	if rb, _ := json.Marshal(ops["read"]); strings.Contains(string(rb), "generator_wait") {
+		t.Errorf("read op has a generator wait: %s", rb)
+	}
+	raw, err := CSV(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	h := rows[0]
+	if got := strings.Join(h[len(h)-3:], ","); got != "generator_wait_mean_ms,generator_wait_p99_ms,generator_wait_max_ms" {
+		t.Errorf("last CSV columns %s", got)
+	}
+	for _, r := range rows[1:] {
+		if r[0] != "strong" || r[3] != "baseline" {
+			continue
+		}
+		last := strings.Join(r[len(r)-3:], ",")
+		switch r[6] {
+		case "write":
+			if last != "5.05,9.904,10.002" {
+				t.Errorf("write row wait columns %s", last)
+			}
+		case "read":
+			if last != ",," {
+				t.Errorf("read row wait columns %q, want empty", last)
+			}
+		}
+	}
+}

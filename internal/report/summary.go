@@ -136,6 +136,17 @@ type Op struct {
 	OpHead
 	// Checks holds the check measurements scoped to this op kind.
 	Checks Fields `json:"-"`
+	OpTail
+}
+
+// OpTail is the fixed part of an Op after the checks.
+type OpTail struct {
+	// GeneratorWaitMs is how long ops waited for pacbench itself (a
+	// write's per-key writer lock) between being issued and going to the
+	// database, over all outcomes; only for op kinds that wait (writes,
+	// inserts, rmw, cas). Not part of service time; part of the response
+	// time in open loop (docs/results.md).
+	GeneratorWaitMs *Percentiles `json:"generator_wait_ms,omitempty"`
 }
 
 // OpHead is the fixed part of an Op.
@@ -151,14 +162,14 @@ type OpHead struct {
 }
 
 // MarshalJSON writes the fixed keys, then the checks'.
-func (o Op) MarshalJSON() ([]byte, error) { return spliceJSON(o.OpHead, o.Checks) }
+func (o Op) MarshalJSON() ([]byte, error) { return spliceJSON(o.OpHead, o.Checks, o.OpTail) }
 
 // SplicedJSON marks that Op's JSON is its exported fields plus Checks.
 func (Op) SplicedJSON() {}
 
 // UnmarshalJSON reads an op; keys other than the fixed ones are Checks.
 func (o *Op) UnmarshalJSON(b []byte) error {
-	f, err := unspliceJSON(b, &o.OpHead)
+	f, err := unspliceJSON(b, &o.OpHead, &o.OpTail)
 	o.Checks = f
 	return err
 }
@@ -245,6 +256,10 @@ func opSummary(s *metrics.OpStats, durS float64) *Op {
 	if errH := mergeClasses(s.Response, func(c op.Class) bool { return !isOK(c) }); errH != nil {
 		p := percentiles(errH)
 		o.ErrorLatency = &p
+	}
+	if wait := mergeClasses(s.Wait, func(op.Class) bool { return true }); wait != nil {
+		p := percentiles(wait)
+		o.GeneratorWaitMs = &p
 	}
 	return o
 }

@@ -256,19 +256,28 @@ func (w *worker) aborted(err error) bool {
 	return err != nil && w.ctx.Err() != nil && errors.Is(err, context.Canceled)
 }
 
-func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
+// exec runs one op issued at issued (run-clock ns; after pacing) and
+// records it. Response time is completion − intended start in open loop
+// and the service time in closed loop; service time starts when the
+// request goes to the database, after pacbench's own waits (a write's
+// per-key writer lock), whose length is recorded as the generator wait.
+func (w *worker) exec(o workloads.Op, phase int, intended, issued int64) {
 	r := w.sc.r
 	ctx, cancel := context.WithTimeout(w.ctx, w.timeout)
 	defer cancel()
 	var err error
-	var end int64 // completion, when the op already read the clock
+	var end int64   // completion, when the op already read the clock
+	start := issued // service start
+	waits := false  // the op takes a key's writer lock
 	kind := o.Kind
 	switch o.Kind {
 	case op.Read:
 		_, end, err = w.read(ctx, phase, o.Key, start)
 	case op.Write:
 		start, err = w.write(ctx, phase, o.Key, nil)
+		waits = true
 	case op.Insert:
+		waits = true
 		key, ok := r.ks.NextInsert()
 		if !ok {
 			kind = op.Write
@@ -287,8 +296,10 @@ func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
 		_, err = w.scanner.Scan(ctx, r.ks.Key(o.Key), max(o.ScanLen, 1))
 	case op.RMW:
 		start, err = w.rmw(ctx, phase, o.Key)
+		waits = true
 	case op.CAS:
 		start, err = w.cas(ctx, phase, o.Key, start)
+		waits = w.caser != nil
 	}
 	if end == 0 {
 		end = r.clock.Now()
@@ -296,8 +307,15 @@ func (w *worker) exec(o workloads.Op, phase int, intended, start int64) {
 	if w.aborted(err) {
 		return
 	}
-	w.rec.RecordOp(metrics.OpSample{Phase: phase, Kind: kind, Class: op.ClassOf(err), EndNs: end,
-		ResponseNs: end - intended, ServiceNs: end - start, WaitNs: -1})
+	s := metrics.OpSample{Phase: phase, Kind: kind, Class: op.ClassOf(err), EndNs: end,
+		ResponseNs: end - intended, ServiceNs: end - start, WaitNs: -1}
+	if w.pacer == nil {
+		s.ResponseNs = s.ServiceNs // closed loop: latency is service time
+	}
+	if waits {
+		s.WaitNs = start - issued
+	}
+	w.rec.RecordOp(s)
 }
 
 // read reads key, invoked at start, and reports the read to the checks

@@ -1,0 +1,59 @@
+package runner_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pacbench/pacbench/internal/fakedriver"
+	"github.com/pacbench/pacbench/internal/runner"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/op"
+)
+
+// TestGeneratorWaitKeptOutOfLatency (issue 11): closed-loop writes of one
+// key wait for pacbench's per-key writer lock; that wait is the
+// instrument's, not the database's. It must not be in the reported
+// latency (closed loop: service time) and is recorded as the generator
+// wait instead.
+func TestGeneratorWaitKeptOutOfLatency(t *testing.T) {
+	t.Parallel()
+	d := fakedriver.New(fakedriver.Options{OpDelay: 5 * time.Millisecond})
+	pl, reg := plan(t, d, `
+system: {driver: fake, endpoints: [fake://1]}
+workload: {records: 1, value_size: 64, mix: {write: 1}, distribution: uniform}
+load: {model: closed, workers: 4}
+levels: [{name: only, read: fresh}]
+phases: [{name: baseline, duration: 600ms}]
+`)
+	res, err := runner.Run(context.Background(), runner.Config{Plan: pl, Registry: reg, Interval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	st := cell(t, res.Results, 0, 0).Ops[op.Write]
+	resp, svc, wait := st.Response[op.OK], st.Service[op.OK], st.Wait[op.OK]
+	if resp == nil || svc == nil || resp.TotalCount() < 20 {
+		t.Fatalf("writes: %+v", st)
+	}
+	for _, q := range []float64{0.5, 0.99, 1} {
+		r, _ := metrics.Quantile(resp, q)
+		s, _ := metrics.Quantile(svc, q)
+		if r != s {
+			t.Errorf("q%g: response %v, service %v: closed-loop latency must be the service time", q,
+				time.Duration(r), time.Duration(s))
+		}
+	}
+	if wait == nil || wait.TotalCount() != resp.TotalCount() {
+		t.Fatalf("generator wait recorded for %v of %d writes", wait, resp.TotalCount())
+	}
+	// Four writers on one key: each waits for the others (≈ 3 × 5 ms).
+	if w50, _ := metrics.Quantile(wait, 0.5); w50 < int64(3*time.Millisecond) {
+		t.Errorf("generator wait p50 %v, want ≥ 3 ms with 4 writers on one key", time.Duration(w50))
+	}
+	if s50, _ := metrics.Quantile(svc, 0.5); s50 < int64(5*time.Millisecond) || s50 > int64(5*time.Millisecond)+int64(time.Second) {
+		t.Errorf("service p50 %v, want ≥ the 5 ms op delay", time.Duration(s50))
+	}
+	if len(cell(t, res.Results, 0, 0).Ops[op.Write].Wait) == 0 {
+		t.Error("no wait histogram")
+	}
+}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -448,17 +449,47 @@ func maxF(xs []float64) float64 {
 	return m
 }
 
+// pct formats a fraction as a percentage without rounding that changes
+// the story: "100%" only for exactly all, "0%" only for exactly none, and
+// with as many decimals as it takes for the printed number to be on the
+// same side of every threshold the verdict uses (AvailableAbove,
+// StaleAbove) as the fraction itself: 367/368 is "99.7%", 0.896 "89.6%"
+// (the verdict says PC), 0.8999 "89.99%", 1e-9 "0.0000001%".
 func pct(f float64) string {
 	switch {
 	case f == 0:
 		return "0%"
-	case f < 0.001:
-		return fmt.Sprintf("%.3f%%", f*100)
-	case f < 0.1:
-		return fmt.Sprintf("%.1f%%", f*100)
-	default:
-		return fmt.Sprintf("%.0f%%", f*100)
+	case f == 1:
+		return "100%"
 	}
+	d := 0 // the usual precision for the magnitude
+	switch {
+	case f < 0.001:
+		d = 3
+	case f < 0.1:
+		d = 1
+	}
+	for ; d < 15; d++ {
+		s := strconv.FormatFloat(f*100, 'f', d, 64)
+		if p, err := strconv.ParseFloat(s, 64); err == nil && honestPct(f, p/100) {
+			return s + "%"
+		}
+	}
+	return strconv.FormatFloat(f*100, 'g', -1, 64) + "%"
+}
+
+// honestPct reports whether p, the printed value of fraction f, keeps f's
+// side of 0, 1 and every verdict threshold.
+func honestPct(f, p float64) bool {
+	if (p >= 1) != (f >= 1) || (p <= 0) != (f <= 0) {
+		return false
+	}
+	for _, t := range [...]float64{AvailableAbove, StaleAbove} {
+		if (p >= t) != (f >= t) {
+			return false
+		}
+	}
+	return true
 }
 
 func ms(f float64) string {

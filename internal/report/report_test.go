@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -387,5 +388,69 @@ func TestGeneratorWaitReported(t *testing.T) {
 				t.Errorf("read row wait columns %q, want empty", last)
 			}
 		}
+	}
+}
+
+// TestPctHonest (issue 11): rounding never changes the story — no 100 % for
+// less than all, no 0 % for more than none, and enough digits near every
+// verdict threshold that the printed number is on the fraction's side.
+func TestPctHonest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		f    float64
+		want string
+	}{
+		{0, "0%"},
+		{1, "100%"},
+		{367.0 / 368, "99.7%"},
+		{999.0 / 1000, "99.9%"},
+		{99999.0 / 100000, "99.999%"},
+		{0.996, "99.6%"},
+		{0.9949, "99%"},
+		{0.896, "89.6%"},
+		{0.8999, "89.99%"},
+		{0.89999999, "89.999999%"},
+		{0.9, "90%"},
+		{0.90004, "90%"},
+		{0.5, "50%"},
+		{0.095, "9.5%"},
+		{0.0015, "0.1%"},
+		{0.00099, "0.099%"},
+		{0.00099999, "0.099999%"},
+		{0.001, "0.1%"},
+		{0.0000123, "0.001%"},
+		{1e-9, "0.0000001%"},
+		{1e-6, "0.0001%"},
+	} {
+		if got := pct(tc.f); got != tc.want {
+			t.Errorf("pct(%v) = %q, want %q", tc.f, got, tc.want)
+		}
+	}
+	// The property, over many fractions near the thresholds and the ends.
+	for _, base := range []float64{0, AvailableAbove, StaleAbove, 1} {
+		for i := -2000; i <= 2000; i++ {
+			f := base + float64(i)*1e-7
+			if f < 0 || f > 1 {
+				continue
+			}
+			s := pct(f)
+			p, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+			if err != nil || !honestPct(f, p/100) {
+				t.Fatalf("pct(%v) = %q changes the story", f, s)
+			}
+		}
+	}
+}
+
+// TestVerdictEvidenceNeverRoundsUp: a partition phase with 367 of 368 reads
+// ok prints 99.7 % available next to its timeout, not 100 %.
+func TestVerdictEvidenceNeverRoundsUp(t *testing.T) {
+	t.Parallel()
+	s := &Summary{Scenarios: []Scenario{{Name: "x", System: "etcd", Phases: []Phase{{PhaseHead: PhaseHead{Name: "partition",
+		Ops: map[string]*Op{"read": {OpHead: OpHead{Count: 368, OK: 367, Errors: map[string]int64{"timeout": 1}}}}}}}}}}
+	phases := []profile.Phase{{Name: "partition", Impairments: []profile.Impairment{{Kind: impair.KindPartition, Target: "follower"}}}}
+	v := Classify(s.Scenarios, 0, phases)
+	if !strings.Contains(v.Evidence, "partition: 99.7% available") || v.Partition == nil || *v.Partition != "PA" {
+		t.Errorf("evidence %q, verdict %v", v.Evidence, v.Partition)
 	}
 }

@@ -429,6 +429,7 @@ func newDriversCmd(env *Env) *cobra.Command {
 				}
 				fmt.Fprintln(env.Stdout)
 			}
+			writeImpairers(env.Stdout, env.Impairers)
 			return nil
 		},
 	}

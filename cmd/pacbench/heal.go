@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -144,5 +145,23 @@ func printHealReport(w io.Writer, name string, rep impair.HealReport, dry bool) 
 		fmt.Fprintf(w, "%s: nothing to heal\n", name)
 	default:
 		fmt.Fprintf(w, "%s: healed (%d removed)\n", name, len(rep.Removed))
+	}
+}
+
+// writeImpairers lists the impairment backends and their options
+// (system.impairer: {kind: …, options: {…}}) for `pacbench drivers`.
+func writeImpairers(w io.Writer, reg *impair.Registry) {
+	fmt.Fprintln(w, "impairment backends (system.impairer: {kind: …, options: {…}})")
+	for _, in := range reg.Infos() {
+		fmt.Fprintf(w, "  %s — %s\n", in.Kind, in.Description)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, o := range in.Options {
+			def := o.Default
+			if def == "" {
+				def = "-"
+			}
+			fmt.Fprintf(tw, "    %s\t(default %s)\t%s\n", o.Key, def, o.Doc)
+		}
+		_ = tw.Flush()
 	}
 }

@@ -3,6 +3,7 @@ package impair
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -221,5 +222,48 @@ func TestGuardNothingApplied(t *testing.T) {
 	}
 	if st := g.Status(); !st.Healed() || st.Applied || len(st.Removed) != 0 {
 		t.Errorf("status %+v", st)
+	}
+}
+
+// TestToxiproxyBasicAuthFromEnvironment: the *_env options reach the API as
+// basic authentication, and a refused request's error does not carry the
+// password.
+func TestToxiproxyBasicAuthFromEnvironment(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%v %s:%s", ok, u, p))
+		mu.Unlock()
+		if p != "s3cret" {
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	act := []Action{{Kind: KindLatency, Member: "m1", Link: LinkClient, Direction: Downstream, Delay: time.Millisecond}}
+	for _, pw := range []string{"s3cret", "wr0ngpass"} {
+		env := map[string]string{"TP_USER": "admin", "TP_PASS": pw}
+		b, err := Builtin().Open(BackendSpec{Kind: BackendToxiproxy, Options: map[string]string{
+			OptionAPI: srv.URL, "username_env": "TP_USER", "password_env": "TP_PASS"}},
+			Config{Topology: testTopo(), Getenv: func(k string) string { return env[k] }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = b.Apply(context.Background(), act)
+		if (err == nil) != (pw == "s3cret") {
+			t.Errorf("password %s: Apply = %v", pw, err)
+		}
+		if err != nil && strings.Contains(err.Error(), pw) {
+			t.Errorf("error carries the password: %v", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0] != "true admin:s3cret" {
+		t.Errorf("server saw %q", got)
 	}
 }

@@ -102,8 +102,8 @@ func defaultRunID(out, profileName string, now time.Time) string {
 	id := now.UTC().Format("20060102-150405") + "-" + name
 	id = id[:min(len(id), sink.MaxRunIDLen-8)]
 	for n, base := 2, id; ; n++ {
-		if _, err := os.Lstat(filepath.Join(out, id)); errors.Is(err, os.ErrNotExist) {
-			return id
+		if _, err := os.Lstat(filepath.Join(out, id)); err != nil {
+			return id // free (or --out is unusable: NewDir says so)
 		}
 		id = fmt.Sprintf("%s-%d", base, n)
 	}

@@ -71,6 +71,8 @@ func TestLateUsageErrors(t *testing.T) {
 		{"interval huge", []string{"--interval", "2h"}, "--interval: 2h0m0s is outside"},
 		{"run exists", []string{"--run-id", "taken"}, "run directory exists"},
 		{"overwrite a non-run", []string{"--run-id", "precious", "--overwrite"}, "not a pacbench run directory"},
+		{"out is a file", []string{"--out", "FILE"}, "is not a directory"},
+		{"out under a file", []string{"--out", "FILE/sub", "--run-id", "r"}, "is not a directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,7 +84,15 @@ func TestLateUsageErrors(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(out, "precious"), 0o755); err != nil {
 				t.Fatal(err)
 			}
+			if err := os.WriteFile(filepath.Join(out, "file"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			args := append([]string{"run", "--duration", "1s", "--out", out}, tc.args...)
+			for i, a := range args {
+				if rest, ok := strings.CutPrefix(a, "FILE"); ok {
+					args[i] = filepath.Join(out, "file") + rest
+				}
+			}
 			if !strings.Contains(strings.Join(tc.args, " "), "--metrics-addr") {
 				args = append(args, "--metrics-addr", "127.0.0.1:0")
 			}
@@ -98,8 +108,8 @@ func TestLateUsageErrors(t *testing.T) {
 				t.Errorf("took %s and said:\n%s\nwant a usage error before anything starts", time.Since(t0), stderr)
 			}
 			entries, _ := os.ReadDir(out)
-			if len(entries) != 2 {
-				t.Errorf("--out holds %v, want only the two directories the test made", entries)
+			if len(entries) != 3 {
+				t.Errorf("--out holds %v, want only what the test made", entries)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/pacbench/pacbench/internal/report"
 )
@@ -88,6 +89,9 @@ func CheckTarget(parent, id string, overwrite bool) error {
 	if err := ValidateRunID(id); err != nil {
 		return err
 	}
+	if st, err := os.Stat(parent); (err == nil && !st.IsDir()) || errors.Is(err, syscall.ENOTDIR) {
+		return Usage(fmt.Errorf("results: --out %s is not a directory", parent))
+	}
 	final := filepath.Join(parent, id)
 	if _, err := os.Lstat(final); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -127,6 +131,9 @@ func NewDir(parent, id string, overwrite bool) (*Dir, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return nil, Usage(fmt.Errorf("results: --out %s is not a directory: %w", parent, err))
+		}
 		return nil, fmt.Errorf("results: %w", err)
 	}
 	d := &Dir{parent: parent, id: id, overwrite: overwrite, final: filepath.Join(parent, id), files: map[string]bool{}}

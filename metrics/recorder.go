@@ -301,9 +301,9 @@ func (r *Recorder) closeCell(set *ivSet, ci int, c *ivCell, iv *Interval) {
 			set.hists[id], set.hists[id+1], set.hists[id+2] = nil, nil, nil
 			ck := &cum.ops[k]
 			ck.count[cl] += resp.TotalCount()
-			mergeInto(&ck.resp[cl], resp, UnitNanoseconds)
-			mergeInto(&ck.svc[cl], svc, UnitNanoseconds)
-			mergeInto(&ck.wait[cl], wait, UnitNanoseconds)
+			ck.resp[cl].merge(resp, UnitNanoseconds)
+			ck.svc[cl].merge(svc, UnitNanoseconds)
+			ck.wait[cl].merge(wait, UnitNanoseconds)
 			iv.Series = append(iv.Series, IntervalSeries{
 				Key:      SeriesKey{Scenario: scenario, Phase: phase, Kind: k, Class: cl},
 				Response: resp, Service: svc, Wait: wait,
@@ -319,7 +319,7 @@ func (r *Recorder) closeCell(set *ivSet, ci int, c *ivCell, iv *Interval) {
 		}
 		for g, v := range vals {
 			if v.Hist != nil {
-				mergeInto(&cum.hists[r.layout.slot[g]], v.Hist, r.layout.measures[g].Unit)
+				cum.hists[r.layout.slot[g]].merge(v.Hist, r.layout.measures[g].Unit)
 			}
 		}
 		iv.Checks = append(iv.Checks, IntervalCell{Scenario: scenario, Phase: phase, Values: vals})
@@ -364,17 +364,6 @@ func bucketsFrom(bounds []int64, counters []int64) []Bucket {
 		out[i].Hits, out[i].Total = counters[2*i], counters[2*i+1]
 	}
 	return out
-}
-
-// mergeInto merges h (may be nil) into *dst, creating it.
-func mergeInto(dst **hdrhistogram.Histogram, h *hdrhistogram.Histogram, u Unit) {
-	if h == nil {
-		return
-	}
-	if *dst == nil {
-		*dst = newHistogramFor(u)
-	}
-	(*dst).Merge(h)
 }
 
 // Recycle hands the histograms of an Interval returned by Collect back to
@@ -427,36 +416,50 @@ func (r *Recorder) Finish(ctx context.Context, info FinishInfo) {
 type cell struct {
 	ops      [op.NumKinds]cellKind
 	counters []int64
-	hists    []*hdrhistogram.Histogram // check histograms, by slot
-	snaps    []snapshot                // their read-only copies for Results
-	verdicts []*Verdict                // by measure index
+	hists    []cow      // check histograms, by slot
+	verdicts []*Verdict // by measure index
 	clamped  int64
 }
 
 type cellKind struct {
 	count     [op.NumClasses]int64
-	resp, svc [op.NumClasses]*hdrhistogram.Histogram
-	wait      [op.NumClasses]*hdrhistogram.Histogram
-	snaps     [op.NumClasses][latencyMeasures]snapshot
+	resp, svc [op.NumClasses]cow
+	wait      [op.NumClasses]cow
 	span      span
 }
 
-// snapshot is a read-only copy of a cumulative histogram, reused while the
-// histogram's count is unchanged (cumulative histograms only grow), so that
-// Results, called every interval, copies only what changed.
-type snapshot struct {
-	h *hdrhistogram.Histogram
-	n int64
+// cow is a cumulative histogram shared copy-on-write with Results: a
+// histogram Results handed out is never modified again; the next merge
+// into it first copies it. So Results costs no copy, and a histogram is
+// copied only when it is both handed out and then changed (at most once
+// per interval), and the recorder never holds two copies.
+type cow struct {
+	h      *hdrhistogram.Histogram
+	shared bool
 }
 
-func (s *snapshot) of(h *hdrhistogram.Histogram) *hdrhistogram.Histogram {
-	if h == nil {
-		return nil
+// merge adds from (nil: nothing) to the histogram, creating it with u's
+// geometry, or copying it first if Results handed it out.
+func (c *cow) merge(from *hdrhistogram.Histogram, u Unit) {
+	if from == nil {
+		return
 	}
-	if s.h == nil || s.n != h.TotalCount() {
-		s.h, s.n = h.Clone(), h.TotalCount()
+	switch {
+	case c.h == nil:
+		c.h = newHistogramFor(u)
+	case c.shared:
+		c.h, c.shared = c.h.Clone(), false
 	}
-	return s.h
+	c.h.Merge(from)
+}
+
+// share returns the histogram for Results (nil if none), which must not
+// change it.
+func (c *cow) share() *hdrhistogram.Histogram {
+	if c.h != nil {
+		c.shared = true
+	}
+	return c.h
 }
 
 // cell returns the cumulative cell of (scenario, phase), creating it.
@@ -466,8 +469,7 @@ func (r *Recorder) cell(scenario, phase int) *cell {
 	if r.cells[ci] == nil {
 		c := &cell{
 			counters: make([]int64, r.layout.nCounters),
-			hists:    make([]*hdrhistogram.Histogram, r.layout.nCheckHists),
-			snaps:    make([]snapshot, r.layout.nCheckHists),
+			hists:    make([]cow, r.layout.nCheckHists),
 			verdicts: make([]*Verdict, len(r.layout.measures)),
 		}
 		for k := range c.ops {
@@ -480,8 +482,8 @@ func (r *Recorder) cell(scenario, phase int) *cell {
 
 // Results returns the cumulative results as of the last Collect (and
 // Finish): a copy that is safe to read while the run continues. Its
-// histograms are shared read-only snapshots (copied when they changed
-// since the previous call): do not modify them.
+// histograms are shared read-only snapshots (the recorder copies one before
+// it next changes it, so a snapshot never changes): do not modify them.
 func (r *Recorder) Results() *Results {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -518,7 +520,7 @@ func (r *Recorder) export(c *cell, scenario, phase int) *Cell {
 		case KindBuckets:
 			out.Values[g].Buckets = bucketsFrom(m.Bounds, c.counters[s:s+2*len(m.Bounds)])
 		case KindHistogram:
-			out.Values[g].Hist = c.snaps[s].of(c.hists[s])
+			out.Values[g].Hist = c.hists[s].share()
 		case KindVerdict:
 			if v := c.verdicts[g]; v != nil {
 				vv := *v
@@ -553,10 +555,10 @@ func (ck *cellKind) export() *OpStats {
 		} else {
 			s.Errors[class] = n
 		}
-		s.Response[class] = ck.snaps[cl][0].of(ck.resp[cl])
-		s.Service[class] = ck.snaps[cl][1].of(ck.svc[cl])
-		if ck.wait[cl] != nil {
-			s.Wait[class] = ck.snaps[cl][2].of(ck.wait[cl])
+		s.Response[class] = ck.resp[cl].share()
+		s.Service[class] = ck.svc[cl].share()
+		if h := ck.wait[cl].share(); h != nil {
+			s.Wait[class] = h
 		}
 	}
 	return s

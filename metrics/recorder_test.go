@@ -188,12 +188,16 @@ func TestResultsDeepCopy(t *testing.T) {
 	if second[0] != 2 || second[2] != 2 || second[3] != 2 || second[4] != 2 {
 		t.Errorf("second results: %v, want 2 reads everywhere", second)
 	}
-	// An unchanged histogram is shared between calls; a changed one is not.
+	// An unchanged histogram is shared between calls; a changed one is a
+	// new copy, and the old snapshot kept its content.
 	if third.Cell(0, 0).Ops[op.Read].Response[op.OK] != rec.Results().Cell(0, 0).Ops[op.Read].Response[op.OK] {
 		t.Error("an unchanged histogram was copied again")
 	}
 	if first.Cell(0, 0).Values[cSeq].Hist == third.Cell(0, 0).Values[cSeq].Hist {
 		t.Error("a changed histogram was not copied")
+	}
+	if n := first.Cell(0, 0).Values[cSeq].Hist.TotalCount(); n != 1 {
+		t.Errorf("the first snapshot changed: %d values, want 1", n)
 	}
 }
 

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 )
@@ -28,8 +26,6 @@ func TestMetricsAddrFromEnvironment(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var out, errb bytes.Buffer
-			exe, _ := os.Executable()
 			getenv := func(k string) string {
 				if k == metricsAddrEnv {
 					return "127.0.0.1:notaport"
@@ -37,12 +33,12 @@ func TestMetricsAddrFromEnvironment(t *testing.T) {
 				return ""
 			}
 			args := append([]string{"run", "--profile", "testdata/unreachable.yaml", "--out", t.TempDir()}, tc.args...)
-			code := Main(args, Env{Stdout: &out, Stderr: &errb, Getenv: getenv, Context: context.Background(), Exe: exe})
-			if code != tc.code || !strings.Contains(errb.String(), tc.wantErr) {
-				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s", code, tc.code, tc.wantErr, errb.String())
+			code, _, stderr := invokeEnv(t, Env{Getenv: getenv, Context: context.Background()}, args...)
+			if code != tc.code || !strings.Contains(stderr, tc.wantErr) {
+				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s", code, tc.code, tc.wantErr, stderr)
 			}
-			if tc.args != nil && strings.Contains(errb.String(), "notaport") {
-				t.Errorf("the environment was used despite --metrics-addr:\n%s", errb.String())
+			if tc.args != nil && strings.Contains(stderr, "notaport") {
+				t.Errorf("the environment was used despite --metrics-addr:\n%s", stderr)
 			}
 		})
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	"github.com/pacbench/pacbench/internal/report"
@@ -19,12 +19,19 @@ const HlogFile = "intervals.hlog"
 // file is cut back to the last complete interval, the error stops the run,
 // and the log keeps every interval before the failure.
 type hlogSink struct {
-	f      *os.File
+	f      logFile
 	buf    bytes.Buffer
 	w      *report.HlogWriter
 	good   int64         // bytes of complete intervals in f
 	upTo   time.Duration // run clock at the end of the last interval written
 	failed error
+}
+
+// logFile is what the interval log needs of its file (an *os.File).
+type logFile interface {
+	io.WriteCloser
+	io.Seeker
+	Truncate(size int64) error
 }
 
 // NewHlog is the Factory of intervals.hlog (always on).

@@ -150,8 +150,10 @@ func (g *Guard) Apply(ctx context.Context, actions []Action) error {
 // it removed and what is left. Abandoned, it returns at once and counts
 // everything that was in place as left.
 func (g *Guard) Clear(ctx context.Context) error {
+	// The backend may be asked what is pending unless a call (perhaps an
+	// abandoned one) still holds it.
 	g.mu.Lock()
-	busy := g.busy || g.abandoned
+	busy := g.busy
 	g.mu.Unlock()
 	var before []string
 	if !busy {

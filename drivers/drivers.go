@@ -141,13 +141,54 @@ type SessionConfig struct {
 // Value is the result of a read.
 type Value struct {
 	// Data is the stored bytes (the staleness header plus padding); nil if
-	// the key was not found.
+	// the key was not found. Drivers store and return them as they are and
+	// never interpret them.
 	Data []byte
 	// Found is false when the key has no value.
 	Found bool
+	// Version names the version read, for CAS (the zero Version when the
+	// key was not found).
+	Version Version
 	// Server names the member that served the read, when the driver knows.
 	Server string
 }
+
+// Version identifies the version of a key that a Read returned, as the
+// driver that read it sees it: a revision the database keeps (etcd's mod
+// revision) or the stored bytes themselves (Cassandra, MongoDB: every
+// value pacbench writes is unique). It is opaque to callers, who hand it
+// back to CAS unchanged; only the driver that produced it interprets it.
+// The zero Version means "no value". Immutable; safe to share.
+type Version struct {
+	kind versionKind
+	rev  int64
+	data []byte
+}
+
+type versionKind uint8
+
+const (
+	versionAbsent versionKind = iota
+	versionRevision
+	versionBytes
+)
+
+// RevisionVersion returns the Version of a key at revision rev, for
+// drivers whose database versions keys.
+func RevisionVersion(rev int64) Version { return Version{kind: versionRevision, rev: rev} }
+
+// BytesVersion returns the Version of a key that holds exactly b, for
+// drivers that compare stored values. b is not copied: it must not change.
+func BytesVersion(b []byte) Version { return Version{kind: versionBytes, data: b} }
+
+// Absent reports whether v is the zero Version: the key had no value.
+func (v Version) Absent() bool { return v.kind == versionAbsent }
+
+// Revision returns the revision of a RevisionVersion (ok false otherwise).
+func (v Version) Revision() (rev int64, ok bool) { return v.rev, v.kind == versionRevision }
+
+// Bytes returns the bytes of a BytesVersion (ok false otherwise).
+func (v Version) Bytes() (b []byte, ok bool) { return v.data, v.kind == versionBytes }
 
 // Session issues ops. Not safe for concurrent use: one worker owns it.
 // Errors should carry an op.Class (see op.Classify).
@@ -172,11 +213,14 @@ type Inserter interface {
 	Insert(ctx context.Context, key string, value []byte) error
 }
 
-// CASer is an optional Session capability: set key to next only if its
-// current value is prev (prev nil: only if absent). swapped=false with a nil
-// error means the comparison failed (the runner counts it as conflict).
+// CASer is an optional Session capability: set key to next only if the
+// key is still at version expect, the Value.Version a Read of the same
+// driver returned (the zero Version: only if the key is absent).
+// swapped=false with a nil error means the comparison failed (the runner
+// counts it as conflict). A Version the driver did not produce is an
+// error wrapping ErrUnsupported.
 type CASer interface {
-	CAS(ctx context.Context, key string, prev, next []byte) (swapped bool, err error)
+	CAS(ctx context.Context, key string, expect Version, next []byte) (swapped bool, err error)
 }
 
 // Member is one node of a deployment as the topology capability sees it.

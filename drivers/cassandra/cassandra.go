@@ -423,7 +423,8 @@ func (s *session) query(stmt string, cl gocql.Consistency, host string, idempote
 }
 
 // Read reads key at the read CL. A missing key is Value{Found: false} and
-// no error; Server is the coordinator's client address.
+// no error; Version names the bytes read; Server is the coordinator's
+// client address.
 func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 	iter := s.query(s.c.qRead, s.lv.Read, s.reads.pick(), true, key).IterContext(ctx)
 	var data []byte
@@ -438,7 +439,7 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 	if !found {
 		return drivers.Value{Server: server}, nil
 	}
-	return drivers.Value{Data: data, Found: true, Server: server}, nil
+	return drivers.Value{Data: data, Found: true, Version: drivers.BytesVersion(data), Server: server}, nil
 }
 
 // Write upserts key at the write CL.
@@ -449,15 +450,20 @@ func (s *session) Write(ctx context.Context, key string, value []byte) error {
 	return nil
 }
 
-// CAS sets key to next if its value is prev (prev nil: if the key is
-// absent), as a lightweight transaction: Paxos at the serial CL, commit at
-// the write CL, routed like writes. Not applied → (false, nil). A Paxos
-// timeout is write_timeout (the outcome is unknown).
-func (s *session) CAS(ctx context.Context, key string, prev, next []byte) (bool, error) {
+// CAS sets key to next if it still holds the bytes expect names (the
+// Version a Read returned; the zero Version: if the key is absent), as a
+// lightweight transaction: Paxos at the serial CL, commit at the write CL,
+// routed like writes. Not applied → (false, nil). A Paxos timeout is
+// write_timeout (the outcome is unknown).
+func (s *session) CAS(ctx context.Context, key string, expect drivers.Version, next []byte) (bool, error) {
 	var q *gocql.Query
-	if prev == nil {
+	if expect.Absent() {
 		q = s.query(s.c.qInsertIfAbsent, s.lv.Write, s.writes.pick(), false, key, next)
 	} else {
+		prev, ok := expect.Bytes()
+		if !ok {
+			return false, op.Errorf(op.Other, "cassandra: cas %q: %w: not a version a cassandra read returned", key, drivers.ErrUnsupported)
+		}
 		q = s.query(s.c.qUpdateIf, s.lv.Write, s.writes.pick(), false, next, key, prev)
 	}
 	applied, err := q.SerialConsistency(s.lv.Serial).MapScanCASContext(ctx, map[string]any{})

@@ -165,56 +165,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestInfo(t *testing.T) {
-	t.Parallel()
-	info := New().Info()
-	if info.Name != Name || New().Name() != Name {
-		t.Fatalf("name %q/%q, want %q", info.Name, New().Name(), Name)
-	}
-	dims := map[string]drivers.LevelDim{}
-	for _, d := range info.Levels {
-		dims[d.Key] = d
-	}
-	for _, k := range []string{KeyRead, KeyWrite, KeySerial} {
-		d, ok := dims[k]
-		if !ok {
-			t.Fatalf("level dimension %q missing", k)
-		}
-		if err := New().ValidateLevels(drivers.Levels{k: d.Default}); err != nil {
-			t.Fatalf("default of %s rejected: %v", k, err)
-		}
-		for _, v := range d.Values {
-			if err := New().ValidateLevels(drivers.Levels{k: v}); err != nil {
-				t.Fatalf("advertised %s=%s rejected: %v", k, v, err)
-			}
-		}
-	}
-	for _, o := range info.Options {
-		if _, err := ParseOptions(map[string]string{o.Key: o.Default}); err != nil && o.Default != "" {
-			t.Fatalf("documented default of option %s rejected: %v", o.Key, err)
-		}
-	}
-}
-
-func TestOpenUnreachable(t *testing.T) {
-	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now: connection refused
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	_, err = New().Open(ctx, drivers.Config{Endpoints: []string{addr}, Options: map[string]string{"connect_timeout": "1s"}})
-	if !errors.Is(err, drivers.ErrUnreachable) {
-		t.Fatalf("Open(%s) = %v, want ErrUnreachable", addr, err)
-	}
-	if _, err := New().Open(ctx, drivers.Config{Endpoints: []string{addr}, Options: map[string]string{"nope": "1"}}); err == nil {
-		t.Fatal("Open accepted an unknown option")
-	}
-}
-
 func TestRoute(t *testing.T) {
 	t.Parallel()
 	var none route

@@ -5,6 +5,12 @@
 // possibly stale); "write" accepts only "default" because every etcd write
 // goes through raft. Sessions may pin reads and writes to different members;
 // clients never auto-sync their endpoint list, so a pin holds for the run.
+//
+// Failure classes: a member that cannot be reached (its connection refused,
+// reset or blackholed) fails an op as timeout, at the op's deadline: the
+// etcd client retries the member until then, and a pinned session has no
+// other member to try. Leader loss and server-side refusals are
+// unavailable, server request timeouts timeout (see ClassOf).
 package etcd
 
 import (
@@ -396,8 +402,8 @@ type Session struct {
 }
 
 // Read gets key at the session's read level. A missing key is Found=false
-// with a nil error. Server is the pinned read endpoint, or the endpoint of
-// the member that answered.
+// with a nil error. Version is the key's mod revision. Server is the pinned
+// read endpoint, or the endpoint of the member that answered.
 func (s *Session) Read(ctx context.Context, key string) (drivers.Value, error) {
 	resp, err := s.rc.Get(ctx, key, s.readOpts...)
 	if err != nil {
@@ -408,7 +414,8 @@ func (s *Session) Read(ctx context.Context, key string) (drivers.Value, error) {
 		v.Server = s.servers[resp.Header.MemberId]
 	}
 	if len(resp.Kvs) > 0 {
-		v.Data, v.Found = resp.Kvs[0].Value, true
+		kv := resp.Kvs[0]
+		v.Data, v.Found, v.Version = kv.Value, true, drivers.RevisionVersion(kv.ModRevision)
 	}
 	return v, nil
 }
@@ -422,6 +429,9 @@ func (s *Session) Write(ctx context.Context, key string, value []byte) error {
 // Scan reads up to n keys in key order from start, at the read level, and
 // returns how many it read.
 func (s *Session) Scan(ctx context.Context, start string, n int) (int, error) {
+	if n <= 0 {
+		return 0, nil // etcd's limit 0 means no limit
+	}
 	opts := make([]clientv3.OpOption, 0, 3)
 	opts = append(opts, clientv3.WithFromKey(), clientv3.WithLimit(int64(n)))
 	opts = append(opts, s.readOpts...)
@@ -432,13 +442,19 @@ func (s *Session) Scan(ctx context.Context, start string, n int) (int, error) {
 	return len(resp.Kvs), nil
 }
 
-// CAS puts next under key in one transaction if the current value is prev
-// (prev nil: if the key does not exist). A failed comparison is
+// CAS puts next under key in one transaction if the key's mod revision is
+// still the one expect names (the revision a Read returned; the zero
+// Version: if the key does not exist). Comparing revisions, not values,
+// also refuses a key rewritten with the same bytes. A failed comparison is
 // swapped=false with a nil error.
-func (s *Session) CAS(ctx context.Context, key string, prev, next []byte) (bool, error) {
+func (s *Session) CAS(ctx context.Context, key string, expect drivers.Version, next []byte) (bool, error) {
 	cmp := clientv3.Compare(clientv3.CreateRevision(key), "=", 0)
-	if prev != nil {
-		cmp = clientv3.Compare(clientv3.Value(key), "=", string(prev))
+	if !expect.Absent() {
+		rev, ok := expect.Revision()
+		if !ok {
+			return false, op.Errorf(op.Other, "etcd: cas: %w: not a version an etcd read returned", drivers.ErrUnsupported)
+		}
+		cmp = clientv3.Compare(clientv3.ModRevision(key), "=", rev)
 	}
 	resp, err := s.wc.Txn(ctx).If(cmp).Then(clientv3.OpPut(key, string(next))).Commit()
 	if err != nil {

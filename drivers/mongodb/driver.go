@@ -6,9 +6,9 @@
 // causally consistent sessions on or off. ParseLevels rejects combinations
 // MongoDB rejects or that would measure nothing.
 //
-// Each key is one document {_id: key, v: <value bytes>, seq, writer,
-// t_invoke, key_index}: the staleness header (workloads.Header) travels in
-// the value bytes and, for people querying the collection, as fields.
+// Each key is one document {_id: key, v: <value bytes>}: the bytes are
+// stored and returned as they are (the driver never interprets them). A
+// read's Version is those bytes, and a CAS matches {_id, v}.
 //
 // Every session owns its own mongo client with a pool of Options.PoolSize
 // connections per member (default 1: pinned), so Toxiproxy's per-connection
@@ -19,6 +19,13 @@
 // read's Value.Server is the member that actually served it. A Trace
 // (WithTrace) shows every command as sent — read concern, write concern,
 // $readPreference, maxTimeMS, afterClusterTime.
+//
+// CAS is a replace filtered on {_id, v}: atomic on MongoDB, where a
+// single-document write is. FerretDB 1.x (SQLite backend) does not make a
+// conditional write atomic: concurrent CAS of one key can all report a
+// swap (the conformance kit saw 4 of 4 contenders win). pacbench's runner
+// never issues concurrent CAS on one key (one writer per key at a time), so
+// its runs stay valid; code that races CAS on FerretDB does not.
 //
 // Against a standalone server (FerretDB, a single mongod) the driver sends
 // no $readPreference (the server-selection spec ignores preference for
@@ -285,8 +292,13 @@ func members(t event.TopologyDescription) []drivers.Member {
 }
 
 // Close disconnects the control client and every session's clients.
+// Idempotent: a second Close does nothing and returns nil.
 func (c *Client) Close() error {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
 	c.closed = true
 	ss := make([]*session, 0, len(c.sessions))
 	for s := range c.sessions {

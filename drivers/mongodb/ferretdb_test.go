@@ -9,12 +9,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
-	"net"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,168 +118,54 @@ func value(key uint64, seq uint64, size int) []byte {
 	return workloads.NewValue(workloads.Header{Key: key, Writer: 7, Seq: seq, Invoke: int64(1000 + seq)}, size)
 }
 
-func TestFerretCRUD(t *testing.T) {
+// TestFerretInsert: Insert creates a key, and an existing key is a
+// conflict (duplicate key), which CAS reports as a lost comparison.
+func TestFerretInsert(t *testing.T) {
 	t.Parallel()
-	uri, addr := ferretURI(t)
+	uri, _ := ferretURI(t)
 	c := openTest(t, []string{uri})
 	s := newSession(t, c, drivers.SessionConfig{Levels: drivers.Levels{}})
 	ctx := opCtx(t)
-
-	got, err := s.Read(ctx, "absent")
-	if err != nil || got.Found || got.Data != nil {
-		t.Fatalf("read absent key = %+v, %v; want not found, nil error", got, err)
-	}
-	if got.Server != addr {
-		t.Errorf("read absent key: Server = %q, want %q", got.Server, addr)
-	}
-	for seq := uint64(1); seq <= 3; seq++ {
-		want := value(1, seq, 100+int(seq))
-		if err := s.Write(ctx, "user1", want); err != nil {
-			t.Fatalf("write seq %d: %v", seq, err)
-		}
-		got, err := s.Read(ctx, "user1")
-		if err != nil {
-			t.Fatalf("read after write seq %d: %v", seq, err)
-		}
-		if !got.Found || string(got.Data) != string(want) || got.Server != addr {
-			t.Fatalf("read after write seq %d = found %v, %d bytes, server %q; want the %d bytes written, server %q",
-				seq, got.Found, len(got.Data), got.Server, len(want), addr)
-		}
-	}
 	if err := s.Insert(ctx, "user2", value(2, 0, 64)); err != nil {
 		t.Fatalf("insert new key: %v", err)
 	}
-	err = s.Insert(ctx, "user2", value(2, 1, 64))
+	err := s.Insert(ctx, "user2", value(2, 1, 64))
 	if c := op.ClassOf(err); c != op.Conflict {
 		t.Fatalf("insert existing key: class %v (%v), want conflict", c, err)
 	}
+	if ok, err := s.CAS(ctx, "user2", drivers.Version{}, value(2, 2, 64)); ok || err != nil {
+		t.Fatalf("CAS of an existing key expecting it absent: %v, %v; want false, nil", ok, err)
+	}
 }
 
-func TestFerretHeaderRoundTrip(t *testing.T) {
+// TestFerretStoredDocument: a key is stored as {_id, v} with the value's
+// bytes as they are; the driver does not interpret pacbench's header.
+func TestFerretStoredDocument(t *testing.T) {
 	t.Parallel()
 	uri, _ := ferretURI(t)
 	c := openTest(t, []string{uri})
 	s := newSession(t, c, drivers.SessionConfig{Levels: drivers.Levels{KeyW: "majority", KeyReadConcern: "majority"}})
 	ctx := opCtx(t)
-	h := workloads.Header{Key: 1<<40 + 3, Writer: 4242, Seq: 1<<33 + 9, Invoke: 1<<50 + 77}
-	v := workloads.NewValue(h, 200)
-	if err := s.Write(ctx, "k", v); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Read(ctx, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, err := workloads.DecodeHeader(got.Data)
-	if err != nil || gh != h || string(got.Data) != string(v) {
-		t.Fatalf("read back header %+v (%v), %d bytes; want %+v, %d bytes", gh, err, len(got.Data), h, len(v))
-	}
-	fields := func() bson.M {
-		t.Helper()
-		var doc bson.M
+	v := workloads.NewValue(workloads.Header{Key: 3, Writer: 4242, Seq: 9, Invoke: 77}, 200)
+	for _, val := range [][]byte{v, []byte("plain bytes")} {
+		if err := s.Write(ctx, "k", val); err != nil {
+			t.Fatal(err)
+		}
+		var doc bson.D
 		coll := c.control.Database(c.opts.Database).Collection(c.opts.Collection)
 		if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: "k"}}).Decode(&doc); err != nil {
 			t.Fatal(err)
 		}
-		return doc
-	}
-	doc := fields()
-	want := bson.M{"seq": int64(h.Seq), "writer": int64(h.Writer), "t_invoke": h.Invoke, "key_index": int64(h.Key)}
-	for k, w := range want {
-		if doc[k] != w {
-			t.Errorf("field %s = %v (%T), want %v", k, doc[k], doc[k], w)
+		if len(doc) != 2 || doc[0].Key != "_id" || doc[1].Key != "v" {
+			t.Fatalf("stored document %v, want {_id, v}", doc)
 		}
-	}
-	// A value without a header replaces the document: no stale header
-	// fields survive.
-	if err := s.Write(ctx, "k", []byte("plain bytes")); err != nil {
-		t.Fatal(err)
-	}
-	doc = fields()
-	for k := range want {
-		if _, ok := doc[k]; ok {
-			t.Errorf("field %s survived an overwrite by a value without header: %v", k, doc)
+		if b, ok := doc[1].Value.(bson.Binary); !ok || string(b.Data) != string(val) {
+			t.Fatalf("stored v = %v, want the %d bytes written", doc[1].Value, len(val))
 		}
 	}
 }
 
-func TestFerretCAS(t *testing.T) {
-	t.Parallel()
-	uri, _ := ferretURI(t)
-	c := openTest(t, []string{uri})
-	s := newSession(t, c, drivers.SessionConfig{Levels: drivers.Levels{}})
-	ctx := opCtx(t)
-	v1, v2, v3 := value(5, 1, 80), value(5, 2, 80), value(5, 3, 80)
-	steps := []struct {
-		name       string
-		prev, next []byte
-		want       bool
-		stored     []byte
-	}{
-		{"insert if absent", nil, v1, true, v1},
-		{"insert if absent, present", nil, v2, false, v1},
-		{"matching version", v1, v2, true, v2},
-		{"stale version", v1, v3, false, v2},
-		{"matching version again", v2, v3, true, v3},
-		{"prev without header, no match", []byte("other"), v1, false, v3},
-	}
-	for _, st := range steps {
-		swapped, err := s.CAS(ctx, "ck", st.prev, st.next)
-		if err != nil || swapped != st.want {
-			t.Fatalf("%s: swapped=%v err=%v; want %v, nil", st.name, swapped, err, st.want)
-		}
-		got, err := s.Read(ctx, "ck")
-		if err != nil || string(got.Data) != string(st.stored) {
-			t.Fatalf("%s: stored value is not the expected one (err %v)", st.name, err)
-		}
-	}
-	// Values without a header compare by bytes.
-	if err := s.Write(ctx, "raw", []byte("a")); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := s.CAS(ctx, "raw", []byte("a"), []byte("b")); !ok || err != nil {
-		t.Fatalf("raw CAS a→b: %v %v; want true", ok, err)
-	}
-	if ok, err := s.CAS(ctx, "raw", []byte("a"), []byte("c")); ok || err != nil {
-		t.Fatalf("raw CAS a→c after a→b: %v %v; want false", ok, err)
-	}
-	if ok, err := s.CAS(ctx, "missing", v1, v2); ok || err != nil {
-		t.Fatalf("CAS on a missing key: %v %v; want false", ok, err)
-	}
-}
-
-func TestFerretScan(t *testing.T) {
-	t.Parallel()
-	uri, _ := ferretURI(t)
-	c := openTest(t, []string{uri})
-	s := newSession(t, c, drivers.SessionConfig{Levels: drivers.Levels{}})
-	ctx := opCtx(t)
-	for i := 0; i < 20; i++ {
-		key := "user" + string(rune('a'+i))
-		if err := s.Insert(ctx, key, value(uint64(i), 0, 50)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tests := []struct {
-		start string
-		n     int
-		want  int
-	}{
-		{"usera", 5, 5},
-		{"userb", 100, 19},
-		{"users", 5, 2},
-		{"userz", 5, 0},
-		{"", 3, 3},
-		{"usera", 0, 0},
-	}
-	for _, tc := range tests {
-		got, err := s.Scan(ctx, tc.start, tc.n)
-		if err != nil || got != tc.want {
-			t.Errorf("Scan(%q, %d) = %d, %v; want %d", tc.start, tc.n, got, err, tc.want)
-		}
-	}
-}
-
+// TestFerretTopology: a standalone is its own primary.
 func TestFerretTopology(t *testing.T) {
 	t.Parallel()
 	uri, addr := ferretURI(t)
@@ -292,9 +174,9 @@ func TestFerretTopology(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []drivers.Member{{Name: addr, Endpoint: addr, Role: "primary"}}
-	if len(ms) != 1 || ms[0] != want[0] {
-		t.Fatalf("topology = %+v, want %+v (a standalone is its own primary)", ms, want)
+	want := drivers.Member{Name: addr, Endpoint: addr, Role: "primary"}
+	if len(ms) != 1 || ms[0] != want {
+		t.Fatalf("topology = %+v, want [%+v]", ms, want)
 	}
 }
 
@@ -323,140 +205,6 @@ func TestFerretPinnedRoutes(t *testing.T) {
 	_, err = c.Session(ctx, drivers.SessionConfig{ReadEndpoints: []string{addr, addr}})
 	if !errors.Is(err, drivers.ErrUnsupported) {
 		t.Errorf("two pinned read members: %v, want ErrUnsupported", err)
-	}
-}
-
-func TestFerretUnreachable(t *testing.T) {
-	t.Parallel()
-	ferretURI(t) // the test needs no server, but belongs with the others
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close() // nothing listens there now
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = New().Open(ctx, drivers.Config{
-		Endpoints:   []string{dead},
-		Options:     map[string]string{OptServerSelectionTimeout: "500ms"},
-		DialTimeout: time.Second,
-	})
-	if !errors.Is(err, drivers.ErrUnreachable) || op.ClassOf(err) != op.Unavailable {
-		t.Fatalf("open %s: %v (class %v); want ErrUnreachable, class unavailable", dead, err, op.ClassOf(err))
-	}
-}
-
-// stallProxy is a loopback TCP relay in front of the real server whose
-// server→client direction can be held (stall) or whose connections can be
-// cut, to produce deadlines and network failures mid-session.
-type stallProxy struct {
-	l       net.Listener
-	target  string
-	stalled atomic.Bool
-	mu      sync.Mutex
-	conns   []net.Conn
-}
-
-func newStallProxy(t *testing.T, target string) *stallProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &stallProxy{l: l, target: target}
-	go p.serve()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *stallProxy) addr() string { return p.l.Addr().String() }
-
-func (p *stallProxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		u, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, u)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(u, c) }()
-		go func() {
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := u.Read(buf)
-				for p.stalled.Load() {
-					time.Sleep(5 * time.Millisecond)
-				}
-				if n > 0 {
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
-					c.Close()
-					return
-				}
-			}
-		}()
-	}
-}
-
-// cut closes the listener and every relayed connection.
-func (p *stallProxy) cut() {
-	p.stalled.Store(false)
-	p.l.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func TestFerretErrorClasses(t *testing.T) {
-	t.Parallel()
-	uri, addr := ferretURI(t)
-	base := openTest(t, []string{uri})
-	p := newStallProxy(t, addr)
-	c := openClient(t, []string{p.addr()}, map[string]string{OptDirect: "true", OptDatabase: base.opts.Database, OptServerSelectionTimeout: "1s"})
-	s := newSession(t, c, drivers.SessionConfig{Levels: drivers.Levels{KeyReadConcern: "linearizable", KeyW: "majority"}})
-	if err := s.Write(opCtx(t), "e", value(1, 1, 40)); err != nil {
-		t.Fatal(err)
-	}
-
-	// Deadline: the server's reply is held past the op's deadline.
-	p.stalled.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	_, err := s.Read(ctx, "e")
-	cancel()
-	if cl := op.ClassOf(err); cl != op.Timeout {
-		t.Errorf("read past its deadline: class %v (%v), want timeout", cl, err)
-	}
-	p.stalled.Store(false)
-
-	// Duplicate key on insert: conflict.
-	if cl := op.ClassOf(s.Insert(opCtx(t), "e", value(1, 2, 40))); cl != op.Conflict {
-		t.Errorf("insert of an existing key: class %v, want conflict", cl)
-	}
-
-	// The server goes away mid-session: nothing to select → unavailable.
-	p.cut()
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err = s.Read(ctx, "e")
-	if cl := op.ClassOf(err); cl != op.Unavailable {
-		t.Errorf("read after the server went away: class %v (%v), want unavailable", cl, err)
-	}
-	err = s.Write(ctx, "e", value(1, 3, 40))
-	if cl := op.ClassOf(err); cl != op.Unavailable {
-		t.Errorf("write after the server went away: class %v (%v), want unavailable", cl, err)
 	}
 }
 
@@ -508,7 +256,11 @@ func TestFerretWire(t *testing.T) {
 				if err := s.Insert(ctx, key+"-i", value(2, 0, 40)); err != nil {
 					t.Fatalf("insert: %v", err)
 				}
-				if ok, err := s.CAS(ctx, key, value(1, 1, 40), value(1, 2, 40)); !ok || err != nil {
+				cur, err := s.Read(ctx, key)
+				if err != nil {
+					t.Fatalf("read: %v", err)
+				}
+				if ok, err := s.CAS(ctx, key, cur.Version, value(1, 2, 40)); !ok || err != nil {
 					t.Fatalf("cas: %v %v", ok, err)
 				}
 				got, err := s.Read(ctx, key)
@@ -537,8 +289,8 @@ func TestFerretWire(t *testing.T) {
 					}
 				}
 				finds := commandsNamed(tr, "find")
-				if len(finds) != 2 {
-					t.Fatalf("%d find commands, want 2 (read, scan)", len(finds))
+				if len(finds) != 3 {
+					t.Fatalf("%d find commands, want 3 (read, read, scan)", len(finds))
 				}
 				// The read (FindOne) carries maxTimeMS from the op's
 				// deadline; the scan (a Find cursor) never does in

@@ -164,30 +164,3 @@ func TestWriteConcernDoc(t *testing.T) {
 		}
 	}
 }
-
-func TestInfoMatchesParser(t *testing.T) {
-	t.Parallel()
-	info := New().Info()
-	if info.Name != Name || New().Name() != Name {
-		t.Fatalf("names: %q %q", info.Name, New().Name())
-	}
-	for _, dim := range info.Levels {
-		if dim.Doc == "" {
-			t.Errorf("level %s has no doc", dim.Key)
-		}
-		for _, v := range dim.Values {
-			l := drivers.Levels{dim.Key: v}
-			if dim.Key == KeyReadConcern && v == "snapshot" {
-				l[KeyW] = "majority" // snapshot needs it
-			}
-			if _, err := ParseLevels(l); err != nil {
-				t.Errorf("Info lists %s=%s but the parser rejects it alone: %v", dim.Key, v, err)
-			}
-		}
-	}
-	for _, o := range info.Options {
-		if _, err := ParseOptions(map[string]string{o.Key: o.Default}); err != nil && o.Default != "" {
-			t.Errorf("option %s default %q does not parse: %v", o.Key, o.Default, err)
-		}
-	}
-}

@@ -62,7 +62,7 @@ func declare(o *Options) *drivers.OptionSet {
 		}
 		return nil
 	})
-	s.String(&o.Collection, OptCollection, "usertable", "collection holding one document per key: {_id, v, seq, writer, t_invoke, key_index}", func(v string) error {
+	s.String(&o.Collection, OptCollection, "usertable", "collection holding one document per key: {_id, v}", func(v string) error {
 		if v == "" || strings.HasPrefix(v, "system.") || strings.Contains(v, "$") {
 			return errors.New("want a MongoDB collection name (not system.*, no $)")
 		}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/op"
-	"github.com/pacbench/pacbench/workloads"
 )
 
 // LinearizableMaxTime is the deadline given to a linearizable read whose
@@ -25,12 +24,8 @@ const LinearizableMaxTime = 10 * time.Second
 
 // Document field names.
 const (
-	fieldID       = "_id"
-	fieldValue    = "v"
-	fieldSeq      = "seq"
-	fieldWriter   = "writer"
-	fieldInvoke   = "t_invoke"
-	fieldKeyIndex = "key_index"
+	fieldID    = "_id"
+	fieldValue = "v"
 )
 
 var (
@@ -240,7 +235,7 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 	if !ok {
 		return drivers.Value{Server: p.server}, op.Errorf(op.Other, "mongodb: read %q: document has no binary %q field", key, fieldValue)
 	}
-	return drivers.Value{Data: data, Found: true, Server: p.server}, nil
+	return drivers.Value{Data: data, Found: true, Version: drivers.BytesVersion(data), Server: p.server}, nil
 }
 
 // Write overwrites (or creates) key with value: a replacement upsert, so
@@ -256,25 +251,23 @@ func (s *session) Insert(ctx context.Context, key string, value []byte) error {
 	return classify("insert", s.insertDoc(ctx, key, value))
 }
 
-// CAS replaces key's value by next if its current version is prev's: the
-// filter is {_id, seq: prev's header seq} (or {_id, v: prev} for a value
-// without a pacbench header). prev nil inserts only if absent. swapped is
-// false with a nil error when nothing matched or the key already existed.
-// A match counts as a swap even if next equals the stored value.
-func (s *session) CAS(ctx context.Context, key string, prev, next []byte) (bool, error) {
-	if prev == nil {
+// CAS replaces key's value by next if it still holds the bytes expect
+// names (the Version a Read returned): the filter is {_id, v}. The zero
+// Version inserts only if the key is absent. swapped is false with a nil
+// error when nothing matched or the key already existed.
+func (s *session) CAS(ctx context.Context, key string, expect drivers.Version, next []byte) (bool, error) {
+	if expect.Absent() {
 		err := s.insertDoc(ctx, key, next)
 		if mongo.IsDuplicateKeyError(err) {
 			return false, nil
 		}
 		return err == nil, classify("cas insert", err)
 	}
-	filter := bson.D{{Key: fieldID, Value: key}}
-	if h, err := workloads.DecodeHeader(prev); err == nil {
-		filter = append(filter, bson.E{Key: fieldSeq, Value: int64(h.Seq)})
-	} else {
-		filter = append(filter, bson.E{Key: fieldValue, Value: prev})
+	prev, ok := expect.Bytes()
+	if !ok {
+		return false, op.Errorf(op.Other, "mongodb: cas %q: %w: not a version a mongodb read returned", key, drivers.ErrUnsupported)
 	}
+	filter := bson.D{{Key: fieldID, Value: key}, {Key: fieldValue, Value: prev}}
 	matched, err := s.replaceDoc(ctx, filter, document(next), false)
 	if err != nil {
 		return false, classify("cas", err)
@@ -309,19 +302,10 @@ func (s *session) Scan(ctx context.Context, start string, n int) (int, error) {
 	return count, classify("scan", err)
 }
 
-// document is the stored form of value: v plus the header as fields when
-// value carries one.
+// document is the stored form of value: {v: value}, the bytes as they
+// are (the driver never interprets them).
 func document(value []byte) bson.D {
-	doc := bson.D{{Key: fieldValue, Value: value}}
-	if h, err := workloads.DecodeHeader(value); err == nil {
-		doc = append(doc,
-			bson.E{Key: fieldSeq, Value: int64(h.Seq)},
-			bson.E{Key: fieldWriter, Value: int64(h.Writer)},
-			bson.E{Key: fieldInvoke, Value: h.Invoke},
-			bson.E{Key: fieldKeyIndex, Value: int64(h.Key)},
-		)
-	}
-	return doc
+	return bson.D{{Key: fieldValue, Value: value}}
 }
 
 // replaceDoc replaces the document matching filter by doc (upserting if

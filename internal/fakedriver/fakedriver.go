@@ -164,7 +164,7 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 	}
 	for i := len(vs) - 1; i >= 0; i-- {
 		if !vs[i].at.After(cutoff) {
-			return drivers.Value{Data: vs[i].val, Found: true, Server: "fake"}, nil
+			return drivers.Value{Data: vs[i].val, Found: true, Version: drivers.BytesVersion(vs[i].val), Server: "fake"}, nil
 		}
 	}
 	return drivers.Value{}, nil
@@ -186,7 +186,9 @@ func (s *session) Write(ctx context.Context, key string, value []byte) error {
 	return nil
 }
 
-func (s *session) CAS(ctx context.Context, key string, prev, next []byte) (bool, error) {
+// CAS swaps in next if the newest value is the one expect names (the
+// stored bytes), or if the key is absent and expect is the zero Version.
+func (s *session) CAS(ctx context.Context, key string, expect drivers.Version, next []byte) (bool, error) {
 	if err := s.enter(ctx); err != nil {
 		return false, err
 	}
@@ -198,7 +200,11 @@ func (s *session) CAS(ctx context.Context, key string, prev, next []byte) (bool,
 		cur = vs[len(vs)-1].val
 	}
 	c.mu.Unlock()
-	if string(cur) != string(prev) || (cur == nil) != (prev == nil) {
+	prev, ok := expect.Bytes()
+	if !ok && !expect.Absent() {
+		return false, fmt.Errorf("fake: cas: %w: not a version this driver returned", drivers.ErrUnsupported)
+	}
+	if string(cur) != string(prev) || (cur == nil) != expect.Absent() {
 		return false, nil
 	}
 	return true, s.Write(context.WithoutCancel(ctx), key, next)

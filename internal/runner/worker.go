@@ -434,8 +434,9 @@ func (w *worker) rmw(ctx context.Context, phase int, key uint64) (int64, error) 
 	return start, err
 }
 
-// cas reads the key's current value and swaps in the next version if it
-// has not changed; a lost comparison is a conflict.
+// cas reads the key's current value and swaps in the next version if the
+// key is still at the version read (the driver's Value.Version); a lost
+// comparison is a conflict.
 func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (int64, error) {
 	r := w.sc.r
 	if w.caser == nil {
@@ -449,14 +450,10 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 	if err != nil {
 		return start, err
 	}
-	var prev []byte
-	if v.Found {
-		prev = v.Data
-	}
 	seq := orc.NextSeq(key)
 	wstart := r.clock.Now()
 	workloads.Header{Key: key, Writer: uint32(w.id), Seq: seq, Invoke: wstart}.Encode(w.buf)
-	swapped, err := w.caser.CAS(ctx, r.ks.Key(key), prev, w.buf)
+	swapped, err := w.caser.CAS(ctx, r.ks.Key(key), v.Version, w.buf)
 	if err == nil && !swapped {
 		orc.Failed(key, seq, wstart)
 		w.rec.Write(&metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: wstart, ReturnNs: r.clock.Now(), Outcome: metrics.NotApplied})

@@ -123,15 +123,44 @@ cmd_fetch() {
 
 # ---------------------------------------------------------------- processes
 
-# pid_alive pidfile: the recorded process runs and is ours (a pid file
-# surviving a reboot may name an unrelated process).
+# pid_alive pidfile: the recorded process runs and is ours: it lives in
+# this network namespace and its command line names this cluster (the
+# node's storage directory, or this Toxiproxy's port). Process ids are
+# shared by every namespace on the machine, so a pid file surviving a
+# reboot, or naming a process since reused by another cluster (another
+# engineer's namespace), never makes us signal someone else's process.
 pid_alive() {
-	local pid
+	local pid want
 	[[ -f $1 ]] || return 1
 	pid=$(cat "$1")
-	kill -0 "$pid" 2>/dev/null && grep -qaE 'CassandraDaemon|toxiproxy-server' "/proc/$pid/cmdline" 2>/dev/null
+	case $1 in
+	*/node?/cassandra.pid) want="-Dcassandra.storagedir=$(dirname "$1")" ;;
+	*) want="toxiproxy-server.*-port.${toxi_addr##*:}" ;;
+	esac
+	kill -0 "$pid" 2>/dev/null || return 1
+	[[ $(readlink "/proc/$pid/ns/net" 2>/dev/null) == "$(readlink /proc/self/ns/net)" ]] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE -- "$want( |$)"
 }
 node_pidfile() { echo "$dir/node$1/cassandra.pid"; }
+
+# await_exec pidfile name: wait until the process just started in the
+# background has become the program (bash forks, then setsid execs it: until
+# then its command line is the script's, and pid_alive would call a starting
+# node dead — on a loaded machine that window is long enough to be hit).
+# Fails, with the exit status, if it exits first.
+await_exec() {
+	local pf=$1 pid rc=0 i
+	pid=$(cat "$pf")
+	for ((i = 0; i < 600; i++)); do
+		pid_alive "$pf" && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" 2>/dev/null || rc=$?
+			die "$2 did not start: $(exit_status "$rc")"
+		fi
+		sleep 0.1
+	done
+	die "$2 (pid $pid) did not become $2 within 60s"
+}
 toxi_pidfile() { echo "$dir/toxiproxy.pid"; }
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
@@ -167,6 +196,8 @@ start_toxiproxy() {
 		LOG_LEVEL=warn setsid "$tp" -host "${toxi_addr%:*}" -port "${toxi_addr##*:}" \
 			>"$dir/toxiproxy.log" 2>&1 </dev/null &
 		echo $! >"$pf"
+		started+=("$pf")
+		await_exec "$pf" toxiproxy
 		local i
 		for ((i = 0; i < 100; i++)); do
 			toxi_api GET /version >/dev/null 2>&1 && break
@@ -208,6 +239,7 @@ start_node() {
 	jamm=$(find "$lib" -name 'jamm-*.jar' | head -1)
 	[[ -n $jamm ]] || die "no jamm jar in $lib (run: $0 fetch)"
 	log "starting node $n ($(listen_ip "$n"), broadcast $(proxy_ip "$n"))"
+	[[ -s $nd/logs/stdout.log ]] && mv -f "$nd/logs/stdout.log" "$nd/logs/stdout.log.1"
 	setsid "$java" "${opts[@]}" \
 		-Xms256m -Xmx"$heap" -XX:MaxDirectMemorySize=256m \
 		-javaagent:"$jamm" \
@@ -221,6 +253,8 @@ start_node() {
 		org.apache.cassandra.service.CassandraDaemon \
 		>"$nd/logs/stdout.log" 2>&1 </dev/null &
 	echo $! >"$pf"
+	started+=("$pf")
+	await_exec "$pf" "node $n"
 }
 
 wait_cql() { # node deadline
@@ -228,8 +262,11 @@ wait_cql() { # node deadline
 	pf=$(node_pidfile "$n")
 	until port_open "$(listen_ip "$n")" 9042; do
 		if ! pid_alive "$pf"; then
+			local rc=0
+			wait "$(cat "$pf")" 2>/dev/null || rc=$?
 			tail -20 "$dir/node$n/logs/stdout.log" >&2 || true
-			die "node $n exited during start-up (logs: $dir/node$n/logs)"
+			tail -5 "$dir/node$n/logs/system.log" >&2 || true
+			die "node $n exited during start-up: $(exit_status "$rc") (logs: $dir/node$n/logs)"
 		fi
 		((SECONDS < deadline)) || die "node $n: CQL port not open after ${start_timeout}s (logs: $dir/node$n/logs)"
 		sleep 1
@@ -278,11 +315,32 @@ cmd_env() {
 	all_running || log "warning: the cluster is not (fully) running; run: scripts/cassandra.sh start"
 }
 
-# on_start_failure stops whatever a failed start left running, so a failed
-# start leaves no process behind (logs stay in $dir).
+# exit_status describes the status wait returned for a child.
+exit_status() {
+	if (($1 > 128)); then
+		echo "killed by signal $(($1 - 128)) ($(kill -l $(($1 - 128)) 2>/dev/null || echo '?'))"
+	elif (($1 == 127)); then
+		echo "exit status unknown (not a child of this shell)"
+	else
+		echo "exit status $1"
+	fi
+}
+
+# started lists the pid files of what this invocation started.
+started=()
+
+# on_start_failure stops what this start started, so a failed start leaves
+# no process of its own behind (logs stay in $dir), and a failed restart
+# of one node leaves the others running.
 on_start_failure() {
-	log "start failed: stopping what was started (logs: $dir/node*/logs, $dir/toxiproxy.log)"
-	cmd_stop
+	log "start failed: stopping what this start started (logs: $dir/node*/logs, $dir/toxiproxy.log)"
+	local pf
+	for pf in "${started[@]}"; do
+		case $pf in
+		*/node?/*) stop_pid "$pf" "$(basename "$(dirname "$pf")")" ;;
+		*) stop_pid "$pf" toxiproxy ;;
+		esac
+	done
 }
 
 cmd_start() {

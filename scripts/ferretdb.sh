@@ -54,8 +54,16 @@ build() {
 	echo "$want" >"$BIN.stamp"
 }
 
+# running: the recorded server runs and is ours: in this network namespace,
+# listening where we asked (process ids are shared by every namespace, so
+# a stale pid file never makes us signal another engineer's server).
 running() {
-	[[ -f $STATE/pid ]] && kill -0 "$(cat "$STATE/pid")" 2>/dev/null
+	local pid
+	[[ -f $STATE/pid ]] || return 1
+	pid=$(cat "$STATE/pid")
+	kill -0 "$pid" 2>/dev/null || return 1
+	[[ $(readlink "/proc/$pid/ns/net" 2>/dev/null) == "$(readlink /proc/self/ns/net)" ]] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-listen $ADDR "
 }
 
 listening() {
@@ -108,6 +116,9 @@ stop() {
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
 		log "stopped pid $pid"
+	elif [[ -f $STATE/pid ]] && kill -0 "$(cat "$STATE/pid")" 2>/dev/null; then
+		log "pid $(cat "$STATE/pid") recorded in $STATE is not this namespace's FerretDB on $ADDR: leaving it and its data alone"
+		return 0
 	fi
 	if [[ -f $STATE/data ]]; then
 		local data

@@ -19,6 +19,7 @@ import (
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/cluster"
 	"github.com/pacbench/pacbench/internal/impair"
+	runplan "github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/internal/sink"
@@ -161,8 +162,13 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 // backend; the returned system stops what it started (also on error).
 func (x *execution) startSystem(ctx context.Context) (runner.Config, *system, error) {
 	o, plan := x.o, x.plan
+	stop := &system{log: o.Log}
+	typed, err := runplan.New(plan, nil)
+	if err != nil {
+		return runner.Config{}, stop, fmt.Errorf("bench: plan: %w", err)
+	}
 	cfg := runner.Config{
-		Plan:     plan,
+		Plan:     typed,
 		Registry: o.Registry,
 		Clock:    x.clock,
 		Interval: o.Interval,
@@ -172,7 +178,6 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, *system, er
 			Password: envOr(o.Getenv, plan.Profile.System.Credentials.PasswordEnv),
 		},
 	}
-	stop := &system{log: o.Log}
 	sys := plan.Profile.System
 	imp := ImpairerOptions{Registry: o.Impairers, Getenv: o.Getenv}
 	if o.DryRun {

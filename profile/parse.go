@@ -19,6 +19,7 @@ import (
 
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/load"
 )
 
 // Defaults applied by Parse (and by Plan to profiles built in code).
@@ -67,6 +68,10 @@ type Options struct {
 	// system.impairer (kind and options) and what each impairment asks of
 	// the chosen backend. Nil: the built-in backends (impair.Builtin).
 	Impairers *impair.Registry
+	// LoadModels holds the load models used to check load.model and the
+	// keys and options each model reads. Nil: the built-in models
+	// (load.Builtin: closed, open).
+	LoadModels *load.Registry
 }
 
 // Load reads and parses the profile at path (see Parse). A read failure is
@@ -103,6 +108,9 @@ func Parse(file string, data []byte, o Options) (*Profile, error) {
 	p.applyDefaults(file, c.has)
 	if o.Impairers == nil {
 		o.Impairers = impair.Builtin()
+	}
+	if o.LoadModels == nil {
+		o.LoadModels = load.Builtin()
 	}
 	c.validate(p, o)
 	if err := c.result(); err != nil {

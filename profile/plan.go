@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/load"
 	"github.com/pacbench/pacbench/workloads"
 )
 
@@ -58,7 +59,8 @@ func (pl *Plan) Duration() time.Duration {
 
 // Plan expands the profile into a Plan, applying o. It applies defaults to
 // a copy (so profiles built in code plan like parsed ones) and re-checks
-// everything it can without a driver registry; failures are Problems
+// everything it can without the driver, impairment and load-model
+// registries; failures are Problems
 // (without lines for profiles not read from a file), unwrapping to
 // ErrInvalid. p is not modified. Safe for concurrent use on a shared p.
 func (p *Profile) Plan(o Overrides) (*Plan, error) {
@@ -98,6 +100,14 @@ func (p *Profile) Plan(o Overrides) (*Plan, error) {
 	return pl, nil
 }
 
+// LoadSpec returns the load section as the load models read it.
+func (pl *Plan) LoadSpec() load.Spec { return loadSpec(pl.Profile.Load) }
+
+func loadSpec(l LoadModel) load.Spec {
+	return load.Spec{Model: l.Model, Workers: l.Workers, ThinkTime: l.ThinkTime.D(), Rate: l.Rate,
+		Arrivals: l.Arrivals, Options: maps.Clone(l.Options)}
+}
+
 // clone deep-copies the parts of p that planning or the runner might
 // change or that alias user data (slices and maps).
 func (p *Profile) clone() *Profile {
@@ -106,6 +116,7 @@ func (p *Profile) clone() *Profile {
 	cp.System.Nodes = append([]Node(nil), p.System.Nodes...)
 	cp.System.Options = maps.Clone(p.System.Options)
 	cp.Workload.Mix = maps.Clone(p.Workload.Mix)
+	cp.Load.Options = maps.Clone(p.Load.Options)
 	if p.Workload.Load != nil {
 		v := *p.Workload.Load
 		cp.Workload.Load = &v

@@ -103,7 +103,8 @@ type Workload = workloads.Config
 
 // LoadModel is the load model of each scenario (the profile's load section).
 type LoadModel struct {
-	// Model is "closed" (default) or "open".
+	// Model is a registered load model: "closed" (default) or "open" built
+	// in.
 	Model string `yaml:"model" json:"model"`
 	// Workers is the number of concurrent workers (sessions) per scenario;
 	// in open loop, the maximum concurrency (default 8).
@@ -114,6 +115,10 @@ type LoadModel struct {
 	Rate float64 `yaml:"rate" json:"rate,omitempty"`
 	// Arrivals is "uniform" (default) or "poisson" for open loop.
 	Arrivals string `yaml:"arrivals" json:"arrivals,omitempty"`
+	// Options are the load model's own settings, for models that declare
+	// them (see docs/architecture.md, "A load model"); the built-in closed
+	// and open models take none.
+	Options map[string]string `yaml:"options" json:"options,omitempty"`
 }
 
 // Routes say which members reads and writes go through. Values: "any"

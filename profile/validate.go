@@ -3,6 +3,7 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/load"
 	"github.com/pacbench/pacbench/internal/redact"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"
@@ -124,7 +126,7 @@ func (c *checker) oneOf(path, value string, allowed []string) bool {
 func (c *checker) validate(p *Profile, o Options) {
 	drv := c.system(p, o)
 	spec, _ := c.workload(p, drv)
-	c.load(p, spec.ValueSize)
+	c.load(p, spec.ValueSize, o.LoadModels)
 	c.routes(p)
 	c.levels(p, drv)
 	c.oneOf("mode", p.Mode, []string{ModeSideBySide, ModeSequential})
@@ -335,28 +337,63 @@ func (c *checker) driverOps(spec workloads.Spec, drv drivers.Driver) {
 	}
 }
 
-// load checks the load section. valueSize is the workload's value size
-// (0 when the workload is invalid) for the write-buffer bound.
-func (c *checker) load(p *Profile, valueSize int) {
+// load checks the load section: the bounds every model shares here, the
+// model's name, keys and options against models (nil: not checked), then
+// what only the model knows (Model.Check). valueSize is the workload's
+// value size (0 when the workload is invalid) for the write-buffer bound.
+func (c *checker) load(p *Profile, valueSize int, models *load.Registry) {
 	l := p.Load
-	if !c.oneOf("load.model", l.Model, []string{ModelClosed, ModelOpen}) {
-		return
-	}
 	c.workers(l.Workers, max(len(p.Levels), 1), valueSize)
-	if l.Model == ModelOpen {
-		c.rate("load.rate", l.Rate)
-		c.oneOf("load.arrivals", l.Arrivals, []string{ArrivalsUniform, ArrivalsPoisson})
-		if c.has("load.think_time") {
-			c.add("load.think_time", "only applies to model: closed (open loop follows its arrival schedule)")
-		}
+	bad := map[string]bool{}
+	if c.has("load.rate") || l.Rate != 0 {
+		bad[load.KeyRate] = !c.rate("load.rate", l.Rate)
+	}
+	bad[load.KeyThinkTime] = !c.durationIn("load.think_time", l.ThinkTime, true, MaxThinkTime)
+	if models == nil {
 		return
 	}
-	for _, k := range []string{"rate", "arrivals"} {
-		if c.has("load." + k) {
-			c.add("load."+k, "only applies to model: open")
+	m, err := models.Lookup(l.Model)
+	if err != nil {
+		c.add("load.model", "unknown value %q (want %s)", l.Model, strings.Join(models.Names(), ", "))
+		return
+	}
+	info := m.Info()
+	for _, k := range []string{load.KeyThinkTime, load.KeyRate, load.KeyArrivals, load.KeyOptions} {
+		if c.has("load."+k) && !slices.Contains(info.Keys, k) {
+			bad[k] = true
+			users := models.Using(k)
+			if len(users) == 0 {
+				users = []string{"none of the registered models"}
+			}
+			c.add("load."+k, "only applies to model: %s (not to %s)", strings.Join(users, ", "), info.Name)
 		}
 	}
-	c.durationIn("load.think_time", l.ThinkTime, true, MaxThinkTime)
+	for _, k := range slices.Sorted(maps.Keys(l.Options)) {
+		if bad[load.KeyOptions] {
+			break
+		}
+		if !slices.ContainsFunc(info.Options, func(o load.Option) bool { return o.Key == k }) {
+			bad[load.KeyOptions+"."+k] = true
+			c.add("load.options."+k, "unknown option of model %s (known: %s)", info.Name, optionKeys(info.Options))
+		}
+	}
+	for _, fe := range m.Check(loadSpec(l)) {
+		if !bad[fe.Field] && !bad[strings.SplitN(fe.Field, ".", 2)[0]] {
+			c.add("load."+fe.Field, "%s", fe.Msg)
+		}
+	}
+}
+
+// optionKeys lists the declared option keys ("none" when there are none).
+func optionKeys(opts []load.Option) string {
+	if len(opts) == 0 {
+		return "none"
+	}
+	keys := make([]string, len(opts))
+	for i, o := range opts {
+		keys[i] = o.Key
+	}
+	return strings.Join(keys, ", ")
 }
 
 // workers checks load.workers against MaxSessions (over all scenarios)
@@ -377,20 +414,23 @@ func (c *checker) workers(n, scenarios, valueSize int) {
 	}
 }
 
-// rate checks an open-loop target rate (ops/s): finite, > 0, ≤ MaxRate.
-func (c *checker) rate(path string, r float64) {
+// rate checks a target rate (ops/s) is finite and at most MaxRate (whether
+// it must be > 0 is the load model's call); it reports whether it is.
+func (c *checker) rate(path string, r float64) bool {
 	switch {
 	case math.IsNaN(r) || math.IsInf(r, 0):
 		c.add(path, "want a finite target rate in ops/s, got %v", r)
-	case !(r > 0):
-		c.add(path, "open loop needs a target rate > 0 (ops/s), got %v", r)
 	case r > MaxRate:
 		c.add(path, "at most %g ops/s per scenario, got %g", float64(MaxRate), r)
+	default:
+		return true
 	}
+	return false
 }
 
-// durationIn checks that d is > 0 (≥ 0 when zeroOK) and at most limit.
-func (c *checker) durationIn(path string, d Duration, zeroOK bool, limit time.Duration) {
+// durationIn checks that d is > 0 (≥ 0 when zeroOK) and at most limit; it
+// reports whether it is.
+func (c *checker) durationIn(path string, d Duration, zeroOK bool, limit time.Duration) bool {
 	switch {
 	case d < 0 && zeroOK:
 		c.add(path, "must not be negative, got %s", d)
@@ -398,7 +438,10 @@ func (c *checker) durationIn(path string, d Duration, zeroOK bool, limit time.Du
 		c.add(path, "must be > 0, got %s", d)
 	case d.D() > limit:
 		c.add(path, "at most %s, got %s", limit, d)
+	default:
+		return true
 	}
+	return false
 }
 
 func (c *checker) routes(p *Profile) {

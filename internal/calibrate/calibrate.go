@@ -20,6 +20,7 @@ import (
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/drivers/etcd"
 	"github.com/pacbench/pacbench/internal/cluster"
+	"github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
@@ -146,15 +147,18 @@ func pacbenchPlan(o Options, endpoints []string, readMember, writeMember string)
 // runPacbench runs the plan through pacbench's engine (run index i shifts
 // the seed so every run draws fresh keys, as the raw side does) and returns
 // the measured phase.
-func runPacbench(ctx context.Context, plan *profile.Plan, reg *drivers.Registry, endpoints []string, i int64) (Side, error) {
-	pl := *plan
-	pl.Seed = plan.Seed + i
+func runPacbench(ctx context.Context, pp *profile.Plan, reg *drivers.Registry, endpoints []string, i int64) (Side, error) {
+	pl, err := plan.New(pp, nil)
+	if err != nil {
+		return Side{}, fmt.Errorf("calibrate: %w", err)
+	}
+	pl.Seed = pp.Seed + i
 	marks := &cpuMarks{}
-	res, err := runner.Run(ctx, runner.Config{Plan: &pl, Registry: reg, Endpoints: endpoints, Log: marks})
+	res, err := runner.Run(ctx, runner.Config{Plan: pl, Registry: reg, Endpoints: endpoints, Log: marks})
 	if err != nil {
 		return Side{}, err
 	}
-	measure := slices.IndexFunc(pl.Phases, func(p profile.Phase) bool { return p.Name == phaseMeasure })
+	measure := slices.IndexFunc(pl.Phases, func(p plan.Phase) bool { return p.Name == phaseMeasure })
 	var win *runner.PhaseWindow
 	for k := range res.Phases {
 		if res.Phases[k].Index == measure {

@@ -22,6 +22,7 @@ import (
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/exporter"
 	"github.com/pacbench/pacbench/internal/fakedriver"
+	"github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
@@ -96,7 +97,11 @@ phases: [{name: baseline, duration: 300ms}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := runner.Run(context.Background(), runner.Config{Plan: pl, Registry: reg, Interval: 100 * time.Millisecond,
+	typed, err := plan.New(pl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runner.Run(context.Background(), runner.Config{Plan: typed, Registry: reg, Interval: 100 * time.Millisecond,
 		Checks: []metrics.Check{notFound{}}})
 	if err != nil {
 		t.Fatal(err)

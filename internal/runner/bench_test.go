@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
+	runplan "github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/profile"
@@ -48,7 +49,7 @@ func (noopDriver) Close() error                                        { return 
 
 // noopPlan is an open-loop plan for the no-op driver: 1,000 records, 90 %
 // reads, uniform keys, one level, one phase of length d.
-func noopPlan(b *testing.B, workers int, rate float64, d time.Duration) (*profile.Plan, *drivers.Registry) {
+func noopPlan(b *testing.B, workers int, rate float64, d time.Duration) (*runplan.Plan, *drivers.Registry) {
 	b.Helper()
 	reg := drivers.NewRegistry(noopDriver{})
 	p := &profile.Profile{
@@ -60,9 +61,13 @@ func noopPlan(b *testing.B, workers int, rate float64, d time.Duration) (*profil
 		Levels:   []profile.LevelSet{{Name: "only", Levels: map[string]string{"read": "any"}}},
 		Phases:   []profile.Phase{{Name: "baseline", Duration: profile.Duration(d)}},
 	}
-	pl, err := p.Plan(profile.Overrides{})
+	pp, err := p.Plan(profile.Overrides{})
 	if err != nil {
 		b.Fatalf("plan: %v", err)
+	}
+	pl, err := runplan.New(pp, nil)
+	if err != nil {
+		b.Fatalf("typed plan: %v", err)
 	}
 	return pl, reg
 }
@@ -91,7 +96,7 @@ type openLoopTotals struct {
 // overrides the per-iteration figures of -benchmem), cpu-ns/op (process
 // CPU time, the figure least disturbed by other load on the machine), and
 // ops/s and cpu-cores over the measured phases.
-func openLoopRun(b *testing.B, pl *profile.Plan, reg *drivers.Registry) openLoopTotals {
+func openLoopRun(b *testing.B, pl *runplan.Plan, reg *drivers.Registry) openLoopTotals {
 	b.Helper()
 	var t openLoopTotals
 	var ms runtime.MemStats

@@ -24,14 +24,14 @@ const (
 // newChecks returns the run's checks (internal/checkers.Registry, then
 // Config.Checks) configured from the plan.
 func (r *run) newChecks() (*metrics.Checks, error) {
-	c := r.plan.Profile.Checks
+	c := r.plan.Checks
 	lin := checkers.LinConfig{Scenarios: r.plan.ScenarioNames(), Phases: r.plan.PhaseNames(),
-		MaxOps: c.MaxHistory, Timeout: c.CheckTimeout.D()}
+		MaxOps: c.MaxHistory, Timeout: c.CheckTimeout}
 	if c.LinearizableKeys > 0 {
 		lin.Keys = sampleKeys(r.plan.Workload, r.plan.Seed, c.LinearizableKeys)
 	}
 	cs, err := checkers.Registry(checkers.Config{
-		Sessions:        max(r.plan.Profile.Load.Workers, 1) * len(r.plan.Scenarios),
+		Sessions:        r.plan.Load.Schedule.Workers() * len(r.plan.Scenarios),
 		Linearizability: lin,
 	}, r.cfg.Checks...)
 	if err != nil {

@@ -44,23 +44,28 @@ type probeCounters struct {
 // probeKeyBase keeps probe header keys out of the workload's key range.
 const probeKeyBase = math.MaxUint32
 
-// startProbes launches one probe goroutine per delay for the scenario.
-func (sc *scenarioRun) startProbes(ctx context.Context, wg *sync.WaitGroup, deltas []time.Duration) error {
+// startProbes launches one probe goroutine per delay for the scenario and
+// returns their through counters (see gate).
+func (sc *scenarioRun) startProbes(ctx context.Context, wg *sync.WaitGroup, deltas []time.Duration) ([]*atomic.Int64, error) {
 	r := sc.r
 	sc.probes = &probeCounters{
 		n:  make([]atomic.Int64, len(r.plan.Phases)*len(deltas)),
 		ok: make([]atomic.Int64, len(r.plan.Phases)*len(deltas)),
 	}
 	sc.deltas = deltas
+	var out []*atomic.Int64
 	for di, d := range deltas {
-		id := sc.index*10000 + 9000 + di
+		id := r.ids.probe(sc.index, di)
 		sess, err := r.client.Session(ctx, drivers.SessionConfig{
 			Levels: r.plan.Scenarios[sc.index].Levels, ReadEndpoints: r.readEP, WriteEndpoints: r.writeEP, ID: id,
 		})
 		if err != nil {
-			return fmt.Errorf("probe session: %w", err)
+			return out, fmt.Errorf("probe session: %w", err)
 		}
 		sc.probeSessions = append(sc.probeSessions, sess)
+		through := new(atomic.Int64)
+		through.Store(-1)
+		out = append(out, through)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -69,63 +74,71 @@ func (sc *scenarioRun) startProbes(ctx context.Context, wg *sync.WaitGroup, delt
 					r.workerPanic(p)
 				}
 			}()
-			sc.probeLoop(ctx, sess, di, d, id)
+			sc.probeLoop(ctx, sess, di, d, id, through)
 		}()
 	}
-	return nil
+	return out, nil
 }
 
-// probeLoop writes, waits d, reads back, until the group stops.
-func (sc *scenarioRun) probeLoop(ctx context.Context, sess drivers.Session, di int, d time.Duration, id int) {
-	r := sc.r
+// probeLoop writes, waits d, reads back, until the group stops. A probe
+// starts only in an open phase and counts in that phase, and only if the
+// phase was still open when its read was invoked.
+func (sc *scenarioRun) probeLoop(ctx context.Context, sess drivers.Session, di int, d time.Duration, id int, through *atomic.Int64) {
+	r, g := sc.r, sc.g
 	key := fmt.Sprintf("pbprobe%03d%03d", sc.index, di)
 	buf := make([]byte, max(r.plan.Workload.ValueSize, workloads.HeaderSize))
 	timeout := r.opTimeout()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	wait := func(dur time.Duration) bool {
-		if dur <= 0 {
-			return !sc.stop.Load()
-		}
-		timer.Reset(dur)
-		select {
-		case <-timer.C:
-			return true
-		case <-sc.stopCh:
-			timer.Stop()
-			return false
+	// pause waits dur while phase pi runs; false if it ended first.
+	pause := func(pi int, dur time.Duration) bool {
+		deadline := r.clock.Now() + int64(dur)
+		for {
+			ch := g.changed()
+			if ph, mode := g.load(); ph != pi || mode != gateOpen {
+				return false
+			}
+			rest := time.Duration(deadline - r.clock.Now())
+			if rest <= 0 {
+				return true
+			}
+			timer.Reset(rest)
+			select {
+			case <-timer.C:
+				return true
+			case <-ch:
+				timer.Stop()
+			case <-ctx.Done():
+				timer.Stop()
+				return false
+			}
 		}
 	}
-	for seq := uint64(1); !sc.stop.Load(); seq++ {
+	for seq := uint64(1); ; seq++ {
+		pi, ok := g.await(through, ctx.Done())
+		if !ok {
+			return
+		}
 		workloads.Header{Key: probeKeyBase + uint64(di), Writer: uint32(id), Seq: seq, Invoke: r.clock.Now()}.Encode(buf)
 		wctx, cancel := context.WithTimeout(ctx, timeout)
 		err := sess.Write(wctx, key, buf)
 		cancel()
-		if err != nil {
+		if err != nil || !pause(pi, d) {
 			// Not a visibility sample; back off so a partition does not spin.
-			if !wait(50 * time.Millisecond) {
-				return
-			}
+			pause(pi, 50*time.Millisecond)
 			continue
 		}
-		if !wait(d) {
-			return
-		}
-		invoke := r.clock.Now()
 		rctx, cancel := context.WithTimeout(ctx, timeout)
 		v, err := sess.Read(rctx, key)
 		cancel()
 		if err != nil {
-			if !wait(50 * time.Millisecond) {
-				return
-			}
+			pause(pi, 50*time.Millisecond)
 			continue
 		}
 		h, herr := workloads.DecodeHeader(v.Data)
-		ok := v.Found && herr == nil && h.Seq >= seq
-		idx := r.phaseOf(invoke)*len(sc.deltas) + di
+		idx := pi*len(sc.deltas) + di
 		sc.probes.n[idx].Add(1)
-		if ok {
+		if v.Found && herr == nil && h.Seq >= seq {
 			sc.probes.ok[idx].Add(1)
 		}
 	}
@@ -144,15 +157,6 @@ func (sc *scenarioRun) probeStats() []ProbeStats {
 				out = append(out, ProbeStats{Scenario: sc.index, Phase: pi, DeltaNs: int64(d), N: n, Consistent: sc.probes.ok[i].Load()})
 			}
 		}
-	}
-	return out
-}
-
-// probeDeltas returns the profile's probe delays (empty: probes off).
-func (r *run) probeDeltas() []time.Duration {
-	out := make([]time.Duration, 0, len(r.plan.Profile.Checks.Probes))
-	for _, d := range r.plan.Profile.Checks.Probes {
-		out = append(out, d.D())
 	}
 	return out
 }

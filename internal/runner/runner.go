@@ -1,9 +1,17 @@
-// Package runner is pacbench's engine: it takes a Plan, opens driver
-// sessions, loads the records, runs every scenario's workers through the
-// phases (applying each phase's impairments and always healing them),
-// collects per-interval measurements and returns the results.
+// Package runner is pacbench's engine: it takes a typed plan (package
+// plan; it never reads the profile), opens driver sessions, loads the
+// records, runs every scenario's workers through the phases, paced by the
+// plan's load model, collects per-interval measurements and returns the
+// results.
 //
-// A Runner runs once; Run is not safe to call concurrently on one Runner.
+// Phases are separated by a gate (group.go): a phase starts once its
+// impairments have taken effect, and ends only when every op issued in it
+// has completed, before its impairments are cleared; each op is recorded
+// in the phase that admitted it. Impairments are healed on every exit
+// path.
+//
+// Run may be called concurrently with distinct Configs; one run's state is
+// its own.
 package runner
 
 import (
@@ -11,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"runtime/debug"
 	"sort"
@@ -25,9 +32,9 @@ import (
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
-	"github.com/pacbench/pacbench/profile"
 	"github.com/pacbench/pacbench/workloads"
 )
 
@@ -45,8 +52,8 @@ var (
 
 // Config is everything one run needs. Fields are read once at Run.
 type Config struct {
-	// Plan to run (required).
-	Plan *profile.Plan
+	// Plan to run (required): the typed plan (plan.New), never the profile.
+	Plan *plan.Plan
 	// Registry holds the drivers (required).
 	Registry *drivers.Registry
 	// Endpoints overrides the plan's system endpoints (a local cluster's).
@@ -99,13 +106,23 @@ type Tick struct {
 }
 
 // PhaseWindow records when a phase ran and what was injected, on the run
-// clock (ns since the clock's base).
+// clock (ns since the clock's base). Between two phases no op is issued:
+// the previous phase drains, its impairments are cleared, the next one's
+// are applied, and only then does the next phase start.
 type PhaseWindow struct {
-	Name        string            `json:"name"`
-	Index       int               `json:"index"`
-	Scenarios   []string          `json:"scenarios"`
-	StartNs     int64             `json:"start_ns"`
-	EndNs       int64             `json:"end_ns"`
+	Name      string   `json:"name"`
+	Index     int      `json:"index"`
+	Scenarios []string `json:"scenarios"`
+	// StartNs is when the phase's impairments had taken effect; its first
+	// op is issued after it.
+	StartNs int64 `json:"start_ns"`
+	// EndNs is when the phase's time was up: no op was issued after it
+	// (except open-loop arrivals of the phase that were overdue, until
+	// DrainedNs).
+	EndNs int64 `json:"end_ns"`
+	// DrainedNs is when the last op issued in the phase had completed; the
+	// phase's impairments stayed in place until then.
+	DrainedNs   int64             `json:"drained_ns,omitempty"`
 	Impairments []ImpairmentEvent `json:"impairments,omitempty"`
 }
 
@@ -131,10 +148,14 @@ type LoadStats struct {
 	// actual start (open loop), in ms.
 	MaxScheduleLagMs float64 `json:"max_schedule_lag_ms,omitempty"`
 	// KeptUp is false when the open-loop schedule fell behind (achieved
-	// rate below 95 % of target, or max lag above one second).
+	// rate below 95 % of target, max lag above one second, or arrivals
+	// skipped).
 	KeptUp bool `json:"kept_up"`
 	// Ops started.
 	Ops int64 `json:"ops"`
+	// Skipped counts open-loop arrivals never issued: still overdue when
+	// their phase had drained for an op timeout (every worker was busy).
+	Skipped int64 `json:"skipped_ops,omitempty"`
 }
 
 // Result is the outcome of a run. It is complete up to the moment the run
@@ -189,7 +210,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		cfg.Log = io.Discard
 	}
 	r := &run{cfg: cfg, plan: cfg.Plan, clock: cfg.Clock, failCh: make(chan struct{}),
-		phaseAt: make([]atomic.Int64, len(cfg.Plan.Phases))}
+		phaseAt: make([]atomic.Int64, len(cfg.Plan.Phases)), ids: newSessionIDs(cfg.Plan)}
 	r.res = &Result{Start: time.Now(), Clock: cfg.Clock}
 	defer func() {
 		// Heal on every exit path, panics included.
@@ -220,7 +241,7 @@ func (r *run) workerPanic(p any) {
 
 type run struct {
 	cfg   Config
-	plan  *profile.Plan
+	plan  *plan.Plan
 	clock metrics.Clock
 	res   *Result
 
@@ -231,6 +252,7 @@ type run struct {
 	rec    *metrics.Recorder
 
 	readEP, writeEP []string
+	ids             sessionIDs
 
 	phase     atomic.Int32 // current phase index
 	phaseMu   sync.Mutex
@@ -251,20 +273,20 @@ func (r *run) logf(format string, args ...any) {
 
 func (r *run) execute(ctx context.Context) error {
 	p := r.plan
-	d, err := r.cfg.Registry.Lookup(p.Profile.System.Driver)
+	d, err := r.cfg.Registry.Lookup(p.System.Driver)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
 	r.driver = d
 	endpoints := r.cfg.Endpoints
 	if len(endpoints) == 0 {
-		endpoints = p.Profile.System.Endpoints
+		endpoints = p.System.Endpoints
 	}
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	client, err := d.Open(openCtx, drivers.Config{
 		Endpoints:   endpoints,
-		Options:     p.Profile.System.Options,
+		Options:     p.System.Options,
 		Credentials: r.cfg.Credentials,
 		DialTimeout: 5 * time.Second,
 	})
@@ -292,21 +314,14 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	r.ks = workloads.NewKeyspace(p.Workload)
 	names, phases := p.ScenarioNames(), p.PhaseNames()
-	ring := p.Profile.Checks.RingSize
-	if ring <= 0 && r.ks.Capacity() <= 100_000 {
-		// A deeper history keeps time staleness exact further behind (a
-		// partitioned follower is hundreds of versions behind); 64 entries
-		// cost ~1.5 KiB per written key.
-		ring = 64
-	}
 	checks, err := r.newChecks()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
 	r.rec = metrics.NewRecorder(metrics.Options{Scenarios: names, Phases: phases, Keys: r.ks.Capacity(),
-		RingSize: ring, Checks: checks, Clock: r.clock})
+		RingSize: p.Checks.RingSize, Checks: checks, Clock: r.clock})
 	r.res.Recorder = r.rec
-	if p.Profile.Workload.Load == nil || *p.Profile.Workload.Load {
+	if p.LoadRecords {
 		if err := r.load(ctx); err != nil {
 			if ctx.Err() != nil {
 				r.res.Partial = true
@@ -338,7 +353,7 @@ func (r *run) resolveTopology(ctx context.Context, endpoints []string) error {
 		members = m
 	}
 	if len(members) == 0 {
-		for _, n := range r.plan.Profile.System.Nodes {
+		for _, n := range r.plan.System.Nodes {
 			members = append(members, drivers.Member{Name: n.Name, Endpoint: n.Endpoint, Role: "node"})
 		}
 		if len(members) == 0 {
@@ -378,10 +393,10 @@ func (r *run) resolveTopology(ctx context.Context, endpoints []string) error {
 	}
 	r.topo = topo
 	var err error
-	if r.readEP, err = routeEndpoints(r.plan.Profile.Routes.Read, members, aliases); err != nil {
+	if r.readEP, err = routeEndpoints(r.plan.Routes.Read, members, aliases); err != nil {
 		return fmt.Errorf("routes.read: %w", err)
 	}
-	if r.writeEP, err = routeEndpoints(r.plan.Profile.Routes.Write, members, aliases); err != nil {
+	if r.writeEP, err = routeEndpoints(r.plan.Routes.Write, members, aliases); err != nil {
 		return fmt.Errorf("routes.write: %w", err)
 	}
 	r.res.ReadEndpoints, r.res.WriteEndpoints = r.readEP, r.writeEP
@@ -412,10 +427,11 @@ func matchLink(t impair.Topology, m drivers.Member) string {
 	return ""
 }
 
-func routeEndpoints(route string, members []drivers.Member, aliases map[string]string) ([]string, error) {
-	if route == "" || route == "any" {
+func routeEndpoints(rt plan.Route, members []drivers.Member, aliases map[string]string) ([]string, error) {
+	if rt.Any() {
 		return nil, nil
 	}
+	route := rt.Member
 	name := route
 	if a, ok := aliases[route]; ok {
 		name = a
@@ -448,7 +464,7 @@ func hostOnly(s string) string {
 // load writes every record once (seq 0) through the write route.
 func (r *run) load(ctx context.Context) error {
 	n := r.plan.Workload.Records
-	workers := min(r.plan.Profile.Load.Workers, 16)
+	workers := min(r.plan.Load.Schedule.Workers(), 16)
 	if workers < 1 {
 		workers = 1
 	}
@@ -459,7 +475,7 @@ func (r *run) load(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sess, err := r.client.Session(ctx, drivers.SessionConfig{Levels: r.plan.Scenarios[0].Levels, ReadEndpoints: r.readEP, WriteEndpoints: r.writeEP, ID: -1 - w})
+			sess, err := r.client.Session(ctx, drivers.SessionConfig{Levels: r.plan.Scenarios[0].Levels, ReadEndpoints: r.readEP, WriteEndpoints: r.writeEP, ID: r.ids.loader(w)})
 			if err != nil {
 				errs[w] = err
 				return
@@ -494,12 +510,7 @@ func (r *run) load(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (r *run) opTimeout() time.Duration {
-	if t := r.plan.Profile.System.OpTimeout.D(); t > 0 {
-		return t
-	}
-	return 2 * time.Second
-}
+func (r *run) opTimeout() time.Duration { return r.plan.System.OpTimeout }
 
 // measure runs the phases (side by side: all scenarios at once; sequential:
 // one scenario after another through all phases).
@@ -516,7 +527,7 @@ func (r *run) measure(ctx context.Context) error {
 		r.res.Results = r.rec.Results()
 	}()
 	groups := [][]int{}
-	if p.Mode == "sequential" {
+	if p.Mode == plan.Sequential {
 		for i := range p.Scenarios {
 			groups = append(groups, []int{i})
 		}
@@ -535,135 +546,6 @@ func (r *run) measure(ctx context.Context) error {
 	return nil
 }
 
-// runGroup runs the scenarios in g together through every phase.
-func (r *run) runGroup(ctx context.Context, g []int) error {
-	p := r.plan
-	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelHard()
-	var stop atomic.Bool
-	stopCh := make(chan struct{})
-	var wg sync.WaitGroup
-	scs := make([]*scenarioRun, 0, len(g))
-	for _, si := range g {
-		sc, err := r.newScenario(hard, si, &stop, stopCh)
-		if err != nil {
-			close(stopCh)
-			for _, s := range scs {
-				s.close()
-			}
-			return fmt.Errorf("%w: scenario %s: %w", ErrSetup, p.Scenarios[si].Name, err)
-		}
-		scs = append(scs, sc)
-	}
-	r.phaseMu.Lock()
-	r.scenarios = scs
-	r.phaseMu.Unlock()
-	names := make([]string, len(g))
-	for i, si := range g {
-		names[i] = p.Scenarios[si].Name
-	}
-	r.startPhase(0)
-	begin := r.clock.Now()
-	for _, sc := range scs {
-		sc.start(&wg, begin)
-		if deltas := r.probeDeltas(); len(deltas) > 0 {
-			if err := sc.startProbes(hard, &wg, deltas); err != nil {
-				r.res.Errors = append(r.res.Errors, fmt.Sprintf("scenario %s: %v (no visibility probes)", p.Scenarios[sc.index].Name, err))
-			}
-		}
-	}
-	var runErr error
-	for pi, ph := range p.Phases {
-		if pi > 0 {
-			r.startPhase(pi)
-		}
-		win := PhaseWindow{Name: ph.Name, Index: pi, Scenarios: names, StartNs: r.clock.Now()}
-		r.logf("phase %s (%s) %s", ph.Name, ph.Duration.D(), strings.Join(names, ", "))
-		if len(ph.Impairments) > 0 {
-			win.Impairments, runErr = r.applyPhase(ctx, ph)
-			if runErr != nil {
-				r.res.Partial = true
-				r.clearImpairments()
-				win.EndNs = r.clock.Now()
-				r.res.Phases = append(r.res.Phases, win)
-				break
-			}
-		}
-		timer := time.NewTimer(ph.Duration.D())
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			runErr = fmt.Errorf("%w in phase %s: %w", ErrInterrupted, ph.Name, context.Cause(ctx))
-			r.res.Partial = true
-		case <-r.failCh:
-			timer.Stop()
-			runErr = fmt.Errorf("worker panic in phase %s", ph.Name)
-			r.res.Partial = true
-		}
-		win.EndNs = r.clock.Now()
-		if len(win.Impairments) > 0 {
-			r.clearImpairments()
-			for i := range win.Impairments {
-				win.Impairments[i].ClearedNs = r.clock.Now()
-			}
-		}
-		r.res.Phases = append(r.res.Phases, win)
-		if runErr != nil {
-			break
-		}
-	}
-	// Stop workers: graceful (finish the op in flight, bounded by the op
-	// timeout) unless interrupted, then cancel in-flight ops too.
-	stopAt := r.clock.Now() // the schedule ends here; the drain below is not load time
-	stop.Store(true)
-	close(stopCh)
-	if runErr != nil {
-		cancelHard()
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(r.opTimeout() + 5*time.Second):
-		cancelHard()
-		<-done
-	}
-	end := stopAt
-	for _, sc := range scs {
-		r.res.Load[sc.index] = sc.stats(end - begin)
-		r.res.Probes = append(r.res.Probes, sc.probeStats()...)
-		r.res.Convergence = append(r.res.Convergence, sc.convergenceStats()...)
-		sc.close()
-	}
-	return runErr
-}
-
-func (r *run) startPhase(pi int) {
-	if pi == 0 {
-		// A new group (sequential mode runs the phases once per scenario).
-		for i := range r.phaseAt {
-			r.phaseAt[i].Store(math.MaxInt64)
-		}
-	}
-	r.phaseAt[pi].Store(r.clock.Now())
-	r.phase.Store(int32(pi))
-}
-
-// phaseOf returns the phase an op intended to start at t belongs to: the
-// current phase, or an earlier one when an open-loop op is overdue.
-// Lock-free: called once per op.
-func (r *run) phaseOf(t int64) int {
-	cur := int(r.phase.Load())
-	for cur > 0 && t < r.phaseAt[cur].Load() {
-		cur--
-	}
-	return cur
-}
-
-// phaseStart returns the run-clock start of phase pi (MaxInt64 if not yet).
-func (r *run) phaseStart(pi int) int64 { return r.phaseAt[pi].Load() }
-
 // preflight asks the backend, before anything is loaded or measured,
 // whether it can apply every phase's impairments (bounded to a minute).
 func (r *run) preflight(ctx context.Context, pf impair.Preflighter) error {
@@ -681,7 +563,7 @@ func (r *run) preflight(ctx context.Context, pf impair.Preflighter) error {
 	return pf.Preflight(pctx, all)
 }
 
-func (r *run) applyPhase(ctx context.Context, ph profile.Phase) ([]ImpairmentEvent, error) {
+func (r *run) applyPhase(ctx context.Context, ph plan.Phase) ([]ImpairmentEvent, error) {
 	if r.cfg.Impairer == nil {
 		return nil, fmt.Errorf("%w: phase %s has impairments but no impairment backend is configured", ErrSetup, ph.Name)
 	}

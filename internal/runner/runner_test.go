@@ -13,23 +13,35 @@ import (
 	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/internal/fakedriver"
 	"github.com/pacbench/pacbench/internal/impair"
+	"github.com/pacbench/pacbench/internal/load"
+	runplan "github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/profile"
 )
 
-// plan parses a profile for the fake driver.
-func plan(t *testing.T, d *fakedriver.Driver, yml string) (*profile.Plan, *drivers.Registry) {
+// plan parses a profile for the fake driver into the runner's typed plan.
+func plan(t *testing.T, d *fakedriver.Driver, yml string) (*runplan.Plan, *drivers.Registry) {
 	t.Helper()
-	reg := drivers.NewRegistry(d)
-	p, err := profile.Parse("test.yaml", []byte(yml), profile.Options{Registry: reg})
+	return planWith(t, drivers.NewRegistry(d), yml, nil)
+}
+
+// planWith parses a profile for the drivers of reg into a typed plan, with
+// the load models of models (nil: the built-in ones).
+func planWith(t *testing.T, reg *drivers.Registry, yml string, models *load.Registry) (*runplan.Plan, *drivers.Registry) {
+	t.Helper()
+	p, err := profile.Parse("test.yaml", []byte(yml), profile.Options{Registry: reg, LoadModels: models})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
-	pl, err := p.Plan(profile.Overrides{})
+	pp, err := p.Plan(profile.Overrides{})
 	if err != nil {
 		t.Fatalf("plan: %v", err)
+	}
+	pl, err := runplan.New(pp, models)
+	if err != nil {
+		t.Fatalf("typed plan: %v", err)
 	}
 	return pl, reg
 }
@@ -45,19 +57,25 @@ func cell(t *testing.T, res *metrics.Results, scenario, phase int) *metrics.Cell
 	return nil
 }
 
-// TestStalenessWithKnownLag: a fake replica with lag L shows stale reads and
-// a time-staleness p50 within ±10 % of L, while fresh reads are never stale.
+// TestStalenessWithKnownLag: a fake replica with lag L shows stale reads
+// whose time staleness is never above L and whose p50 is within 20 % below
+// it, while fresh reads are never stale.
 func TestStalenessWithKnownLag(t *testing.T) {
-	// Writes must be frequent compared with the lag: the returned version
-	// was superseded by the first write after t−L, so time staleness is L
-	// minus the gap to that write.
-	const lag = 20 * time.Millisecond
+	// A read at t returns the newest version written by t−L; the next
+	// version was written (and so acknowledged) after t−L, so the read's
+	// time staleness (invoke − that ack) is below L, by the gap between the
+	// writes around t−L. 2,000 writes/s make that gap 0.5 ms when a core is
+	// free; a loaded machine bunches them (tens of ms), hence a lag long
+	// against such gaps and a one-sided bound (the ±10 % around a 20 ms lag
+	// this test had failed under load average 16, before and after the
+	// phase gate).
+	const lag = 100 * time.Millisecond
 	d := fakedriver.New(fakedriver.Options{Lag: lag})
 	pl, reg := plan(t, d, `
 system: {driver: fake, endpoints: [fake://1]}
 workload: {records: 1, value_size: 64, mix: {read: 0.5, write: 0.5}, distribution: uniform}
 load: {model: open, workers: 4, rate: 2000}
-checks: {ring_size: 256}
+checks: {ring_size: 1024}
 levels:
   - {name: stale, read: stale}
   - {name: fresh, read: fresh}
@@ -74,14 +92,19 @@ phases: [{name: baseline, duration: 1500ms}]
 	}
 	p50ns, _ := metrics.Quantile(stale.behind, 0.5)
 	p50 := time.Duration(p50ns)
-	if p50 < lag*9/10 || p50 > lag*11/10 {
-		t.Errorf("time staleness p50 = %v, want %v ±10%%", p50, lag)
+	if p50 < lag*8/10 {
+		t.Errorf("time staleness p50 = %v, want ≥ %v (80 %% of the lag)", p50, lag*8/10)
+	}
+	// Below L exactly; HdrHistogram's 3 significant digits round up by at
+	// most 0.1 %.
+	if mx := time.Duration(stale.behind.Max()); mx > lag+lag/1000 {
+		t.Errorf("time staleness max = %v, want ≤ the lag %v", mx, lag)
 	}
 	if fresh.checked == 0 || fresh.stale != 0 {
 		t.Errorf("fresh reads: checked %d stale %d, want checked > 0 and stale 0", fresh.checked, fresh.stale)
 	}
 	v50, _ := metrics.Quantile(stale.versions, 0.5)
-	t.Logf("lag %v: %d/%d stale, time-staleness p50 %v, versions p50 %d max %d, ring %d", lag, stale.stale, stale.checked, p50, v50, stale.versions.Max(), pl.Profile.Checks.RingSize)
+	t.Logf("lag %v: %d/%d stale, time-staleness p50 %v, versions p50 %d max %d, ring %d", lag, stale.stale, stale.checked, p50, v50, stale.versions.Max(), pl.Checks.RingSize)
 }
 
 // TestCoordinatedOmission: a 2 s stall at 1,000 ops/s must show in the

@@ -3,11 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/load"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"
@@ -18,10 +18,8 @@ type scenarioRun struct {
 	r       *run
 	index   int
 	workers []*worker
-	open    bool
-	rate    float64
-	stop    *atomic.Bool
-	stopCh  <-chan struct{}
+	open    bool  // the load model's times are arrivals (open loop)
+	g       *gate // the group's gate
 
 	probes        *probeCounters
 	deltas        []time.Duration
@@ -36,14 +34,11 @@ type worker struct {
 	sess     drivers.Session
 	gen      *workloads.Generator
 	rec      *metrics.Worker
-	pacer    Pacer
+	pacer    load.Pacer
 	buf      []byte
 	ctx      context.Context    // the worker's own child of the run context
 	cancel   context.CancelFunc // cancels ctx (at close)
-	stop     *atomic.Bool
-	stopCh   <-chan struct{}
 	timeout  time.Duration
-	think    time.Duration
 	scanner  drivers.Scanner
 	caser    drivers.CASer
 	inserter drivers.Inserter
@@ -54,6 +49,10 @@ type worker struct {
 	// between workers on the per-op path.
 	started atomic.Int64 // ops started
 	maxLag  atomic.Int64 // largest open-loop schedule lag, ns
+	skipped atomic.Int64 // open-loop arrivals skipped (their phase was over)
+	// through is the last phase in which the worker issues nothing more
+	// (read by the group to end a phase).
+	through atomic.Int64
 	// sessions holds one session per read member when sessions move
 	// between members (checks.session_moves); sessions[0] otherwise.
 	sessions                  []drivers.Session
@@ -67,188 +66,6 @@ type worker struct {
 
 // convBin counts the reads of one convergence bin.
 type convBin struct{ checked, stale int64 }
-
-func (r *run) newScenario(ctx context.Context, si int, stop *atomic.Bool, stopCh <-chan struct{}) (*scenarioRun, error) {
-	p := r.plan
-	load := p.Profile.Load
-	sc := &scenarioRun{r: r, index: si, open: load.Model == "open", rate: load.Rate, stop: stop, stopCh: stopCh}
-	n := max(load.Workers, 1)
-	for w := range n {
-		id := si*10000 + w + 1 // session ids are unique across scenarios; 0 is the loader
-		sessions, err := r.openSessions(ctx, si, id)
-		if err != nil {
-			sc.close()
-			return nil, err
-		}
-		sess := sessions[0]
-		seed := p.Seed*1_000_003 + int64(si)*10_007 + int64(w)
-		// Each worker derives its per-op contexts from its own cancelable
-		// context: a per-op context registers with its parent under the
-		// parent's mutex, which would otherwise be one mutex shared by all
-		// workers on every op.
-		wctx, wcancel := context.WithCancel(ctx)
-		wk := &worker{
-			sc: sc, id: id, sess: sess,
-			gen:       workloads.NewGenerator(p.Workload, r.ks, seed),
-			rec:       r.rec.NewWorkerFor(metrics.WorkerInfo{Scenario: si, Session: id, Index: w}),
-			buf:       make([]byte, max(p.Workload.ValueSize, workloads.HeaderSize)),
-			ctx:       wctx,
-			cancel:    wcancel,
-			stop:      stop,
-			stopCh:    stopCh,
-			timeout:   r.opTimeout(),
-			think:     load.ThinkTime.D(),
-			timer:     time.NewTimer(time.Hour),
-			index:     w,
-			sessions:  sessions,
-			moveEvery: p.Profile.Checks.SessionMoves,
-			conv:      r.newConvBins(),
-		}
-		wk.timer.Stop()
-		wk.scanner, _ = sess.(drivers.Scanner)
-		wk.caser, _ = sess.(drivers.CASer)
-		wk.inserter, _ = sess.(drivers.Inserter)
-		if sc.open {
-			wk.fine, _ = newFineTimer() // nil on failure: Go timers only
-			perWorker := load.Rate / float64(n)
-			if load.Arrivals == "poisson" {
-				wk.pacer = NewPoissonPacer(perWorker, uint64(seed))
-			} else {
-				// Interleave the workers' evenly spaced schedules.
-				wk.pacer = ConstantPacer{Freq: perWorker, Offset: time.Duration(float64(w) * 1e9 / load.Rate)}
-			}
-		}
-		sc.workers = append(sc.workers, wk)
-	}
-	return sc, nil
-}
-
-func (sc *scenarioRun) start(wg *sync.WaitGroup, begin int64) {
-	for _, w := range sc.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if p := recover(); p != nil {
-					sc.r.workerPanic(p)
-				}
-			}()
-			w.loop(begin)
-		}()
-	}
-}
-
-func (sc *scenarioRun) close() {
-	for _, w := range sc.workers {
-		_ = w.sess.Close()
-		w.cancel()
-		if w.fine != nil {
-			_ = w.fine.close()
-		}
-	}
-}
-
-func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
-	p := sc.r.plan.Profile.Load
-	var maxLag int64
-	st := LoadStats{Model: p.Model, Workers: len(sc.workers), KeptUp: true}
-	for _, w := range sc.workers {
-		st.Ops += w.started.Load()
-		maxLag = max(maxLag, w.maxLag.Load())
-	}
-	if st.Model == "" {
-		st.Model = "closed"
-	}
-	if elapsedNs > 0 {
-		st.AchievedRate = float64(st.Ops) / (float64(elapsedNs) / 1e9)
-	}
-	if sc.open {
-		st.TargetRate = sc.rate
-		st.MaxScheduleLagMs = float64(maxLag) / 1e6
-		st.KeptUp = st.AchievedRate >= 0.95*sc.rate && st.MaxScheduleLagMs <= 1000
-	}
-	return st
-}
-
-// fineMargin is how long before an open-loop op is due its worker switches
-// from a Go timer (about 1 ms granularity on an idle Linux process, and
-// interruptible by the group's stop) to its fineTimer.
-const fineMargin = 2 * time.Millisecond
-
-// sleepUntil waits until the run clock reaches t or the group stops; it
-// returns false when stopped (noticed at once during a Go-timer wait, within
-// fineMargin during a fine one).
-func (w *worker) sleepUntil(t int64) bool {
-	clock := w.sc.r.clock
-	d := time.Duration(t - clock.Now())
-	if d <= 0 {
-		return !w.stop.Load()
-	}
-	if w.fine != nil {
-		if d > fineMargin && !w.timerWait(d-fineMargin) {
-			return false
-		}
-		if d = time.Duration(t - clock.Now()); d > 0 {
-			if err := w.fine.sleep(d); err != nil {
-				_ = w.fine.close()
-				w.fine = nil // Go timers from now on
-				return w.sleepUntil(t)
-			}
-		}
-		return !w.stop.Load()
-	}
-	if d < 50*time.Microsecond {
-		for clock.Now() < t {
-			if w.stop.Load() {
-				return false
-			}
-		}
-		return true
-	}
-	return w.timerWait(d)
-}
-
-// timerWait waits d on the worker's Go timer or until the group stops; it
-// returns false when stopped.
-func (w *worker) timerWait(d time.Duration) bool {
-	w.timer.Reset(d)
-	select {
-	case <-w.timer.C:
-		return true
-	case <-w.stopCh:
-		w.timer.Stop()
-		return false
-	}
-}
-
-func (w *worker) loop(begin int64) {
-	r := w.sc.r
-	for hits := uint64(0); ; hits++ {
-		if w.stop.Load() {
-			return
-		}
-		var intended int64
-		if w.pacer != nil {
-			intended = begin + int64(w.pacer.Due(hits))
-			if !w.sleepUntil(intended) {
-				return
-			}
-		}
-		o := w.gen.Next()
-		start := r.clock.Now()
-		if w.pacer == nil {
-			intended = start
-		} else if lag := start - intended; lag > w.maxLag.Load() {
-			w.maxLag.Store(lag)
-		}
-		w.started.Add(1)
-		w.exec(o, r.phaseOf(intended), intended, start)
-		w.moveSession()
-		if w.think > 0 && !w.sleepUntil(r.clock.Now()+int64(w.think)) {
-			return
-		}
-	}
-}
 
 // aborted reports whether err comes from the run cancelling its own ops
 // (interrupt), which is not a database outcome and is not recorded.
@@ -309,7 +126,7 @@ func (w *worker) exec(o workloads.Op, phase int, intended, issued int64) {
 	}
 	s := metrics.OpSample{Phase: phase, Kind: kind, Class: op.ClassOf(err), EndNs: end,
 		ResponseNs: end - intended, ServiceNs: end - start, WaitNs: -1}
-	if w.pacer == nil {
+	if !w.sc.open {
 		s.ResponseNs = s.ServiceNs // closed loop: latency is service time
 	}
 	if waits {
@@ -468,7 +285,7 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 func (r *run) openSessions(ctx context.Context, si, id int) ([]drivers.Session, error) {
 	p := r.plan
 	reads := [][]string{r.readEP}
-	if p.Profile.Checks.SessionMoves > 0 && len(r.res.Members) > 1 {
+	if p.Checks.SessionMoves > 0 && len(r.res.Members) > 1 {
 		reads = reads[:0]
 		for _, m := range r.res.Members {
 			reads = append(reads, []string{m.Endpoint})
@@ -499,8 +316,8 @@ func (r *run) newConvBins() [][]convBin {
 	phases := r.plan.Phases
 	out := make([][]convBin, len(phases))
 	for i := 1; i < len(phases); i++ {
-		if len(phases[i-1].Impairments) > 0 && len(phases[i].Impairments) == 0 {
-			out[i] = make([]convBin, int(phases[i].Duration.D()/ConvergenceBin)+1)
+		if phases[i-1].Impaired() && !phases[i].Impaired() {
+			out[i] = make([]convBin, int(phases[i].Duration/ConvergenceBin)+1)
 		}
 	}
 	return out

@@ -25,6 +25,7 @@ import (
 
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/fakedriver"
+	"github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/profile"
 )
@@ -77,7 +78,11 @@ func run(workers, scenarios, phases int, ops string, rate float64, dur, delay ti
 	for i := range phases {
 		p.Phases = append(p.Phases, profile.Phase{Name: "p" + strconv.Itoa(i+1), Duration: profile.Duration(dur / time.Duration(phases))})
 	}
-	plan, err := p.Plan(profile.Overrides{})
+	pp, err := p.Plan(profile.Overrides{})
+	if err != nil {
+		return err
+	}
+	pl, err := plan.New(pp, nil)
 	if err != nil {
 		return err
 	}
@@ -101,7 +106,7 @@ func run(workers, scenarios, phases int, ops string, rate float64, dur, delay ti
 			}
 		}
 	}()
-	res, err := runner.Run(context.Background(), runner.Config{Plan: plan, Registry: reg, Interval: time.Second})
+	res, err := runner.Run(context.Background(), runner.Config{Plan: pl, Registry: reg, Interval: time.Second})
 	close(done)
 	sampled := <-peak
 	if err != nil {

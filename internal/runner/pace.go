@@ -1,0 +1,144 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/pacbench/pacbench/internal/load"
+)
+
+// fineMargin is how long before an open-loop op is due its worker switches
+// from a Go timer (about 1 ms granularity on an idle Linux process, and
+// interruptible by the gate) to its fineTimer.
+const fineMargin = 2 * time.Millisecond
+
+// loop runs the worker's ops until its group stops: it asks its pacer when
+// the next op is due (on the schedule's clock), waits at the gate until
+// that op's phase admits it, issues it and records it in the phase it was
+// issued in.
+func (w *worker) loop() {
+	r, g := w.sc.r, w.sc.g
+	skipper, _ := w.pacer.(load.Skipper)
+	var now time.Duration // schedule time at which the previous op completed (closed loop)
+	hint := 0
+	for n := uint64(0); ; {
+		at := w.pacer.Next(n, now)
+		hint = g.phaseAt(at, hint)
+		phase, intended, ok := w.admit(hint, at)
+		if !ok {
+			return
+		}
+		if phase < 0 { // the arrival's phase is over: skip to what is not
+			next := n + 1
+			if skipper != nil {
+				next = max(next, skipper.Skip(n, g.resume()))
+			}
+			w.skipped.Add(int64(next - n))
+			n = next
+			continue
+		}
+		n++
+		o := w.gen.Next()
+		start := r.clock.Now()
+		if !w.sc.open {
+			intended = start
+		} else if lag := start - intended; lag > w.maxLag.Load() {
+			w.maxLag.Store(lag)
+		}
+		w.started.Add(1)
+		w.exec(o, phase, intended, start)
+		w.moveSession()
+		if !w.sc.open {
+			now = g.schedTime(phase, r.clock.Now())
+		}
+	}
+}
+
+// admit waits at the gate until the op due at schedule time at (in phase
+// pi) may be issued. It returns the phase the op is issued in and, for an
+// open-loop arrival, its intended start on the run clock (closed loop: 0).
+// phase < 0 means skip the arrival: its phase is over. ok is false when
+// the group stops. While it waits, the worker is through the phases it
+// has nothing more to issue in.
+func (w *worker) admit(pi int, at time.Duration) (phase int, intended int64, ok bool) {
+	g := w.sc.g
+	for {
+		ch := g.changed()
+		ph, mode := g.load()
+		var done int
+		switch {
+		case mode == gateStop:
+			return 0, 0, false
+		case w.sc.open && (ph > pi || ph == pi && mode == gateClosed):
+			return -1, 0, true
+		case w.sc.open && ph == pi && mode == gateOpen:
+			t := g.realTime(pi, at)
+			if w.sleepUntil(t, ch) {
+				return pi, t, true
+			}
+			continue // the gate changed meanwhile
+		case !w.sc.open && mode == gateOpen && ph >= pi:
+			if ph == pi && !w.sleepUntil(g.realTime(pi, at), ch) {
+				continue
+			}
+			return ph, 0, true
+		case w.sc.open:
+			done = pi - 1 // the arrival's phase has not opened yet
+		case mode == gateClosed:
+			done = ph
+		default:
+			done = ph - 1
+		}
+		markThrough(&w.through, done)
+		if !g.wait(ch, w.ctx.Done()) {
+			return 0, 0, false
+		}
+	}
+}
+
+// sleepUntil waits until the run clock reaches t; it returns false when ch
+// (the gate's change channel) is closed first (noticed at once during a
+// Go-timer wait, within fineMargin during a fine one).
+func (w *worker) sleepUntil(t int64, ch <-chan struct{}) bool {
+	clock := w.sc.r.clock
+	d := time.Duration(t - clock.Now())
+	if d <= 0 {
+		return true
+	}
+	if w.fine != nil {
+		if d > fineMargin && !w.timerWait(d-fineMargin, ch) {
+			return false
+		}
+		if d = time.Duration(t - clock.Now()); d > 0 {
+			if err := w.fine.sleep(d); err != nil {
+				_ = w.fine.close()
+				w.fine = nil // Go timers from now on
+				return w.sleepUntil(t, ch)
+			}
+		}
+		return true
+	}
+	if d < 50*time.Microsecond {
+		for clock.Now() < t {
+			select {
+			case <-ch:
+				return false
+			default:
+			}
+		}
+		return true
+	}
+	return w.timerWait(d, ch)
+}
+
+// timerWait waits d on the worker's Go timer or until ch is closed; it
+// returns false when ch was closed.
+func (w *worker) timerWait(d time.Duration, ch <-chan struct{}) bool {
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return true
+	case <-ch:
+		w.timer.Stop()
+		return false
+	}
+}

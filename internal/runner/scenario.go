@@ -1,0 +1,134 @@
+package runner
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/plan"
+	"github.com/pacbench/pacbench/metrics"
+	"github.com/pacbench/pacbench/workloads"
+)
+
+// sessionIDs numbers a run's driver sessions: the loader's are negative,
+// the workers' 1…S×W (scenario after scenario), the probes' after them.
+// Unique for any numbers of scenarios, workers and probes (validation
+// bounds them far below the uint32 of the value header's writer).
+type sessionIDs struct {
+	scenarios, workers, probes int
+}
+
+func newSessionIDs(p *plan.Plan) sessionIDs {
+	return sessionIDs{scenarios: len(p.Scenarios), workers: p.Load.Schedule.Workers(), probes: len(p.Checks.Probes)}
+}
+
+// worker returns the id of worker w of scenario si.
+func (s sessionIDs) worker(si, w int) int { return 1 + si*s.workers + w }
+
+// probe returns the id of probe di of scenario si.
+func (s sessionIDs) probe(si, di int) int { return 1 + s.scenarios*s.workers + si*s.probes + di }
+
+// loader returns the id of loader session w.
+func (sessionIDs) loader(w int) int { return -1 - w }
+
+// newScenario opens the sessions of scenario si's workers, paced by the
+// plan's load schedule and admitted by g.
+func (r *run) newScenario(ctx context.Context, si int, g *gate) (*scenarioRun, error) {
+	p := r.plan
+	sched := p.Load.Schedule
+	sc := &scenarioRun{r: r, index: si, open: sched.Open(), g: g}
+	for w := range sched.Workers() {
+		id := r.ids.worker(si, w)
+		sessions, err := r.openSessions(ctx, si, id)
+		if err != nil {
+			sc.close()
+			return nil, err
+		}
+		sess := sessions[0]
+		seed := p.Seed*1_000_003 + int64(si)*10_007 + int64(w)
+		// Each worker derives its per-op contexts from its own cancelable
+		// context: a per-op context registers with its parent under the
+		// parent's mutex, which would otherwise be one mutex shared by all
+		// workers on every op.
+		wctx, wcancel := context.WithCancel(ctx)
+		wk := &worker{
+			sc: sc, id: id, sess: sess,
+			gen:       workloads.NewGenerator(p.Workload, r.ks, seed),
+			rec:       r.rec.NewWorkerFor(metrics.WorkerInfo{Scenario: si, Session: id, Index: w}),
+			pacer:     sched.Pacer(w, uint64(seed)),
+			buf:       make([]byte, max(p.Workload.ValueSize, workloads.HeaderSize)),
+			ctx:       wctx,
+			cancel:    wcancel,
+			timeout:   r.opTimeout(),
+			timer:     time.NewTimer(time.Hour),
+			index:     w,
+			sessions:  sessions,
+			moveEvery: p.Checks.SessionMoves,
+			conv:      r.newConvBins(),
+		}
+		wk.through.Store(-1)
+		wk.timer.Stop()
+		wk.scanner, _ = sess.(drivers.Scanner)
+		wk.caser, _ = sess.(drivers.CASer)
+		wk.inserter, _ = sess.(drivers.Inserter)
+		if sc.open {
+			wk.fine, _ = newFineTimer() // nil on failure: Go timers only
+		}
+		sc.workers = append(sc.workers, wk)
+	}
+	return sc, nil
+}
+
+// start runs every worker in its goroutine and returns their through
+// counters.
+func (sc *scenarioRun) start(wg *sync.WaitGroup) []*atomic.Int64 {
+	out := make([]*atomic.Int64, 0, len(sc.workers))
+	for _, w := range sc.workers {
+		out = append(out, &w.through)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					sc.r.workerPanic(p)
+				}
+			}()
+			w.loop()
+		}()
+	}
+	return out
+}
+
+func (sc *scenarioRun) close() {
+	for _, w := range sc.workers {
+		_ = w.sess.Close()
+		w.cancel()
+		if w.fine != nil {
+			_ = w.fine.close()
+		}
+	}
+}
+
+// stats reports how the load model was honoured over elapsedNs of phase
+// time.
+func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
+	load := sc.r.plan.Load
+	var maxLag int64
+	st := LoadStats{Model: load.Model, Workers: len(sc.workers), KeptUp: true}
+	for _, w := range sc.workers {
+		st.Ops += w.started.Load()
+		st.Skipped += w.skipped.Load()
+		maxLag = max(maxLag, w.maxLag.Load())
+	}
+	if elapsedNs > 0 {
+		st.AchievedRate = float64(st.Ops) / (float64(elapsedNs) / 1e9)
+	}
+	if sc.open {
+		st.TargetRate = load.Schedule.Rate(time.Duration(elapsedNs))
+		st.MaxScheduleLagMs = float64(maxLag) / 1e6
+		st.KeptUp = st.AchievedRate >= 0.95*st.TargetRate && st.MaxScheduleLagMs <= 1000 && st.Skipped == 0
+	}
+	return st
+}

@@ -82,8 +82,13 @@ func TestPinnedReadsUnderImpairment(t *testing.T) {
 			for _, sc := range []string{"linearizable", "serializable"} {
 				base := phaseOf(t, res.Summary, sc, "baseline").Ops["read"]
 				imp := phaseOf(t, res.Summary, sc, "impaired").Ops["read"]
-				if base == nil || base.OK == 0 || base.Count != base.OK {
-					t.Errorf("%s baseline reads: %+v; want all ok (the impairment comes after the baseline's last read)", sc, base)
+				// Before the gate, each worker's read in flight when the
+				// impairment landed failed in the baseline (4 of 4 workers,
+				// every run). A loaded machine may time out a healthy read
+				// now and then, hence fewer than 4; the window order below
+				// is the exact check.
+				if base == nil || base.OK == 0 || base.Count-base.OK >= 4 {
+					t.Errorf("%s baseline reads: %+v; want (nearly) all ok: the impairment comes after the baseline's last read", sc, base)
 				}
 				if imp == nil || imp.Count == 0 || imp.OK != 0 {
 					t.Errorf("%s impaired reads: %+v; want some attempted and none ok", sc, imp)

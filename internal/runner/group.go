@@ -135,8 +135,12 @@ type group struct {
 	hard       context.Context // cancelled to abort ops in flight
 	cancelHard context.CancelFunc
 	wg         sync.WaitGroup
-	measured   int64 // ns of phase time run (the schedule's time)
-	stopped    bool
+	// measured is the phases' time run, ns: on the run clock (closed
+	// loop: workers issue until the gate closes) and on the schedule clock
+	// (open loop: a phase's arrivals end at its planned duration even when
+	// its timer fires late).
+	measured, scheduled int64
+	stopped             bool
 }
 
 // runGroup runs the scenarios in idx together through every phase.
@@ -149,7 +153,11 @@ func (r *run) runGroup(ctx context.Context, idx []int) error {
 	runErr := g.run(ctx)
 	g.stop(runErr != nil)
 	for _, sc := range g.scs {
-		r.res.Load[sc.index] = sc.stats(g.measured)
+		elapsed := g.measured
+		if sc.open {
+			elapsed = g.scheduled
+		}
+		r.res.Load[sc.index] = sc.stats(elapsed)
 		r.res.Probes = append(r.res.Probes, sc.probeStats()...)
 		r.res.Convergence = append(r.res.Convergence, sc.convergenceStats()...)
 		sc.close()
@@ -215,6 +223,7 @@ func (g *group) run(ctx context.Context) error {
 		err := g.wait(ctx, ph)
 		win.EndNs = r.clock.Now()
 		g.measured += win.EndNs - win.StartNs
+		g.scheduled += min(win.EndNs-win.StartNs, int64(ph.Duration))
 		if err == nil {
 			win.DrainedNs = g.drain(ctx, pi)
 			if ctx.Err() != nil {

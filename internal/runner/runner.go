@@ -140,9 +140,12 @@ type LoadStats struct {
 	Model string `json:"model"`
 	// Workers per scenario.
 	Workers int `json:"workers"`
-	// TargetRate in ops/s (open loop; 0 in closed loop).
+	// TargetRate in ops/s (open loop: the schedule's mean over the
+	// measured time; 0 in closed loop).
 	TargetRate float64 `json:"target_rate_ops,omitempty"`
-	// AchievedRate in ops/s started over the scenario's measured time.
+	// AchievedRate in ops/s started over the scenario's measured time: the
+	// phases' time run (open loop: their scheduled time, however late a
+	// phase's timer fired).
 	AchievedRate float64 `json:"achieved_rate_ops"`
 	// MaxScheduleLagMs is the largest delay between an op's intended and
 	// actual start (open loop), in ms.

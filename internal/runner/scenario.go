@@ -112,7 +112,7 @@ func (sc *scenarioRun) close() {
 }
 
 // stats reports how the load model was honoured over elapsedNs of phase
-// time.
+// time (on the schedule clock in open loop).
 func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
 	load := sc.r.plan.Load
 	var maxLag int64

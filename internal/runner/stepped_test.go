@@ -121,9 +121,9 @@ func (p steppedPacer) Next(n uint64, _ time.Duration) time.Duration {
 }
 
 // TestToyLoadModel: the stepped model validates through the profile (its
-// options at file:line) and runs through the engine: each phase gets
-// exactly the arrivals its step scheduled, issued in that phase and
-// measured from their intended starts.
+// options at file:line) and runs through the engine: each phase gets the
+// arrivals its step scheduled, issued in that phase (or skipped and
+// counted), measured from their intended starts.
 func TestToyLoadModel(t *testing.T) {
 	t.Parallel()
 	models := load.NewRegistry(load.Closed{}, load.Open{}, stepped{})
@@ -144,14 +144,17 @@ phases: [{name: low, duration: 800ms}, {name: high, duration: 800ms}]
 	}
 	ld := res.Load[0]
 	t.Logf("load %+v", ld)
-	if ld.Model != "stepped" || ld.Skipped != 0 {
-		t.Fatalf("load stats %+v: want model stepped, nothing skipped", ld)
+	if ld.Model != "stepped" {
+		t.Fatalf("load stats %+v: want model stepped", ld)
 	}
-	// The mean over the phases' measured time (a timer's overshoot longer
-	// than the 1.6 s scheduled).
-	if want := (150*0.8 + 600*0.8) / 1.6; ld.TargetRate > want || ld.TargetRate < 0.99*want {
-		t.Errorf("target rate %v, want the schedule's mean %v (−1%%)", ld.TargetRate, want)
+	// The mean over the phases' scheduled time, however late their timers.
+	if want := (150*0.8 + 600*0.8) / 1.6; ld.TargetRate != want {
+		t.Errorf("target rate %v, want the schedule's mean %v", ld.TargetRate, want)
 	}
+	// Every scheduled arrival is either issued in its own phase or, when a
+	// starved machine kept the workers behind until the phase ended,
+	// skipped and counted: exact accounting whatever the load.
+	var issued int64
 	for pi, want := range []int64{120, 480} { // 150 ops/s and 600 ops/s for 800 ms
 		var got int64
 		c := cell(t, res.Results, 0, pi)
@@ -160,9 +163,13 @@ phases: [{name: low, duration: 800ms}, {name: high, duration: 800ms}]
 				got += st.Count
 			}
 		}
-		if got != want {
-			t.Errorf("phase %d: %d ops, want exactly the %d its step scheduled", pi, got, want)
+		issued += got
+		if got > want || got < want-ld.Skipped || got == 0 {
+			t.Errorf("phase %d: %d ops, want the %d its step scheduled (less at most the %d skipped)", pi, got, want, ld.Skipped)
 		}
+	}
+	if issued+ld.Skipped != 600 || ld.Ops != issued {
+		t.Errorf("%d ops issued + %d skipped (%d started), want the 600 scheduled", issued, ld.Skipped, ld.Ops)
 	}
 	// Validation goes through the model: its options are checked at their
 	// line.

@@ -21,7 +21,7 @@ export PACBENCH_CACHE=${PACBENCH_CACHE:-$HOME/.cache/pacbench}
 mkdir -p "$PACBENCH_CACHE"
 GOTEST_FLAGS=${GOTEST_FLAGS:-}
 # Packages whose tests start no database server: run under the race detector.
-RACE_PKGS="./op/... ./internal/redact/... ./internal/owner/... ./workloads/... ./metrics/... ./profile/... ./internal/report/... ./internal/sink/... ./internal/checkers/... ./internal/impair/... ./internal/runner/... ./internal/exporter/... ./drivers ./internal/fakedriver/..."
+RACE_PKGS="./op/... ./internal/redact/... ./internal/owner/... ./workloads/... ./metrics/... ./profile/... ./internal/report/... ./internal/sink/... ./internal/checkers/... ./internal/impair/... ./internal/runner/... ./internal/load/... ./internal/plan/... ./internal/exporter/... ./drivers ./internal/fakedriver/..."
 
 step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 

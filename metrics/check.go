@@ -149,43 +149,25 @@ const (
 // recording lock is taken at the first call (an event no check records
 // costs no lock). Valid only during the call it is passed to.
 type Tally struct {
-	w     *Worker
-	base  int
-	phase int
+	w    *Worker
+	base int
 }
 
 // Add adds n to counter m.
 func (t Tally) Add(m int, n int64) {
 	w := t.w
 	if !w.held {
-		w.lockFor(t.phase)
+		w.lockFor()
 	}
-	w.block.counters[w.slot[t.base+m]] += n
+	w.block.counters[t.base+m] += n // counter g is at slot g
 }
 
 // Observe records v into histogram m (clamped into the geometry's range;
 // clamped values are counted).
-func (t Tally) Observe(m int, v int64) {
-	t.w.hold(t.phase)
-	t.w.observe(t.base+m, v)
-}
+func (t Tally) Observe(m int, v int64) { t.w.observe(t.base+m, v) }
 
 // Bucket counts one event of value v into buckets m, as a hit or not.
-func (t Tally) Bucket(m int, v int64, hit bool) {
-	t.w.hold(t.phase)
-	g := t.base + m
-	bounds := t.w.r.layout.bounds[g]
-	i := 0
-	for i < len(bounds)-1 && v >= bounds[i] {
-		i++
-	}
-	s := t.w.r.layout.slot[g] + 2*i
-	c := t.w.block.counters
-	c[s+1]++
-	if hit {
-		c[s]++
-	}
-}
+func (t Tally) Bucket(m int, v int64, hit bool) { t.w.bucket(t.base+m, v, hit) }
 
 // Checks is an explicit registry of checks: the checks a Recorder runs, in
 // registration order, which is also their order in every rendering. It is

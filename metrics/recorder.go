@@ -59,17 +59,26 @@ type layout struct {
 	checks   *Checks
 	measures []Measure
 	owner    []int // measure → check index
-	// slot: counters and buckets → first counter slot (buckets: hits,
-	// total per bucket); histograms → index among the check histograms;
-	// -1 for ratios and verdicts.
+	// slot: counters → their counter slot (= the measure index), buckets →
+	// their first counter slot (hits, total per bucket, after one slot per
+	// measure); histograms → index among the check histograms; -1 for
+	// ratios and verdicts.
 	slot          []int
-	hi            []int64   // histograms: the largest value tracked
-	bounds        [][]int64 // buckets: the bounds
+	meta          []measureMeta // by measure: what the record path needs
 	nCounters     int
 	nCheckHists   int
 	checkHistBase int // cell-local index of the first check histogram
 	histsPerCell  int
 	histUnit      []Unit // by cell-local histogram index
+}
+
+// measureMeta is what the record path needs of one measure, in one place:
+// a histogram's cell-local index and largest trackable value, a buckets'
+// first counter slot and bounds.
+type measureMeta struct {
+	slot   int
+	hi     int64
+	bounds []int64
 }
 
 func newLayout(c *Checks) layout {
@@ -91,12 +100,14 @@ func newLayout(c *Checks) layout {
 	for range l.checkHistBase {
 		l.histUnit = append(l.histUnit, UnitNanoseconds)
 	}
-	for _, m := range c.measures {
+	// Counter g lives at counter slot g (so a Tally adds without a lookup;
+	// other measures leave theirs unused); buckets follow.
+	l.nCounters = len(c.measures)
+	for g, m := range c.measures {
 		s := -1
 		switch m.Kind {
 		case KindCounter:
-			s = l.nCounters
-			l.nCounters++
+			s = g
 		case KindBuckets:
 			s = l.nCounters
 			l.nCounters += 2 * len(m.Bounds)
@@ -106,10 +117,15 @@ func newLayout(c *Checks) layout {
 			l.histUnit = append(l.histUnit, m.Unit)
 		}
 		l.slot = append(l.slot, s)
-		l.hi = append(l.hi, highestFor(m.Unit))
-		l.bounds = append(l.bounds, m.Bounds)
 	}
 	l.histsPerCell = l.checkHistBase + l.nCheckHists
+	for g, m := range c.measures {
+		mm := measureMeta{slot: l.slot[g], hi: highestFor(m.Unit), bounds: m.Bounds}
+		if m.Kind == KindHistogram {
+			mm.slot += l.checkHistBase // the cell-local histogram index
+		}
+		l.meta = append(l.meta, mm)
+	}
 	return l
 }
 
@@ -169,7 +185,6 @@ func (r *Recorder) NewWorkerFor(info WorkerInfo) *Worker {
 		scenario: info.Scenario,
 		session:  info.Session,
 		block:    block{phase: -1, counters: make([]int64, r.layout.nCounters)},
-		slot:     r.layout.slot,
 	}
 	for k := range w.block.spans {
 		w.block.spans[k] = emptySpan()
@@ -239,7 +254,7 @@ func (s *ivSet) record(r *Recorder, samples []uint64) {
 			s.hists[id] = h
 			s.cell(r, id/per)
 		}
-		_ = h.RecordValue(int64(x & valueMask))
+		_ = h.RecordValues(int64(x&valueMask), 1)
 	}
 }
 

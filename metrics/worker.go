@@ -8,7 +8,8 @@ import (
 	"github.com/pacbench/pacbench/workloads"
 )
 
-// sampleBuffer is the number of packed samples a worker buffers before it
+// sampleBuffer is the number of packed samples (a power of two: indexes
+// are masked) a worker buffers before it
 // flushes them into the interval's shared histograms (512 bytes per worker).
 const sampleBuffer = 64
 
@@ -37,8 +38,8 @@ type Worker struct {
 	scenario, session int
 	readers           []readChecker
 	writers           []writeChecker
-	slot              []int      // the recorder's layout.slot
 	held              bool       // mu is held for the event being dispatched
+	evPhase           int        // the phase of the event being dispatched
 	mu                sync.Mutex // guards the fields below against Collect
 	target            *ivSet     // the open interval this worker records into
 	block             block
@@ -129,12 +130,19 @@ func (w *Worker) RecordOp(s OpSample) {
 	sp := &w.block.spans[s.Kind]
 	sp.first = min(sp.first, s.EndNs-s.ServiceNs)
 	sp.last = max(sp.last, s.EndNs)
-	id := w.cellBase + latencyIndex(s.Kind, s.Class, 0)
-	w.push(id, w.clampLatency(s.ResponseNs))
-	w.push(id+1, w.clampLatency(s.ServiceNs))
-	if s.WaitNs >= 0 {
-		w.push(id+2, w.clampLatency(s.WaitNs))
+	if w.n > sampleBuffer-latencyMeasures { // room for all three
+		w.flushSamples()
 	}
+	id := uint64(w.cellBase + latencyIndex(s.Kind, s.Class, 0))
+	n := w.n
+	w.buf[n&(sampleBuffer-1)] = id<<valueBits | uint64(w.clampLatency(s.ResponseNs))
+	w.buf[(n+1)&(sampleBuffer-1)] = (id+1)<<valueBits | uint64(w.clampLatency(s.ServiceNs))
+	n += 2
+	if s.WaitNs >= 0 {
+		w.buf[n&(sampleBuffer-1)] = (id+2)<<valueBits | uint64(w.clampLatency(s.WaitNs))
+		n++
+	}
+	w.n = n
 	w.mu.Unlock()
 }
 
@@ -142,33 +150,41 @@ func (w *Worker) RecordOp(s OpSample) {
 // for a checked read (ok, a value pacbench wrote for this key, or no value)
 // it first asks the shared Oracle, whose verdict the checks see in
 // Staleness (ev's own Staleness is ignored); other reads are untracked. ev
-// is not retained.
-func (w *Worker) Read(ev *Read) Staleness {
-	w.rev = *ev
+// is not retained; the verdict returned is valid until the worker's next
+// Read.
+func (w *Worker) Read(ev *Read) *Staleness {
+	if ev != &w.rev {
+		w.rev = *ev
+	}
 	e := &w.rev
 	if e.Checked() {
 		w.r.oracle.checkInto(e.Key, e.Seq, e.InvokeNs, &e.Staleness)
 	} else {
 		e.Staleness = Staleness{SinceAckNs: -1}
 	}
-	for i := range w.readers {
-		c := &w.readers[i]
-		c.c.Read(e, Tally{w: w, base: c.base, phase: e.Phase})
+	if len(w.readers) > 0 {
+		w.evPhase = e.Phase
+		w.lockFor() // reads are always recorded (staleness): lock at once
+		for i := range w.readers {
+			c := &w.readers[i]
+			c.c.Read(e, Tally{w: w, base: c.base})
+		}
+		w.release()
 	}
-	w.release()
-	return e.Staleness
+	return &e.Staleness
 }
 
 // CheckRead is Read for one successful read of key in phase, invoked (and,
 // for the checks, returned) at invokeNs, that found a value with header h
 // (found=false: the key had no value, which counts as seq 0). A found value
 // whose header names another key is foreign (not checked).
-func (w *Worker) CheckRead(phase int, key uint64, found bool, h workloads.Header, invokeNs int64) Staleness {
-	ev := Read{Phase: phase, Key: key, InvokeNs: invokeNs, ReturnNs: invokeNs, Class: op.OK, Found: found}
+func (w *Worker) CheckRead(phase int, key uint64, found bool, h workloads.Header, invokeNs int64) *Staleness {
+	ev := &w.rev // built in place: Read does not copy it again
+	*ev = Read{Phase: phase, Key: key, InvokeNs: invokeNs, ReturnNs: invokeNs, Class: op.OK, Found: found}
 	if found {
 		ev.Seq, ev.Foreign = h.Seq, h.Key != key
 	}
-	return w.Read(&ev)
+	return w.Read(ev)
 }
 
 // Write reports one write outcome to the checks (after the oracle learnt
@@ -176,33 +192,32 @@ func (w *Worker) CheckRead(phase int, key uint64, found bool, h workloads.Header
 // ev is not retained.
 func (w *Worker) Write(ev *Write) {
 	w.wev = *ev
+	w.evPhase = ev.Phase
 	for i := range w.writers {
 		c := &w.writers[i]
-		c.c.Write(&w.wev, Tally{w: w, base: c.base, phase: ev.Phase})
+		c.c.Write(&w.wev, Tally{w: w, base: c.base}) // locks only if it records
 	}
 	w.release()
 }
 
-// hold takes the recording lock for the event being dispatched (once) and
+// lockFor takes the recording lock for the event being dispatched and
 // enters its phase.
-func (w *Worker) hold(phase int) {
-	if !w.held {
-		w.lockFor(phase)
-	}
-}
-
-func (w *Worker) lockFor(phase int) {
+func (w *Worker) lockFor() {
 	w.mu.Lock()
 	w.held = true
-	w.enter(phase)
+	w.enter(w.evPhase)
 }
 
-// release drops the lock hold took, if it did.
+// release drops the lock lockFor took, if it did.
 func (w *Worker) release() {
 	if w.held {
-		w.held = false
-		w.mu.Unlock()
+		w.unlock()
 	}
+}
+
+func (w *Worker) unlock() {
+	w.held = false
+	w.mu.Unlock()
 }
 
 // enter makes phase the block's phase, flushing another phase's counters
@@ -231,31 +246,42 @@ func (w *Worker) clampLatency(v int64) int64 {
 }
 
 // observe records v into check histogram g (a global measure index).
-// w.mu is held.
 func (w *Worker) observe(g int, v int64) {
-	l := &w.r.layout
-	if hi := l.hi[g]; uint64(v) > uint64(hi) { // negative or too large
-		v = w.clamp(v, hi)
+	if !w.held {
+		w.lockFor()
 	}
-	w.push(w.cellBase+l.checkHistBase+l.slot[g], v)
+	m := &w.r.layout.meta[g]
+	if uint64(v) > uint64(m.hi) { // negative or too large
+		v = w.clamp(v, m.hi)
+	}
+	if w.n >= sampleBuffer {
+		w.flushSamples()
+	}
+	w.buf[w.n&(sampleBuffer-1)] = uint64(w.cellBase+m.slot)<<valueBits | uint64(v)
+	w.n++
+}
+
+// bucket counts one event of value v into buckets g, as a hit or not.
+func (w *Worker) bucket(g int, v int64, hit bool) {
+	if !w.held {
+		w.lockFor()
+	}
+	m := &w.r.layout.meta[g]
+	i := 0
+	for i < len(m.bounds)-1 && v >= m.bounds[i] {
+		i++
+	}
+	c := w.block.counters[m.slot+2*i:]
+	c[1]++
+	if hit {
+		c[0]++
+	}
 }
 
 // clamp brings v into [0, hi], counting it.
 func (w *Worker) clamp(v, hi int64) int64 {
 	w.block.clamped++
 	return min(max(v, 0), hi)
-}
-
-// push appends one packed sample, flushing a full buffer first. w.mu is
-// held.
-func (w *Worker) push(id int, v int64) {
-	n := w.n
-	if n >= sampleBuffer {
-		w.flushSamples()
-		n = 0
-	}
-	w.buf[n] = uint64(id)<<valueBits | uint64(v)
-	w.n = n + 1
 }
 
 // flushSamples moves the buffered samples into the target interval's

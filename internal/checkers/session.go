@@ -17,6 +17,10 @@ const (
 	DefaultSessionSlots = 1 << 20
 	// minSessionSlots is the least a session's table may hold.
 	minSessionSlots = 64
+	// directBudget is the memory (bytes, all sessions together) below
+	// which every session's table indexes keys directly (no hashing): the
+	// fastest, and small for the keyspaces and worker counts of most runs.
+	directBudget = 4 << 20
 )
 
 // Session is the session-guarantee check (DESIGN.md, "Session
@@ -26,6 +30,7 @@ const (
 // session already read of the key.
 type Session struct {
 	keysPerSession int
+	direct         func(keys int) bool // whether a session of keys keys indexes directly
 }
 
 // Session measure names.
@@ -51,8 +56,14 @@ func NewSession(maxPerSession, budget, sessions int) *Session {
 	if sessions > 0 {
 		per = min(per, max(budget/sessions, minSessionSlots))
 	}
-	return &Session{keysPerSession: per}
+	direct := func(keys int) bool {
+		return keys <= per && keys*max(sessions, 1)*int(slotBytes) <= directBudget
+	}
+	return &Session{keysPerSession: per, direct: direct}
 }
+
+// slotBytes is the size of a session-table slot in bytes.
+const slotBytes = 24
 
 // Name implements metrics.Check.
 func (*Session) Name() string { return "session" }
@@ -90,7 +101,12 @@ func (*Session) Layout() metrics.Layout {
 
 // NewWorker implements metrics.Check.
 func (s *Session) NewWorker(info metrics.WorkerInfo) metrics.CheckWorker {
-	return &sessionWorker{t: newSessionTable(info.Keys, s.keysPerSession)}
+	t := newSessionTable(info.Keys, s.keysPerSession)
+	if s.direct(info.Keys) {
+		t.direct = true
+		t.slots = make([]sessSlot, t.keys)
+	}
+	return &sessionWorker{t: t}
 }
 
 // Measure indexes within Session.Measures.
@@ -134,11 +150,12 @@ func (w *sessionWorker) Write(ev *metrics.Write, t metrics.Tally) {
 // up to its cap; at the cap a new key replaces the entry at its home slot
 // (evicted: losing that state can only hide a violation, never invent one).
 type sessionTable struct {
-	slots []sessSlot // nil until first use
-	shift uint8      // 64 − log2(len(slots)), for Fibonacci hashing
-	used  int
-	limit int    // cap on len(slots), a power of two
-	keys  uint64 // tracked keys: [0, keys)
+	slots  []sessSlot // nil until first use
+	direct bool       // slots[key] (one per tracked key; never evicts)
+	shift  uint8      // 64 − log2(len(slots)), for Fibonacci hashing
+	used   int
+	limit  int    // cap on len(slots), a power of two
+	keys   uint64 // tracked keys: [0, keys)
 }
 
 type sessSlot struct {
@@ -172,6 +189,9 @@ func (t *sessionTable) alloc(n int) {
 func (t *sessionTable) slot(key uint64) (s *sessSlot, evicted bool) {
 	if key >= t.keys {
 		return nil, false
+	}
+	if t.direct {
+		return &t.slots[key], false
 	}
 	if t.slots == nil {
 		t.alloc(min(initialSessionSlots, t.limit))
@@ -244,9 +264,17 @@ func (t *sessionTable) grow() {
 	}
 }
 
+// at returns key's slot: directly when the table is direct, else by slot.
+func (t *sessionTable) at(key uint64) (*sessSlot, bool) {
+	if t.direct && key < uint64(len(t.slots)) {
+		return &t.slots[key], false
+	}
+	return t.slot(key)
+}
+
 // wrote records the session's own acked write of seq to key.
 func (t *sessionTable) wrote(key, seq uint64) (evicted bool) {
-	s, evicted := t.slot(key)
+	s, evicted := t.at(key)
 	if s != nil && seq > s.own {
 		s.own = seq
 	}
@@ -256,7 +284,7 @@ func (t *sessionTable) wrote(key, seq uint64) (evicted bool) {
 // read checks a read of key that returned seq against the session's
 // memory and remembers it.
 func (t *sessionTable) read(key, seq uint64) (ryw, monotonic, evicted bool) {
-	s, evicted := t.slot(key)
+	s, evicted := t.at(key)
 	if s == nil {
 		return false, false, evicted
 	}

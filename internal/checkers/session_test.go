@@ -25,6 +25,7 @@ func TestSessionGuarantees(t *testing.T) {
 	cases := []struct {
 		name            string
 		keys, sessKeys  int
+		sessions        int // for the shared budget (0: none)
 		ops             []sop
 		wantRYW, wantMR int64
 		wantEvictions   bool
@@ -55,9 +56,16 @@ func TestSessionGuarantees(t *testing.T) {
 			wantEvictions: true,
 		},
 		{
-			// A table that grows keeps every key: violations on the first
-			// key are still seen after many others.
-			name: "growing table remembers", keys: 1000,
+			// A direct table keeps every key: violations on the first key
+			// are still seen after many others.
+			name: "direct table remembers", keys: 1000,
+			ops:    append(append([]sop{rd(0, 7, 9)}, manyReads(0, 1000, 1)...), rd(0, 7, 3)),
+			wantMR: 1,
+		},
+		{
+			// So does a hashed table that grows (200 sessions × 1000 keys
+			// exceed the direct budget; 5,242 slots each may grow).
+			name: "growing table remembers", keys: 1000, sessions: 200,
 			ops:    append(append([]sop{rd(0, 7, 9)}, manyReads(0, 1000, 1)...), rd(0, 7, 3)),
 			wantMR: 1,
 		},
@@ -69,7 +77,11 @@ func TestSessionGuarantees(t *testing.T) {
 			if keys == 0 {
 				keys = 10
 			}
-			cs, err := metrics.NewChecks(NewSession(tc.sessKeys, 0, 0))
+			sess := NewSession(tc.sessKeys, 0, tc.sessions)
+			if want := tc.sessions == 0 && tc.sessKeys == 0; sess.direct(keys) != want {
+				t.Fatalf("direct tables: %v, want %v", sess.direct(keys), want)
+			}
+			cs, err := metrics.NewChecks(sess)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -94,11 +94,11 @@ func (Staleness) Layout() metrics.Layout {
 }
 
 // NewWorker implements metrics.Check: the check keeps no per-worker state.
-func (Staleness) NewWorker(metrics.WorkerInfo) metrics.CheckWorker { return stalenessWorker{} }
+func (Staleness) NewWorker(metrics.WorkerInfo) metrics.CheckWorker { return &stalenessWorker{} }
 
 type stalenessWorker struct{}
 
-func (stalenessWorker) Read(ev *metrics.Read, t metrics.Tally) {
+func (*stalenessWorker) Read(ev *metrics.Read, t metrics.Tally) {
 	if ev.Class != op.OK {
 		return
 	}

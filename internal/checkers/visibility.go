@@ -55,11 +55,11 @@ func (Visibility) Layout() metrics.Layout {
 }
 
 // NewWorker implements metrics.Check: no per-worker state.
-func (Visibility) NewWorker(metrics.WorkerInfo) metrics.CheckWorker { return visibilityWorker{} }
+func (Visibility) NewWorker(metrics.WorkerInfo) metrics.CheckWorker { return &visibilityWorker{} }
 
 type visibilityWorker struct{}
 
-func (visibilityWorker) Read(ev *metrics.Read, t metrics.Tally) {
+func (*visibilityWorker) Read(ev *metrics.Read, t metrics.Tally) {
 	if st := &ev.Staleness; st.Tracked && st.SinceAckNs >= 0 {
 		t.Bucket(0, st.SinceAckNs, !st.Stale)
 	}

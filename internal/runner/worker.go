@@ -164,7 +164,7 @@ func (w *worker) reportRead(phase int, key uint64, v drivers.Value, err error, s
 
 // convergence counts a checked read into its bin when the phase follows an
 // impaired one ("how soon is eventual").
-func (w *worker) convergence(phase int, st metrics.Staleness, invoke int64) {
+func (w *worker) convergence(phase int, st *metrics.Staleness, invoke int64) {
 	if phase >= len(w.conv) || w.conv[phase] == nil || !st.Tracked {
 		return
 	}

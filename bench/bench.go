@@ -179,7 +179,7 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, *system, er
 		},
 	}
 	sys := plan.Profile.System
-	imp := ImpairerOptions{Registry: o.Impairers, Getenv: o.Getenv}
+	imp := ImpairerOptions{Registry: o.Impairers, Getenv: o.Getenv, RunID: o.RunID}
 	if o.DryRun {
 		imp.DryRun = o.DryRunOut
 		if imp.DryRun == nil {

@@ -25,6 +25,9 @@ type ImpairerOptions struct {
 	// DryRun, when non-nil, opens the backend in dry-run mode: it changes
 	// nothing and prints what it would do there.
 	DryRun io.Writer
+	// RunID is the run's id, passed to backends that label what they
+	// create (empty for heal and dry runs).
+	RunID string
 }
 
 // OpenImpairer is the one place where `run`, `run --dry-run` and `heal`
@@ -42,7 +45,7 @@ func OpenImpairer(spec impair.BackendSpec, topo impair.Topology, o ImpairerOptio
 	if o.LocalAPI != "" {
 		spec = spec.With(impair.OptionAPI, o.LocalAPI)
 	}
-	b, err := reg.Open(spec, impair.Config{Topology: topo, Getenv: o.Getenv, DryRun: o.DryRun})
+	b, err := reg.Open(spec, impair.Config{Topology: topo, Getenv: o.Getenv, DryRun: o.DryRun, RunID: o.RunID})
 	if err != nil {
 		return nil, fmt.Errorf("bench: impairment backend: %w", err)
 	}

@@ -9,7 +9,7 @@ func (s System) Links() impair.Topology {
 	var t impair.Topology
 	for _, n := range s.Nodes {
 		t.Members = append(t.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy, PeerProxy: n.PeerProxy,
-			Container: n.Container, Address: n.Address, Endpoint: n.Endpoint})
+			Container: n.Container, Address: n.Address, Endpoint: n.Endpoint, Options: n.Options})
 	}
 	return t
 }

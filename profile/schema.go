@@ -82,6 +82,9 @@ type Node struct {
 	Container string `yaml:"container" json:"container,omitempty"`
 	// Address is the member's IP inside the compose network (for iptables).
 	Address string `yaml:"address" json:"address,omitempty"`
+	// Options are impairment-backend settings of this member (chaosmesh:
+	// pod, selector, namespace); the backend validates them.
+	Options map[string]string `yaml:"options" json:"options,omitempty"`
 }
 
 // CredentialsFrom names environment variables holding credentials.

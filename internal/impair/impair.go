@@ -56,6 +56,9 @@ type MemberLinks struct {
 	// Endpoint is its client address as pacbench dials it (used to match
 	// driver-reported members to link names).
 	Endpoint string `json:"endpoint,omitempty"`
+	// Options are backend-specific settings of the member
+	// (system.nodes[].options; chaosmesh: pod, selector, namespace).
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // Topology lists members with their links, as resolved at run time.
@@ -88,6 +91,9 @@ type Action struct {
 	Loss float64 `json:"loss,omitempty"`
 	// Others lists the other members' addresses (netem/iptables partition).
 	Others []string `json:"others,omitempty"`
+	// Peers names the members on the other side of a partition (backends
+	// that select members by name, e.g. chaosmesh).
+	Peers []string `json:"peers,omitempty"`
 }
 
 // Backend applies and removes actions. Implementations are safe for

@@ -119,6 +119,9 @@ type Config struct {
 	// Executor runs commands for command-line backends (default ExecRunner,
 	// or DryRun's printer when DryRun is set).
 	Executor Executor
+	// RunID is the run's id, for backends that label what they create
+	// (chaosmesh); empty outside a run (heal, dry run).
+	RunID string
 }
 
 // getenv returns c.Getenv(name), or "" when Getenv or name is unset.
@@ -167,6 +170,7 @@ func Builtin() *Registry {
 	return NewRegistry(
 		ToxiproxyFactory{},
 		NetemFactory{},
+		ChaosMeshFactory{},
 	)
 }
 

@@ -165,12 +165,13 @@ func (t Topology) memberNames() []string {
 
 // partitionActions isolates members from the rest of topo.
 func partitionActions(members []string, topo Topology) ([]Action, error) {
-	var others []string
+	var others, peers []string
 	var missing []string
 	for _, m := range topo.Members {
 		if slices.Contains(members, m.Name) {
 			continue
 		}
+		peers = append(peers, m.Name)
 		if m.Address == "" {
 			missing = append(missing, m.Name)
 			continue
@@ -187,7 +188,7 @@ func partitionActions(members []string, topo Topology) ([]Action, error) {
 	var out []Action
 	for _, m := range members {
 		for _, dir := range []string{Downstream, Upstream} {
-			out = append(out, Action{Kind: KindPartition, Member: m, Link: LinkPeer, Direction: dir, Others: slices.Clone(others)})
+			out = append(out, Action{Kind: KindPartition, Member: m, Link: LinkPeer, Direction: dir, Others: slices.Clone(others), Peers: slices.Clone(peers)})
 		}
 	}
 	return out, nil

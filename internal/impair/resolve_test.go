@@ -99,18 +99,18 @@ func TestResolve(t *testing.T) {
 			name: "partition one member: peer link both ways, others listed",
 			imps: []Spec{{Kind: KindPartition, Target: "leader"}},
 			want: []Action{
-				{Kind: KindPartition, Member: "m1", Link: LinkPeer, Direction: Downstream, Others: rest1},
-				{Kind: KindPartition, Member: "m1", Link: LinkPeer, Direction: Upstream, Others: rest1},
+				{Kind: KindPartition, Member: "m1", Link: LinkPeer, Direction: Downstream, Others: rest1, Peers: []string{"m2", "m3"}},
+				{Kind: KindPartition, Member: "m1", Link: LinkPeer, Direction: Upstream, Others: rest1, Peers: []string{"m2", "m3"}},
 			},
 		},
 		{
 			name: "partition two members via members, duplicates merged",
 			imps: []Spec{{Kind: KindPartition, Target: "follower", Members: []string{"m2", "m3"}}},
 			want: []Action{
-				{Kind: KindPartition, Member: "m2", Link: LinkPeer, Direction: Downstream, Others: []string{"172.28.0.31"}},
-				{Kind: KindPartition, Member: "m2", Link: LinkPeer, Direction: Upstream, Others: []string{"172.28.0.31"}},
-				{Kind: KindPartition, Member: "m3", Link: LinkPeer, Direction: Downstream, Others: []string{"172.28.0.31"}},
-				{Kind: KindPartition, Member: "m3", Link: LinkPeer, Direction: Upstream, Others: []string{"172.28.0.31"}},
+				{Kind: KindPartition, Member: "m2", Link: LinkPeer, Direction: Downstream, Others: []string{"172.28.0.31"}, Peers: []string{"m1"}},
+				{Kind: KindPartition, Member: "m2", Link: LinkPeer, Direction: Upstream, Others: []string{"172.28.0.31"}, Peers: []string{"m1"}},
+				{Kind: KindPartition, Member: "m3", Link: LinkPeer, Direction: Downstream, Others: []string{"172.28.0.31"}, Peers: []string{"m1"}},
+				{Kind: KindPartition, Member: "m3", Link: LinkPeer, Direction: Upstream, Others: []string{"172.28.0.31"}, Peers: []string{"m1"}},
 			},
 		},
 		{

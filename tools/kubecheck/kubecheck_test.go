@@ -293,21 +293,7 @@ func TestValidationRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o, err := Decode(doc)
-			if tc.strict {
-				if !errors.Is(err, ErrStrict) || !strings.Contains(err.Error(), tc.want) {
-					t.Fatalf("Decode = %v, want a strict error about %q", err, tc.want)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = Check(o)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Check = %v, want an error about %q", err, tc.want)
-			}
-			t.Log(err)
+			expectRejected(t, doc, tc.strict, tc.want)
 		})
 	}
 }
@@ -319,4 +305,25 @@ func podSpec(m map[string]any) map[string]any {
 }
 func container(m map[string]any) map[string]any {
 	return podSpec(m)["containers"].([]any)[0].(map[string]any)
+}
+
+// expectRejected asserts that doc is refused: by strict decoding (strict)
+// or else by Check, with an error mentioning want.
+func expectRejected(t *testing.T, doc []byte, strict bool, want string) {
+	t.Helper()
+	o, err := Decode(doc)
+	if strict {
+		if !errors.Is(err, ErrStrict) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Decode = %v, want a strict error about %q", err, want)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Check(o)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Check = %v, want an error about %q", err, want)
+	}
+	t.Log(err)
 }

@@ -88,6 +88,7 @@ type Etcd struct {
 	dir      string
 	ownDir   bool
 	cleaned  []string // what StartEtcd removed of dead runs' clusters
+	hurry    bool     // Stop kills at once (set before a failed start's Stop)
 	abandon  <-chan struct{}
 	toxi     *impair.ToxiServer
 	members  []*member
@@ -156,6 +157,10 @@ func StartEtcd(ctx context.Context, o EtcdOptions) (_ *Etcd, err error) {
 	}
 	defer func() {
 		if err != nil {
+			// A cluster that never came up holds nothing worth a graceful
+			// stop: kill its members at once (a member still starting may
+			// take StopGrace to honour SIGTERM).
+			e.hurry = true
 			err = errors.Join(err, e.Stop())
 		}
 	}()
@@ -532,7 +537,7 @@ func (e *Etcd) Stop() error {
 		// a transferee that is itself shutting down.
 		grace := time.NewTimer(StopGrace)
 		defer grace.Stop()
-		expired := false
+		expired := e.hurry
 		for _, m := range e.members { // those already dead stay listed by Died
 			if m.cmd != nil {
 				select {

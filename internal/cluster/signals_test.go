@@ -2,6 +2,8 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -97,5 +99,28 @@ func TestDied(t *testing.T) {
 	_ = e.Stop()
 	if n := len(e.Died()); n != 2 {
 		t.Errorf("after Stop: %d listed, want the same 2", n)
+	}
+}
+
+// TestFailedStartKillsAtOnce: a start that fails (here: it cannot be
+// healthy within its timeout) kills the members it started at once rather
+// than waiting up to StopGrace for members still starting, and removes its
+// data directory.
+func TestFailedStartKillsAtOnce(t *testing.T) {
+	testenv.Short(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	start := time.Now()
+	_, err := cluster.StartEtcd(context.Background(), cluster.EtcdOptions{StartTimeout: 150 * time.Millisecond})
+	took := time.Since(start)
+	if !errors.Is(err, cluster.ErrStartTimeout) {
+		t.Fatalf("StartEtcd = %v, want ErrStartTimeout", err)
+	}
+	t.Logf("failed start torn down in %s", took.Round(time.Millisecond))
+	if took > cluster.StopGrace/2 {
+		t.Errorf("failed start took %s: members were not killed at once", took)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in the temp dir: %v", left)
 	}
 }

@@ -22,19 +22,9 @@ import (
 // leader, with a 1 s op timeout, and impairs the follower in the middle
 // phase.
 func pinnedProfile(c *cluster.Etcd, impairment, load string) string {
-	var nodes []string
-	for i, m := range c.Topology().Members {
-		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s}",
-			m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy))
-	}
 	return fmt.Sprintf(`
 name: pinned
-system:
-  driver: etcd
-  endpoints: [%s]
-  nodes: [%s]
-  impairer: {kind: toxiproxy, api: %q}
-  op_timeout: 1s
+%s
 workload: {records: 50, value_size: 64, mix: {read: 0.9, write: 0.1}, distribution: uniform}
 load: %s
 routes: {read: follower, write: leader}
@@ -47,7 +37,7 @@ phases:
     duration: 3500ms
     impairments: [%s]
   - {name: after, duration: 1s}
-`, strings.Join(quoteAll(c.Endpoints()), ", "), strings.Join(nodes, ", "), c.ToxiproxyAPI(), load, impairment)
+`, remoteSystem(c), load, impairment)
 }
 
 // TestPinnedReadsUnderImpairment (issue 11, "ops counted ok where none

@@ -30,19 +30,9 @@ func TestMain(m *testing.M) {
 // impairedProfile targets an existing cluster through its (remote, from
 // pacbench's point of view) Toxiproxy API: the quickstart's four phases.
 func impairedProfile(c *cluster.Etcd, phase time.Duration) string {
-	var nodes []string
-	for i, m := range c.Topology().Members {
-		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s}",
-			m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy))
-	}
 	return fmt.Sprintf(`
 name: impaired
-system:
-  driver: etcd
-  endpoints: [%s]
-  nodes: [%s]
-  impairer: {kind: toxiproxy, api: %q}
-  op_timeout: 1s
+%s
 workload: {preset: b, records: 100, value_size: 128}
 load: {model: closed, workers: 8}
 routes: {read: follower, write: leader}
@@ -50,18 +40,35 @@ levels:
   - {name: linearizable, read: linearizable}
   - {name: serializable, read: serializable}
 phases:
-  - {name: baseline, duration: %[4]s}
+  - {name: baseline, duration: %[2]s}
   - name: latency
-    duration: %[4]s
+    duration: %[2]s
     impairments: [{kind: latency, target: leader, links: peer_out, delay: 40ms, jitter: 5ms}]
   - name: partition
-    duration: %[4]s
+    duration: %[2]s
     impairments: [{kind: partition, target: follower}]
-  - {name: healed, duration: %[4]s}
+  - {name: healed, duration: %[2]s}
 checks:
   linearizable_keys: 4
   probes: [0ms, 1ms, 5ms, 20ms, 50ms, 100ms, 200ms]
-`, strings.Join(quoteAll(c.Endpoints()), ", "), strings.Join(nodes, ", "), c.ToxiproxyAPI(), phase)
+`, remoteSystem(c), phase)
+}
+
+// remoteSystem is the system section reaching cluster c as an existing
+// deployment: its endpoints, its members and their proxies, its Toxiproxy
+// API as a remote impairer, a 1 s op timeout.
+func remoteSystem(c *cluster.Etcd) string {
+	var nodes []string
+	for i, m := range c.Topology().Members {
+		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s}",
+			m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy))
+	}
+	return fmt.Sprintf(`system:
+  driver: etcd
+  endpoints: [%s]
+  nodes: [%s]
+  impairer: {kind: toxiproxy, api: %q}
+  op_timeout: 1s`, strings.Join(quoteAll(c.Endpoints()), ", "), strings.Join(nodes, ", "), c.ToxiproxyAPI())
 }
 
 func quoteAll(ss []string) []string {

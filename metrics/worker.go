@@ -23,7 +23,8 @@ const (
 
 // Worker records the ops of one worker goroutine, which is one client
 // session of one scenario. Its recording methods (Record, RecordAt,
-// RecordOp, Read, CheckRead, Write) must be called only by that goroutine;
+// RecordOp, RecordRead, Read, ReadEvent, CheckRead, Write) must be called
+// only by that goroutine;
 // they are safe against a concurrent Recorder.Collect, which is the only
 // other user. They do not allocate.
 //
@@ -127,6 +128,28 @@ func (w *Worker) RecordAt(phase int, kind op.Kind, class op.Class, endNs, respon
 func (w *Worker) RecordOp(s OpSample) {
 	w.mu.Lock()
 	w.enter(s.Phase)
+	w.recordLocked(&s)
+	w.mu.Unlock()
+}
+
+// RecordRead is RecordOp of a read op followed by Read of its event, under
+// one lock (the runner's path for plain reads); it returns the oracle's
+// verdict as Read does. ev.Phase must be s.Phase.
+func (w *Worker) RecordRead(s OpSample, ev *Read) *Staleness {
+	e := w.prepare(ev)
+	w.mu.Lock()
+	w.held = true
+	w.evPhase = s.Phase
+	w.enter(s.Phase)
+	w.recordLocked(&s)
+	w.dispatchReaders(e)
+	w.unlock()
+	return &e.Staleness
+}
+
+// recordLocked records the latencies of one op. w.mu is held and the
+// block is in the op's phase.
+func (w *Worker) recordLocked(s *OpSample) {
 	sp := &w.block.spans[s.Kind]
 	sp.first = min(sp.first, s.EndNs-s.ServiceNs)
 	sp.last = max(sp.last, s.EndNs)
@@ -143,7 +166,6 @@ func (w *Worker) RecordOp(s OpSample) {
 		n++
 	}
 	w.n = n
-	w.mu.Unlock()
 }
 
 // Read reports one read to the checks and returns the oracle's verdict:
@@ -153,6 +175,19 @@ func (w *Worker) RecordOp(s OpSample) {
 // is not retained; the verdict returned is valid until the worker's next
 // Read.
 func (w *Worker) Read(ev *Read) *Staleness {
+	e := w.prepare(ev)
+	if len(w.readers) > 0 {
+		w.evPhase = e.Phase
+		w.lockFor() // reads are always recorded (staleness): lock at once
+		w.dispatchReaders(e)
+		w.release()
+	}
+	return &e.Staleness
+}
+
+// prepare copies ev into the worker's event (unless it is already there)
+// and fills in the oracle's verdict.
+func (w *Worker) prepare(ev *Read) *Read {
 	if ev != &w.rev {
 		w.rev = *ev
 	}
@@ -162,16 +197,23 @@ func (w *Worker) Read(ev *Read) *Staleness {
 	} else {
 		e.Staleness = Staleness{SinceAckNs: -1}
 	}
-	if len(w.readers) > 0 {
-		w.evPhase = e.Phase
-		w.lockFor() // reads are always recorded (staleness): lock at once
-		for i := range w.readers {
-			c := &w.readers[i]
-			c.c.Read(e, Tally{w: w, base: c.base})
-		}
-		w.release()
+	return e
+}
+
+// dispatchReaders hands e to every ReadChecker. w.mu is held.
+func (w *Worker) dispatchReaders(e *Read) {
+	for i := range w.readers {
+		c := &w.readers[i]
+		c.c.Read(e, Tally{w: w, base: c.base})
 	}
-	return &e.Staleness
+}
+
+// ReadEvent returns the worker's event for the caller to fill and pass to
+// Read or RecordRead (which then do not copy it); zeroed, valid until the
+// worker's next read.
+func (w *Worker) ReadEvent() *Read {
+	w.rev = Read{}
+	return &w.rev
 }
 
 // CheckRead is Read for one successful read of key in phase, invoked (and,
@@ -179,7 +221,7 @@ func (w *Worker) Read(ev *Read) *Staleness {
 // (found=false: the key had no value, which counts as seq 0). A found value
 // whose header names another key is foreign (not checked).
 func (w *Worker) CheckRead(phase int, key uint64, found bool, h workloads.Header, invokeNs int64) *Staleness {
-	ev := &w.rev // built in place: Read does not copy it again
+	ev := w.ReadEvent() // built in place: Read does not copy it again
 	*ev = Read{Phase: phase, Key: key, InvokeNs: invokeNs, ReturnNs: invokeNs, Class: op.OK, Found: found}
 	if found {
 		ev.Seq, ev.Foreign = h.Seq, h.Key != key

@@ -83,13 +83,15 @@ func (w *worker) exec(o workloads.Op, phase int, intended, issued int64) {
 	ctx, cancel := context.WithTimeout(w.ctx, w.timeout)
 	defer cancel()
 	var err error
-	var end int64   // completion, when the op already read the clock
-	start := issued // service start
-	waits := false  // the op takes a key's writer lock
+	var end int64       // completion, when the op already read the clock
+	var v drivers.Value // what a plain read returned
+	start := issued     // service start
+	waits := false      // the op takes a key's writer lock
 	kind := o.Kind
 	switch o.Kind {
 	case op.Read:
-		_, end, err = w.read(ctx, phase, o.Key, start)
+		v, err = w.sess.Read(ctx, r.ks.Key(o.Key))
+		end = r.clock.Now()
 	case op.Write:
 		start, err = w.write(ctx, phase, o.Key, nil)
 		waits = true
@@ -132,25 +134,30 @@ func (w *worker) exec(o workloads.Op, phase int, intended, issued int64) {
 	if waits {
 		s.WaitNs = start - issued
 	}
+	if kind == op.Read { // the op and its check under one recording lock
+		w.convergence(phase, w.rec.RecordRead(s, w.readEvent(phase, o.Key, v, err, start, end)), start)
+		return
+	}
 	w.rec.RecordOp(s)
 }
 
-// read reads key, invoked at start, and reports the read to the checks
-// (unless the run aborted it); it returns the value and the read's
-// completion time.
+// read reads key, invoked at start, as part of an rmw or cas, and reports
+// the read to the checks (unless the run aborted it); it returns the value
+// and the read's completion time.
 func (w *worker) read(ctx context.Context, phase int, key uint64, start int64) (drivers.Value, int64, error) {
 	v, err := w.sess.Read(ctx, w.sc.r.ks.Key(key))
 	ret := w.sc.r.clock.Now()
 	if !w.aborted(err) {
-		w.reportRead(phase, key, v, err, start, ret)
+		w.convergence(phase, w.rec.Read(w.readEvent(phase, key, v, err, start, ret)), start)
 	}
 	return v, ret, err
 }
 
-// reportRead hands one read to the recorder's checks (decoding the value's
-// header) and counts it for convergence.
-func (w *worker) reportRead(phase int, key uint64, v drivers.Value, err error, start, ret int64) {
-	ev := metrics.Read{Phase: phase, Key: key, InvokeNs: start, ReturnNs: ret, Class: op.ClassOf(err)}
+// readEvent describes one read for the checks (decoding the value's
+// header), in the recorder worker's own event (no copy, no allocation).
+func (w *worker) readEvent(phase int, key uint64, v drivers.Value, err error, start, ret int64) *metrics.Read {
+	ev := w.rec.ReadEvent()
+	*ev = metrics.Read{Phase: phase, Key: key, InvokeNs: start, ReturnNs: ret, Class: op.ClassOf(err)}
 	if err == nil && v.Found {
 		ev.Found = true
 		if h, herr := workloads.DecodeHeader(v.Data); herr == nil && h.Key == key {
@@ -159,7 +166,7 @@ func (w *worker) reportRead(phase int, key uint64, v drivers.Value, err error, s
 			ev.Foreign = true // not ours: not checked
 		}
 	}
-	w.convergence(phase, w.rec.Read(&ev), start)
+	return ev
 }
 
 // convergence counts a checked read into its bin when the phase follows an

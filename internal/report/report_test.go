@@ -136,6 +136,7 @@ func TestSummaryAndTableGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	golden(t, "summary.csv", c)
 	rows, err := csv.NewReader(bytes.NewReader(c)).ReadAll()
 	if err != nil {
 		t.Fatalf("csv: %v", err)

@@ -202,6 +202,13 @@ func (x *execution) finish(res *runner.Result, cfg runner.Config, runErr error) 
 	if runErr != nil {
 		sum.Partial = true
 	}
+	var cs *metrics.Checks
+	if res.Results != nil {
+		cs = res.Results.Checks
+	}
+	if err := EvaluateThresholds(x.plan.Profile, cs, sum); err != nil {
+		x.notes = append(x.notes, err.Error())
+	}
 	end := &sink.End{Summary: sum, Manifest: man, Results: res.Results, Linearizability: res.Linearizability, Err: runErr}
 	for _, n := range x.notes {
 		end.AddNote(n)

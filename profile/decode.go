@@ -109,6 +109,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	case t == levelSetType:
 		d.levelSet(n, v, path)
 		return
+	case t == thresholdType:
+		d.threshold(n, v, path)
+		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:

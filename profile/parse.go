@@ -20,6 +20,7 @@ import (
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/load"
+	"github.com/pacbench/pacbench/metrics"
 )
 
 // Defaults applied by Parse (and by Plan to profiles built in code).
@@ -72,6 +73,9 @@ type Options struct {
 	// keys and options each model reads. Nil: the built-in models
 	// (load.Builtin: closed, open).
 	LoadModels *load.Registry
+	// Checks are the checks whose fields thresholds may name. Nil: the
+	// built-in checks.
+	Checks *metrics.Checks
 }
 
 // Load reads and parses the profile at path (see Parse). A read failure is

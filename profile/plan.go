@@ -135,6 +135,7 @@ func (p *Profile) clone() *Profile {
 		cp.Phases[i] = ph
 	}
 	cp.Checks.Probes = append([]Duration(nil), p.Checks.Probes...)
+	cp.Thresholds = append([]Threshold(nil), p.Thresholds...)
 	return &cp
 }
 

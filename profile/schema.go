@@ -42,6 +42,9 @@ type Profile struct {
 	Phases []Phase `yaml:"phases" json:"phases"`
 	// Checks configures consistency checking.
 	Checks Checks `yaml:"checks" json:"checks"`
+	// Thresholds are pass/fail conditions on the summary, evaluated after
+	// the run (a failure exits 3).
+	Thresholds []Threshold `yaml:"thresholds" json:"thresholds,omitempty"`
 }
 
 // System names the driver and how to reach (or start) the database.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/load"
@@ -29,14 +31,15 @@ const maxLocalMembers = 9
 // use; one per Parse or Plan.
 type checker struct {
 	file  string
-	pos   map[string]pos  // key path → position of the key (or list item)
-	bad   map[string]bool // paths that failed to decode
+	pos   map[string]pos        // key path → position of the key (or list item)
+	exprs map[string]*yaml.Node // thresholds[i] → its expression's scalar node
+	bad   map[string]bool       // paths that failed to decode
 	probs Problems
 }
 
 // newChecker returns an empty checker for file.
 func newChecker(file string) *checker {
-	return &checker{file: file, pos: map[string]pos{}, bad: map[string]bool{}}
+	return &checker{file: file, pos: map[string]pos{}, bad: map[string]bool{}, exprs: map[string]*yaml.Node{}}
 }
 
 // suppressed reports whether a validation problem about path would only be
@@ -132,6 +135,7 @@ func (c *checker) validate(p *Profile, o Options) {
 	c.oneOf("mode", p.Mode, []string{ModeSideBySide, ModeSequential})
 	c.phases(p, o.Impairers)
 	c.checks(p.Checks)
+	c.thresholds(p, o)
 }
 
 // system checks the system section and returns its driver (nil if unknown

@@ -37,6 +37,9 @@ const (
 	ExitOK    = 0 // success
 	ExitRun   = 1 // the run failed (database, impairment, I/O, interrupted)
 	ExitUsage = 2 // bad flags, bad arguments, invalid profile
+	// ExitThreshold: the run completed and its results were written, but a
+	// threshold (profile thresholds: or --threshold) failed.
+	ExitThreshold = 3
 )
 
 // exitError carries an exit code through cobra.
@@ -173,6 +176,7 @@ const metricsAddrEnv = "PACBENCH_METRICS_ADDR"
 
 type runFlags struct {
 	profile, out, format, metricsAddr, runID string
+	thresholds                               []string
 	duration, linger, interval, healTimeout  time.Duration
 	seed                                     int64
 	quiet, dryRun, overwrite                 bool
@@ -207,6 +211,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing run directory of that --run-id (only one pacbench wrote)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fl.DurationVar(&f.healTimeout, "heal-timeout", impair.DefaultClearTimeout, "how long to wait for the impairment backend to heal before reporting what is left in place")
+	fl.StringArrayVar(&f.thresholds, "threshold", nil, "pass/fail `condition` on the results, e.g. 'read.p99(baseline) < 20ms' (repeatable; exit 3 if one fails; docs/results.md#thresholds)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print each phase's impairment commands (netem: docker exec tc/iptables; toxiproxy: toxics) and exit without running")
 	return cmd
 }
@@ -254,6 +259,9 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	}
 	prof, err := loadProfile(env, f.profile)
 	if err != nil {
+		return err
+	}
+	if err := addThresholds(prof, f.thresholds); err != nil {
 		return err
 	}
 	if f.dryRun {
@@ -320,6 +328,9 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 		}
 		return runErr(err)
 	}
+	if out != nil && out.Summary != nil {
+		return thresholdsErr(out.Summary.Thresholds)
+	}
 	return nil
 }
 
@@ -377,8 +388,12 @@ func newValidateCmd(env *Env) *cobra.Command {
 				for _, ph := range plan.Phases {
 					total += ph.Duration.D()
 				}
-				fmt.Fprintf(env.Stdout, "%s: ok — %s, %d scenarios × %d phases (%s), %s\n", path, p.System.Driver,
-					len(plan.Scenarios), len(plan.Phases), total, plan.Mode)
+				th := ""
+				if n := len(p.Thresholds); n > 0 {
+					th = fmt.Sprintf(", %d thresholds", n)
+				}
+				fmt.Fprintf(env.Stdout, "%s: ok — %s, %d scenarios × %d phases (%s), %s%s\n", path, p.System.Driver,
+					len(plan.Scenarios), len(plan.Phases), total, plan.Mode, th)
 			}
 			if bad > 0 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("%d of %d profiles invalid: %w", bad, len(args), profile.ErrInvalid)}

@@ -14,6 +14,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/pacbench/pacbench/internal/runner"
+	"github.com/pacbench/pacbench/internal/threshold"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 )
@@ -31,6 +32,9 @@ type Summary struct {
 	StartedAt string     `json:"started_at"`
 	EndedAt   string     `json:"ended_at"`
 	Scenarios []Scenario `json:"scenarios"`
+	// Thresholds are the profile's and --threshold's conditions, each
+	// with its measured values and pass/fail (absent when none was given).
+	Thresholds []threshold.Result `json:"thresholds,omitempty"`
 	// Notes are problems that did not stop the run but bear on its
 	// results (results files not written, non-finite values written as
 	// null, an interrupt after the last phase).

@@ -56,6 +56,7 @@ func WriteTable(w io.Writer, s *Summary) error {
 	for _, sc := range s.Scenarios {
 		bw.printf("  %s: %s — %s\n", sc.Name, verdictWord(sc.PACELC), sc.PACELC.Evidence)
 	}
+	writeThresholds(bw, s)
 	return bw.err
 }
 

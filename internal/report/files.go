@@ -278,7 +278,10 @@ func Hgrm(h *hdrhistogram.Histogram) ([]byte, error) {
 }
 
 // CSV renders summary.csv: one row per scenario × phase × op. A
-// non-finite number is written as an empty field.
+// non-finite number is written as an empty field. The last columns are
+// tidy-data keys: run_id, phase_index (the phase's place in the profile's
+// phase list, 0-based) and level_<key> for every level key of the run
+// (levelKeys).
 func CSV(s *Summary) ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
@@ -296,10 +299,22 @@ func CSV(s *Summary) ([]byte, error) {
 		header = append(header, c.Name)
 	}
 	header = append(header, "generator_wait_mean_ms", "generator_wait_p99_ms", "generator_wait_max_ms")
+	keys := levelKeys(s.Scenarios)
+	header = append(header, "run_id", "phase_index")
+	for _, k := range keys {
+		header = append(header, "level_"+k)
+	}
 	_ = w.Write(header)
 	for _, sc := range s.Scenarios {
 		lv := levelString(sc.Levels)
-		for _, ph := range sc.Phases {
+		tidy := func(pi int) []string {
+			out := []string{s.RunID, strconv.Itoa(pi)}
+			for _, k := range keys {
+				out = append(out, sc.Levels[k])
+			}
+			return out
+		}
+		for pi, ph := range sc.Phases {
 			ops := make([]string, 0, len(ph.Ops))
 			for k := range ph.Ops {
 				ops = append(ops, k)
@@ -308,7 +323,8 @@ func CSV(s *Summary) ([]byte, error) {
 			for _, k := range ops {
 				kind, _ := op.ParseKind(k)
 				row := append(csvRow(sc, lv, ph, k, ph.Ops[k]), checkColumns(s, ph, cols, kind)...)
-				_ = w.Write(append(row, waitColumns(ph.Ops[k])...))
+				row = append(row, waitColumns(ph.Ops[k])...)
+				_ = w.Write(append(row, tidy(pi)...))
 			}
 		}
 	}
@@ -367,6 +383,23 @@ func kindIndex(s string) int {
 		return int(k)
 	}
 	return 99
+}
+
+// levelKeys are the level keys of the run's scenarios, one CSV column
+// each: read and write first, then the others in alphabetical order.
+func levelKeys(scs []Scenario) []string {
+	seen := map[string]bool{"read": true, "write": true}
+	var rest []string
+	for _, sc := range scs {
+		for k := range sc.Levels {
+			if !seen[k] {
+				seen[k] = true
+				rest = append(rest, k)
+			}
+		}
+	}
+	sort.Strings(rest)
+	return append([]string{"read", "write"}, rest...)
 }
 
 func levelString(l map[string]string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,54 @@ func TestCSVNonFinite(t *testing.T) {
 		}
 		if v := rows[1][col["duration_s"]]; v != "" {
 			t.Errorf("%v: duration_s = %q, want empty", x, v)
+		}
+	}
+}
+
+// TestCSVTidyColumns (issue 13): summary.csv ends with run_id, the phase's
+// index in run order and one column per level key (read, write, then the
+// others alphabetically), after every column that existed before.
+func TestCSVTidyColumns(t *testing.T) {
+	t.Parallel()
+	ops := func() map[string]*Op { return map[string]*Op{"read": {}, "write": {}} }
+	s := &Summary{RunID: "run-7", Scenarios: []Scenario{
+		{Name: "q", Levels: map[string]string{"read": "QUORUM", "write": "ONE", "serial": "SERIAL"},
+			Phases: []Phase{{PhaseHead: PhaseHead{Name: "zeta", Ops: ops()}}, {PhaseHead: PhaseHead{Name: "alpha", Ops: ops()}}}},
+		{Name: "o", Levels: map[string]string{"read": "ONE", "write": "", "consistency_hint": "x"},
+			Phases: []Phase{{PhaseHead: PhaseHead{Name: "zeta", Ops: ops()}}}},
+	}}
+	raw, err := CSV(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rows[0]
+	tail := []string{"run_id", "phase_index", "level_read", "level_write", "level_consistency_hint", "level_serial"}
+	if got := h[len(h)-len(tail):]; !slices.Equal(got, tail) {
+		t.Errorf("last columns %v, want %v", got, tail)
+	}
+	if i := slices.Index(h, "generator_wait_max_ms"); i != len(h)-len(tail)-1 {
+		t.Errorf("new columns are not appended after the existing ones: %v", h)
+	}
+	want := [][]string{
+		{"q", "zeta", "read", "run-7", "0", "QUORUM", "ONE", "", "SERIAL"},
+		{"q", "zeta", "write", "run-7", "0", "QUORUM", "ONE", "", "SERIAL"},
+		{"q", "alpha", "read", "run-7", "1", "QUORUM", "ONE", "", "SERIAL"},
+		{"q", "alpha", "write", "run-7", "1", "QUORUM", "ONE", "", "SERIAL"},
+		{"o", "zeta", "read", "run-7", "0", "ONE", "", "x", ""},
+		{"o", "zeta", "write", "run-7", "0", "ONE", "", "x", ""},
+	}
+	if len(rows) != 1+len(want) {
+		t.Fatalf("%d rows, want %d", len(rows)-1, len(want))
+	}
+	for i, w := range want {
+		r := rows[i+1]
+		got := append([]string{r[0], r[3], r[6]}, r[len(r)-len(tail):]...)
+		if !slices.Equal(got, w) {
+			t.Errorf("row %d = %v, want %v", i+1, got, w)
 		}
 	}
 }

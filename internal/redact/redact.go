@@ -114,27 +114,3 @@ func redactQuery(q string) string {
 	}
 	return b.String()
 }
-
-// Text masks every secret in s: each address-like word with credentials
-// (URL), and every occurrence of the given secret values (raw and
-// percent-encoded). Empty secrets are ignored.
-func Text(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if sec == "" {
-			continue
-		}
-		for _, form := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec)} {
-			s = strings.ReplaceAll(s, form, Mask)
-		}
-	}
-	words := strings.Fields(s)
-	for _, w := range words {
-		t := strings.Trim(w, `"'(),;<>[]{}`)
-		if strings.Contains(t, "@") || strings.Contains(t, "?") || strings.Contains(strings.ToLower(t), "%40") {
-			if HasCredentials(t) {
-				s = strings.ReplaceAll(s, t, URL(t))
-			}
-		}
-	}
-	return s
-}

@@ -202,10 +202,12 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, *system, er
 		cfg.Endpoints = c.Endpoints()
 		cfg.Links = c.Topology()
 		imp.LocalAPI = c.ToxiproxyAPI()
+		imp.Processes = c.Processes()
 	} else {
 		cfg.Links = sys.Links()
 	}
 	if Impaired(plan.Phases) {
+		imp.Kinds = profile.UsedKinds(plan.Phases)
 		b, err := OpenImpairer(sys.Impairer, cfg.Links, imp)
 		if err != nil {
 			return cfg, stop, fmt.Errorf("%w: %w", runner.ErrSetup, err)
@@ -263,7 +265,11 @@ func DryRun(p *profile.Profile, reg *impair.Registry, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "# dry run of %s: nothing is executed; roles assumed: leader/primary=%s follower/secondary=%s\n",
 		plan.Profile.Name, topo.Aliases[impair.RoleLeader], topo.Aliases[impair.RoleFollower])
-	b, err := OpenImpairer(sys.Impairer, topo, ImpairerOptions{Registry: reg, DryRun: w})
+	imp := ImpairerOptions{Registry: reg, DryRun: w, Kinds: profile.UsedKinds(plan.Phases)}
+	if sys.Cluster == profile.ClusterLocal {
+		imp.Processes = impair.DryRunProcesses{W: w, Of: "the local cluster's member"}
+	}
+	b, err := OpenImpairer(sys.Impairer, topo, imp)
 	if err != nil {
 		return err
 	}

@@ -28,12 +28,22 @@ type ImpairerOptions struct {
 	// RunID is the run's id, passed to backends that label what they
 	// create (empty for heal and dry runs).
 	RunID string
+	// Processes controls the members' processes (the local cluster's) for
+	// the process kinds; nil: the members' process settings in the
+	// topology (system.nodes[].process).
+	Processes impair.Processes
+	// Kinds are the fault kinds the run uses: a backend none of them needs
+	// is not opened. Nil opens every backend the deployment has (heal).
+	Kinds []string
 }
 
 // OpenImpairer is the one place where `run`, `run --dry-run` and `heal`
 // choose and build the impairment backend: the kind spec names, from the
 // registry, with the spec's options (the embedded Toxiproxy's API for a
-// local cluster), over topo.
+// local cluster), over topo; and, for the fault kinds that one does not
+// handle (pause, kill), the first registered backend that does (the
+// process backend), the two composed into one (impair.Mux). A backend
+// whose kinds the run does not use (o.Kinds) is left out.
 func OpenImpairer(spec impair.BackendSpec, topo impair.Topology, o ImpairerOptions) (impair.Backend, error) {
 	reg := o.Registry
 	if reg == nil {
@@ -45,11 +55,67 @@ func OpenImpairer(spec impair.BackendSpec, topo impair.Topology, o ImpairerOptio
 	if o.LocalAPI != "" {
 		spec = spec.With(impair.OptionAPI, o.LocalAPI)
 	}
-	b, err := reg.Open(spec, impair.Config{Topology: topo, Getenv: o.Getenv, DryRun: o.DryRun, RunID: o.RunID})
+	cfg := impair.Config{Topology: topo, Getenv: o.Getenv, DryRun: o.DryRun, Processes: o.Processes, RunID: o.RunID}
+	chosen, err := reg.Lookup(spec.Kind)
 	if err != nil {
 		return nil, fmt.Errorf("bench: impairment backend: %w", err)
 	}
-	return b, nil
+	var parts []impair.MuxPart
+	taken := map[string]bool{}
+	add := func(b impair.BackendSpec, kinds []string) error {
+		var mine []string
+		for _, k := range kinds {
+			if !taken[k] {
+				mine = append(mine, k)
+			}
+		}
+		if len(mine) == 0 || (o.Kinds != nil && !slices.ContainsFunc(mine, func(k string) bool { return slices.Contains(o.Kinds, k) })) {
+			return nil
+		}
+		be, err := reg.Open(b, cfg)
+		if err != nil {
+			return fmt.Errorf("bench: impairment backend: %w", err)
+		}
+		for _, k := range mine {
+			taken[k] = true
+		}
+		parts = append(parts, impair.MuxPart{Backend: be, Kinds: mine})
+		return nil
+	}
+	if err := add(spec, impair.HandledKinds(chosen)); err != nil {
+		return nil, err
+	}
+	for _, kind := range reg.Kinds() {
+		f, _ := reg.Lookup(kind)
+		if kind == spec.Kind || !processHelper(f, topo, o) {
+			continue
+		}
+		if err := add(impair.BackendSpec{Kind: kind}, impair.HandledKinds(f)); err != nil {
+			return nil, err
+		}
+	}
+	switch len(parts) {
+	case 0: // nothing the run uses: the chosen backend alone
+		b, err := reg.Open(spec, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("bench: impairment backend: %w", err)
+		}
+		return b, nil
+	case 1:
+		return parts[0].Backend, nil
+	}
+	return impair.NewMux(parts...), nil
+}
+
+// processHelper reports whether factory f is a helper for kinds the
+// chosen backend lacks that this deployment can serve: the process
+// backend, when pacbench reaches some member's process (the local
+// cluster's Processes, or system.nodes[].process).
+func processHelper(f impair.Factory, topo impair.Topology, o ImpairerOptions) bool {
+	if !slices.ContainsFunc(impair.HandledKinds(f), func(k string) bool { return impair.ClassOf(k) == impair.ClassProcess }) {
+		return false
+	}
+	return o.Processes != nil || slices.ContainsFunc(topo.Members, func(m impair.MemberLinks) bool { return m.Process != nil && !m.Process.IsZero() })
 }
 
 // Impaired reports whether any phase of the plan injects impairments.

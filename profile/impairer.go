@@ -9,7 +9,22 @@ func (s System) Links() impair.Topology {
 	var t impair.Topology
 	for _, n := range s.Nodes {
 		t.Members = append(t.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy, PeerProxy: n.PeerProxy,
-			Container: n.Container, Address: n.Address, Endpoint: n.Endpoint, Options: n.Options})
+			Container: n.Container, Address: n.Address, Endpoint: n.Endpoint, Options: n.Options, Process: n.Process})
 	}
 	return t
+}
+
+// processReach says whose processes the process backend can reach: every
+// member of a local cluster, else the nodes with process settings.
+func (s System) processReach() *impair.ProcessReach {
+	if s.Cluster == ClusterLocal {
+		return &impair.ProcessReach{All: true}
+	}
+	r := &impair.ProcessReach{Hint: "give it system.nodes[].process (its container, or pid and start commands)"}
+	for _, n := range s.Nodes {
+		if n.Process != nil && !n.Process.IsZero() {
+			r.Members = append(r.Members, n.Name)
+		}
+	}
+	return r
 }

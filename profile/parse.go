@@ -120,7 +120,20 @@ func Parse(file string, data []byte, o Options) (*Profile, error) {
 	if err := c.result(); err != nil {
 		return nil, err
 	}
+	p.resolvePaths(file)
 	return p, nil
+}
+
+// resolvePaths makes the relative program paths of the nodes' process
+// commands absolute against the profile's directory (once validated), so
+// that the profile runs the same from any working directory.
+func (p *Profile) resolvePaths(file string) {
+	for i, n := range p.System.Nodes {
+		if n.Process != nil && file != "" {
+			r := n.Process.Resolve(filepath.Dir(file))
+			p.System.Nodes[i].Process = &r
+		}
+	}
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)

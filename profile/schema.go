@@ -88,7 +88,16 @@ type Node struct {
 	// Options are impairment-backend settings of this member (chaosmesh:
 	// pod, selector, namespace); the backend validates them.
 	Options map[string]string `yaml:"options" json:"options,omitempty"`
+	// Process says how pacbench reaches the member's process for the
+	// process faults (pause, kill): its container, or pid and start
+	// commands (nil: it cannot).
+	Process *Process `yaml:"process" json:"process,omitempty"`
 }
+
+// Process is how pacbench reaches one member's process
+// (system.nodes[].process). It is an alias of impair.ProcessSpec: the
+// impair package owns the process faults.
+type Process = impair.ProcessSpec
 
 // CredentialsFrom names environment variables holding credentials.
 type CredentialsFrom struct {

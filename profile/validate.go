@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -196,6 +197,15 @@ func (c *checker) system(p *Profile, o Options) drivers.Driver {
 		default:
 			seen[n.Name] = i
 		}
+		if n.Process != nil {
+			for _, e := range impair.CheckProcessSpec(*n.Process, filepath.Dir(c.file)) {
+				field := path + ".process"
+				if e.Field != "" {
+					field += "." + e.Field
+				}
+				c.add(field, "%s", e.Err.Error())
+			}
+		}
 	}
 	for k := range s.Options {
 		if redact.SecretKey.MatchString(k) {
@@ -269,9 +279,24 @@ func (c *checker) impairer(p *Profile, reg *impair.Registry) {
 	if reg == nil {
 		return
 	}
-	for _, e := range reg.Check(s.Impairer, impair.Setup{Local: local, Impaired: impaired, Topology: s.Links()}) {
+	setup := impair.Setup{Local: local, Impaired: impaired, Kinds: UsedKinds(p.Phases), Topology: s.Links()}
+	for _, e := range reg.Check(s.Impairer, setup) {
 		c.add("system."+e.Field, "%s", e.Err.Error())
 	}
+}
+
+// UsedKinds lists the fault kinds the phases use, in first-use order
+// (never nil).
+func UsedKinds(phases []Phase) []string {
+	out := []string{}
+	for _, ph := range phases {
+		for _, s := range ph.Impairments {
+			if !slices.Contains(out, s.Kind) {
+				out = append(out, s.Kind)
+			}
+		}
+	}
+	return out
 }
 
 // members returns the member names a profile can name and whether they are
@@ -565,6 +590,7 @@ func (c *checker) impairments(path string, specs []Impairment, p *Profile, names
 	if known {
 		env.Members = names
 	}
+	env.Processes = p.System.processReach()
 	if reg != nil {
 		env.Backend = reg.CheckerFor(p.System.Impairer.Kind)
 	}

@@ -92,11 +92,15 @@ type Etcd struct {
 	abandon  <-chan struct{}
 	toxi     *impair.ToxiServer
 	members  []*member
+	exe      string   // re-executed for each member (restarts too)
+	args     []string // its arguments
+	ownerMu  sync.Mutex
+	stopped  atomic.Bool // set by Stop first: no Restart after it
 	stopOnce sync.Once
 	stopErr  error
 }
 
-// member is one member process and its proxies.
+// member is one member, its proxies and its current process.
 type member struct {
 	name        string
 	clientURL   string // advertised = client proxy URL
@@ -105,14 +109,38 @@ type member struct {
 	peerProxy   string
 	logPath     string // "" when logs go to EtcdOptions.Log
 
+	config   memberConfig // what every start of the member runs with
+	logFile  *os.File
+	logw     io.Writer   // where the member's output goes
+	stopping atomic.Bool // set by Stop before it signals the process
+	mu       sync.Mutex  // serialises Kill, Pause, Resume, Restart and Stop's marking
+	cur      atomic.Pointer[proc]
+}
+
+// proc is one run of a member's process (a restart makes a new one).
+type proc struct {
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
-	logFile  *os.File
 	killed   atomic.Bool   // set by Kill before the process is reaped
-	stopping atomic.Bool   // set by Stop before it signals the process
 	exited   chan struct{} // closed once the process has been reaped
 	waitErr  error         // valid after exited is closed
 	exitedAt time.Time     // valid after exited is closed
+}
+
+// proc returns the member's current process (nil before it started).
+func (m *member) proc() *proc { return m.cur.Load() }
+
+// running reports whether p is a process that has not exited.
+func (p *proc) running() bool {
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
 }
 
 // StartEtcd starts a local etcd cluster and returns when a leader is elected
@@ -139,7 +167,7 @@ func StartEtcd(ctx context.Context, o EtcdOptions) (_ *Etcd, err error) {
 	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	defer cancel()
 
-	e := &Etcd{dir: o.Dir, abandon: o.Abandon}
+	e := &Etcd{dir: o.Dir, abandon: o.Abandon, exe: o.Exe, args: o.Args}
 	if e.dir == "" {
 		// First clean what SIGKILLed runs left, then tag the new directory
 		// with its owner so the next run can tell if it is left behind.
@@ -184,14 +212,8 @@ func StartEtcd(ctx context.Context, o EtcdOptions) (_ *Etcd, err error) {
 			return nil, fmt.Errorf("etcd cluster: start %s: %w", m.name, err)
 		}
 	}
-	if e.ownDir {
-		procs := make([]owner.Proc, len(e.members))
-		for i, m := range e.members {
-			procs[i] = owner.Of(m.cmd.Process.Pid)
-		}
-		if err := writeOwner(e.dir, procs); err != nil {
-			return nil, fmt.Errorf("etcd cluster: %w", err)
-		}
+	if err := e.tagOwners(); err != nil {
+		return nil, fmt.Errorf("etcd cluster: %w", err)
 	}
 	if err := e.waitHealthy(ctx); err != nil {
 		return nil, fmt.Errorf("etcd cluster: %w", err)
@@ -266,9 +288,42 @@ func (e *Etcd) plan(n int) ([]memberConfig, []net.Listener, error) {
 	return configs, held, nil
 }
 
-// start launches the member process.
+// tagOwners records this process and the members' current processes in
+// the owner file of a directory StartEtcd created (see CleanStale).
+func (e *Etcd) tagOwners() error {
+	if !e.ownDir {
+		return nil
+	}
+	e.ownerMu.Lock()
+	defer e.ownerMu.Unlock()
+	var procs []owner.Proc
+	for _, m := range e.members {
+		if p := m.proc(); p != nil {
+			procs = append(procs, owner.Of(p.cmd.Process.Pid))
+		}
+	}
+	return writeOwner(e.dir, procs)
+}
+
+// start launches the member process for the first time.
 func (m *member) start(exe string, args []string, mc memberConfig, logw io.Writer) error {
-	raw, err := json.Marshal(mc)
+	m.config = mc
+	if logw == nil {
+		m.logPath = filepath.Join(filepath.Dir(mc.Dir), m.name+".log")
+		f, err := os.Create(m.logPath)
+		if err != nil {
+			return fmt.Errorf("log file: %w", err)
+		}
+		m.logFile, logw = f, f
+	}
+	m.logw = logw
+	return m.spawn(exe, args)
+}
+
+// spawn starts a process of the member from its configuration and makes
+// it the current one.
+func (m *member) spawn(exe string, args []string) error {
+	raw, err := json.Marshal(m.config)
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
@@ -281,15 +336,9 @@ func (m *member) start(exe string, args []string, mc memberConfig, logw io.Write
 	// peer that is itself shutting down, while the run's clients retry
 	// against them (a 7 s exit instead of 2 s).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if logw == nil {
-		m.logPath = filepath.Join(filepath.Dir(mc.Dir), m.name+".log")
-		if m.logFile, err = os.Create(m.logPath); err != nil {
-			return fmt.Errorf("log file: %w", err)
-		}
-		logw = m.logFile
-	}
-	cmd.Stdout, cmd.Stderr = logw, logw
-	if m.stdin, err = cmd.StdinPipe(); err != nil {
+	cmd.Stdout, cmd.Stderr = m.logw, m.logw
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		return fmt.Errorf("stdin pipe: %w", err)
 	}
 	// Pdeathsig fires when the *thread* that forked the child exits: fork
@@ -298,16 +347,15 @@ func (m *member) start(exe string, args []string, mc memberConfig, logw io.Write
 	err = cmd.Start()
 	runtime.UnlockOSThread()
 	if err != nil {
-		m.stdin.Close()
+		p.stdin.Close()
 		return fmt.Errorf("exec %s: %w", exe, err)
 	}
-	m.cmd = cmd
-	m.exited = make(chan struct{})
 	go func() {
-		m.waitErr = cmd.Wait()
-		m.exitedAt = time.Now()
-		close(m.exited)
+		p.waitErr = cmd.Wait()
+		p.exitedAt = time.Now()
+		close(p.exited)
 	}()
+	m.cur.Store(p)
 	return nil
 }
 
@@ -338,10 +386,8 @@ func (e *Etcd) waitHealthy(ctx context.Context) error {
 	var last error
 	for {
 		for _, m := range e.members {
-			select {
-			case <-m.exited:
-				return fmt.Errorf("%w: %s: %v%s", ErrMemberExited, m.name, m.waitErr, m.logTail())
-			default:
+			if p := m.proc(); !p.running() {
+				return fmt.Errorf("%w: %s: %v%s", ErrMemberExited, m.name, p.waitErr, m.logTail())
 			}
 		}
 		if last = e.healthyOnce(ctx, clients); last == nil {
@@ -429,8 +475,8 @@ func (e *Etcd) Dir() string { return e.dir }
 func (e *Etcd) PIDs() map[string]int {
 	out := make(map[string]int, len(e.members))
 	for _, m := range e.members {
-		if m.cmd != nil {
-			out[m.name] = m.cmd.Process.Pid
+		if p := m.proc(); p != nil {
+			out[m.name] = p.cmd.Process.Pid
 		}
 	}
 	return out
@@ -487,42 +533,47 @@ type MemberDeath struct {
 func (e *Etcd) Died() []MemberDeath {
 	var out []MemberDeath
 	for _, m := range e.members {
-		if m.cmd == nil {
-			continue
-		}
-		select {
-		case <-m.exited:
-		default:
-			continue
-		}
-		if m.killed.Load() || m.stopping.Load() {
+		p := m.proc()
+		if p == nil || p.running() || p.killed.Load() || m.stopping.Load() {
 			continue
 		}
 		why := "exited"
-		if m.waitErr != nil {
-			why = m.waitErr.Error()
+		if p.waitErr != nil {
+			why = p.waitErr.Error()
 		}
-		out = append(out, MemberDeath{Name: m.name, PID: m.cmd.Process.Pid, At: m.exitedAt, Err: why})
+		out = append(out, MemberDeath{Name: m.name, PID: p.cmd.Process.Pid, At: p.exitedAt, Err: why})
 	}
 	return out
 }
 
 // Kill sends SIGKILL to one member and waits until its process is reaped.
+// A killed member is not a death (Died); Restart starts it again.
 func (e *Etcd) Kill(name string) error {
-	i := slices.IndexFunc(e.members, func(m *member) bool { return m.name == name })
-	if i < 0 {
-		return fmt.Errorf("etcd cluster: kill %q: %w", name, ErrUnknownMember)
+	m, err := e.member("kill", name)
+	if err != nil {
+		return err
 	}
-	m := e.members[i]
-	if m.cmd == nil {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.proc()
+	if p == nil {
 		return fmt.Errorf("etcd cluster: kill %s: not started", name)
 	}
-	m.killed.Store(true)
-	if err := m.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	p.killed.Store(true)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("etcd cluster: kill %s: %w", name, err)
 	}
-	<-m.exited
+	<-p.exited
 	return nil
+}
+
+// member returns the member named name (op names the caller in errors).
+func (e *Etcd) member(op, name string) (*member, error) {
+	i := slices.IndexFunc(e.members, func(m *member) bool { return m.name == name })
+	if i < 0 {
+		return nil, fmt.Errorf("etcd cluster: %s %q: %w", op, name, ErrUnknownMember)
+	}
+	return e.members[i], nil
 }
 
 // Stop stops every member (SIGTERM one after the other; SIGKILL for those
@@ -531,6 +582,7 @@ func (e *Etcd) Kill(name string) error {
 // it. Idempotent.
 func (e *Etcd) Stop() error {
 	e.stopOnce.Do(func() {
+		e.stopped.Store(true)
 		var errs []error
 		// One member at a time: a leader told to stop hands leadership to a
 		// live peer, which is quick; stopping all at once makes it wait for
@@ -538,25 +590,28 @@ func (e *Etcd) Stop() error {
 		grace := time.NewTimer(StopGrace)
 		defer grace.Stop()
 		expired := e.hurry
-		for _, m := range e.members { // those already dead stay listed by Died
-			if m.cmd != nil {
-				select {
-				case <-m.exited:
-				default:
-					m.stopping.Store(true)
-				}
+		procs := make([]*proc, len(e.members))
+		for i, m := range e.members { // those already dead stay listed by Died
+			m.mu.Lock() // no Restart from here on
+			if p := m.proc(); p.running() {
+				m.stopping.Store(true)
+				// A paused member must run to handle SIGTERM.
+				_ = p.cmd.Process.Signal(syscall.SIGCONT)
 			}
+			procs[i] = m.proc()
+			m.mu.Unlock()
 		}
-		for _, m := range e.members {
-			if m.cmd == nil {
+		for i, m := range e.members {
+			p := procs[i]
+			if p == nil {
 				continue
 			}
 			if !expired {
-				_ = m.cmd.Process.Signal(syscall.SIGTERM)
+				_ = p.cmd.Process.Signal(syscall.SIGTERM)
 				select {
-				case <-m.exited:
-					if m.waitErr != nil && !m.killed.Load() {
-						errs = append(errs, fmt.Errorf("member %s: %w%s", m.name, m.waitErr, m.logTail()))
+				case <-p.exited:
+					if p.waitErr != nil && !p.killed.Load() {
+						errs = append(errs, fmt.Errorf("member %s: %w%s", m.name, p.waitErr, m.logTail()))
 					}
 				case <-grace.C:
 					expired = true
@@ -565,10 +620,10 @@ func (e *Etcd) Stop() error {
 				}
 			}
 			if expired {
-				_ = m.cmd.Process.Signal(syscall.SIGKILL)
-				<-m.exited
+				_ = p.cmd.Process.Signal(syscall.SIGKILL)
+				<-p.exited
 			}
-			m.stdin.Close()
+			p.stdin.Close()
 		}
 		for _, m := range e.members {
 			if m.logFile != nil {

@@ -59,6 +59,9 @@ type MemberLinks struct {
 	// Options are backend-specific settings of the member
 	// (system.nodes[].options; chaosmesh: pod, selector, namespace).
 	Options map[string]string `json:"options,omitempty"`
+	// Process says how to reach its process for the process faults (nil:
+	// through the deployment's own Processes, e.g. the local cluster's).
+	Process *ProcessSpec `json:"process,omitempty"`
 }
 
 // Topology lists members with their links, as resolved at run time.
@@ -71,14 +74,15 @@ type Topology struct {
 	Aliases map[string]string `json:"aliases,omitempty"`
 }
 
-// Action is one resolved fault on one link of one member.
+// Action is one resolved fault on one link (network kinds) or on the
+// process (process kinds: no link) of one member.
 type Action struct {
 	// Kind is one of the Kind* constants.
 	Kind string `json:"kind"`
 	// Member is the resolved member name.
 	Member string `json:"member"`
-	// Link is which of its links.
-	Link LinkKind `json:"link"`
+	// Link is which of its links ("" for the process kinds).
+	Link LinkKind `json:"link,omitempty"`
 	// Direction is Downstream or Upstream (partition/down: both directions
 	// produce two actions, or the backend treats the whole link).
 	Direction string `json:"direction,omitempty"`

@@ -82,8 +82,12 @@ type Setup struct {
 	// Local is true when pacbench starts the cluster itself (an embedded
 	// Toxiproxy carries its links).
 	Local bool
-	// Impaired is true when some phase has impairments.
+	// Impaired is true when some phase has impairments of a kind the
+	// backend handles (Registry.Check narrows it by Kinds).
 	Impaired bool
+	// Kinds are the fault kinds the phases use (nil: not known; Impaired
+	// is then taken as it is).
+	Kinds []string
 	// Topology lists the members of an existing deployment and their links
 	// (system.nodes; empty for a local cluster).
 	Topology Topology
@@ -122,6 +126,10 @@ type Config struct {
 	// RunID is the run's id, for backends that label what they create
 	// (chaosmesh); empty outside a run (heal, dry run).
 	RunID string
+	// Processes controls the members' processes for the process backend
+	// (the local cluster's); nil: the members' process settings in
+	// Topology (MemberLinks.Process).
+	Processes Processes
 }
 
 // getenv returns c.Getenv(name), or "" when Getenv or name is unset.
@@ -171,6 +179,7 @@ func Builtin() *Registry {
 		ToxiproxyFactory{},
 		NetemFactory{},
 		ChaosMeshFactory{},
+		ProcessFactory{},
 	)
 }
 
@@ -231,6 +240,9 @@ func (r *Registry) Check(b BackendSpec, s Setup) []SetupError {
 		out = append(out, SetupError{"impairer.api", errors.New("set either api or options.api, not both")})
 	}
 	s.Options = b.Merged()
+	if s.Kinds != nil {
+		s.Impaired = s.Impaired && slices.ContainsFunc(s.Kinds, func(k string) bool { return Handles(f, k) })
+	}
 	for _, k := range sortedKeys(s.Options) {
 		field := optionField(b, k)
 		i := slices.IndexFunc(info.Options, func(o Option) bool { return o.Key == k })

@@ -28,6 +28,7 @@ import (
 //     set, for backends that drop by address. Partitioning every member is
 //     invalid.
 //   - down: every link of the member, whole link (no direction).
+//   - pause, kill: one action per named member, on its process (no link).
 //
 // Resolve is a pure function: safe for concurrent use.
 func Resolve(imps []Spec, topo Topology) ([]Action, error) {
@@ -64,6 +65,12 @@ func resolveOne(imp Spec, topo Topology) ([]Action, error) {
 			for _, l := range []LinkKind{LinkClient, LinkPeer} {
 				out = append(out, Action{Kind: KindDown, Member: m, Link: l})
 			}
+		}
+		return out, nil
+	case KindPause, KindKill:
+		out := make([]Action, len(members))
+		for i, m := range members {
+			out[i] = Action{Kind: imp.Kind, Member: m}
 		}
 		return out, nil
 	}
@@ -254,6 +261,9 @@ func linkDirections(set, direction string) ([]linkDir, error) {
 // Describe renders one action as a human line for logs and the manifest,
 // e.g. "latency 40ms±5ms on m1 peer downstream". Safe for concurrent use.
 func Describe(a Action) string {
+	if ClassOf(a.Kind) == ClassProcess {
+		return a.Kind + " " + a.Member
+	}
 	var b strings.Builder
 	b.WriteString(a.Kind)
 	switch a.Kind {

@@ -15,6 +15,23 @@ const (
 	KindPartition = "partition"
 	KindDown      = "down"
 	KindReset     = "reset"
+	// KindPause stops a member's process (SIGSTOP, docker pause) until the
+	// heal resumes it (SIGCONT, docker unpause): the classic gray failure.
+	KindPause = "pause"
+	// KindKill kills a member's process (SIGKILL, docker kill); the heal
+	// starts it again with the same data and identity.
+	KindKill = "kill"
+)
+
+// Fault classes: what a kind acts on, and so which backend applies it.
+const (
+	// ClassNetwork kinds act on links: the backend system.impairer chooses
+	// (Toxiproxy, netem, …) applies them.
+	ClassNetwork = "network"
+	// ClassProcess kinds act on the members' processes: the process backend
+	// (ProcessFactory) applies them, unless the chosen backend handles them
+	// itself (KindsHandler).
+	ClassProcess = "process"
 )
 
 // Link sets an impairment may name (Spec.Links).
@@ -69,8 +86,10 @@ const MaxDelay = time.Hour
 // kindDef is what one fault kind accepts.
 type kindDef struct {
 	name  string
+	class string   // ClassNetwork (the zero value) or ClassProcess
 	keys  []string // keys that apply besides kind
 	links bool     // acts on a chosen link set (links, direction)
+	cuts  bool     // takes its targets out of the cluster (a phase must leave one member in)
 	check func(s Spec, has func(string) bool, add func(key, format string, args ...any))
 }
 
@@ -78,9 +97,11 @@ type kindDef struct {
 var kindDefs = []kindDef{
 	{name: KindLatency, keys: []string{KeyTarget, KeyLinks, KeyDirection, KeyDelay, KeyJitter, KeyLoss}, links: true, check: checkLatency},
 	{name: KindBandwidth, keys: []string{KeyTarget, KeyLinks, KeyDirection, KeyRateKBps}, links: true, check: checkBandwidth},
-	{name: KindPartition, keys: []string{KeyTarget, KeyMembers}},
-	{name: KindDown, keys: []string{KeyTarget}},
+	{name: KindPartition, keys: []string{KeyTarget, KeyMembers}, cuts: true},
+	{name: KindDown, keys: []string{KeyTarget}, cuts: true},
 	{name: KindReset, keys: []string{KeyTarget, KeyLinks, KeyDirection}, links: true},
+	{name: KindPause, class: ClassProcess, keys: []string{KeyTarget, KeyMembers}, cuts: true},
+	{name: KindKill, class: ClassProcess, keys: []string{KeyTarget, KeyMembers}, cuts: true},
 }
 
 // specKeys lists every key of a Spec besides kind, in YAML order.
@@ -103,6 +124,30 @@ func Directions() []string { return []string{Downstream, Upstream, DirectionBoth
 
 // Roles returns the role words a target may be.
 func Roles() []string { return []string{RoleLeader, RoleFollower, RolePrimary, RoleSecondary} }
+
+// ClassOf returns the class of a fault kind (ClassNetwork, ClassProcess),
+// "" for an unknown kind.
+func ClassOf(kind string) string {
+	k := kindOf(kind)
+	switch {
+	case k == nil:
+		return ""
+	case k.class == "":
+		return ClassNetwork
+	}
+	return k.class
+}
+
+// KindsOf returns the fault kinds of a class, in documentation order.
+func KindsOf(class string) []string {
+	var out []string
+	for _, k := range kindDefs {
+		if ClassOf(k.name) == class {
+			out = append(out, k.name)
+		}
+	}
+	return out
+}
 
 func kindOf(name string) *kindDef {
 	for i := range kindDefs {
@@ -152,12 +197,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // as a profile writes it (package profile reuses it as profile.Impairment).
 // Plain data: safe to share read-only.
 type Spec struct {
-	// Kind is latency, bandwidth, partition, down or reset.
+	// Kind is latency, bandwidth, partition, down, reset (network), or
+	// pause, kill (process).
 	Kind string `yaml:"kind" json:"kind"`
 	// Target is the member: a name, "leader", "follower", "primary",
-	// "secondary". Partition may name several in Members instead.
+	// "secondary". Partition, pause and kill may name several in Members
+	// instead.
 	Target string `yaml:"target" json:"target,omitempty"`
-	// Members lists several targets (partition).
+	// Members lists several targets (partition, pause, kill).
 	Members []string `yaml:"members" json:"members,omitempty"`
 	// Links is the link set: "client" (client→member), "peer_out" (what the
 	// member sends to its peers), "peer" (all the member's peer links), or
@@ -276,8 +323,13 @@ type CheckEnv struct {
 	// Written reports whether key of the i-th spec was written in the
 	// profile; nil: a key counts as written when its field is non-zero.
 	Written func(i int, key string) bool
-	// Backend, if set, vets each spec against the chosen backend.
+	// Backend, if set, vets each spec of a kind it handles (see Handles)
+	// against the chosen backend.
 	Backend SpecChecker
+	// Processes, if set, says whose processes the process backend can
+	// reach, for the process kinds Backend does not handle; nil: not known
+	// (any target is accepted).
+	Processes *ProcessReach
 }
 
 // Validate reports every problem with one phase's impairments, in order:
@@ -301,22 +353,29 @@ func Validate(specs []Spec, env CheckEnv) []FieldError {
 		if !checkSpec(s, env, has, add) {
 			continue
 		}
-		if s.Kind == KindPartition || s.Kind == KindDown {
+		if kindOf(s.Kind).cuts {
 			for _, t := range s.targets() {
 				if t != "" {
 					cut.add(t)
 				}
 			}
 			if n := len(env.Members); n > 0 && cut.all(n) {
-				add("", "%s would isolate every member of the %d-member cluster (%s); leave at least one member out",
-					s.Kind, n, strings.Join(append(slices.Clone(cut.names), cut.roles...), ", "))
+				verb := "isolate"
+				if ClassOf(s.Kind) == ClassProcess {
+					verb = "stop or isolate"
+				}
+				add("", "%s would %s every member of the %d-member cluster (%s); leave at least one member out",
+					s.Kind, verb, n, strings.Join(append(slices.Clone(cut.names), cut.roles...), ", "))
 			}
 		}
-		if env.Backend != nil {
+		switch {
+		case env.Backend != nil && (Handles(env.Backend, s.Kind) || ClassOf(s.Kind) == ClassNetwork):
 			for _, fe := range env.Backend.CheckSpec(s) {
 				fe.Index = i
 				out = append(out, fe)
 			}
+		case ClassOf(s.Kind) == ClassProcess && env.Processes != nil:
+			env.Processes.check(s, env.Members, add)
 		}
 	}
 	return out
@@ -360,10 +419,7 @@ func checkTargets(s Spec, members []string, add func(key, format string, args ..
 		add("", "%s: a member name or %s", want, strings.Join(Roles(), ", "))
 	}
 	for i, t := range targets {
-		key := KeyTarget
-		if j := i - (len(targets) - len(s.Members)); j >= 0 {
-			key = fmt.Sprintf("%s[%d]", KeyMembers, j)
-		}
+		key := targetKey(s, i)
 		switch {
 		case t == "":
 			add(key, "empty member name")
@@ -374,6 +430,15 @@ func checkTargets(s Spec, members []string, add func(key, format string, args ..
 			add(key, "unknown member %q (want %s)", t, strings.Join(append(Roles(), members...), ", "))
 		}
 	}
+}
+
+// targetKey is the key path of the i-th of s.targets(): "target" or
+// "members[j]".
+func targetKey(s Spec, i int) string {
+	if j := i - (len(s.targets()) - len(s.Members)); j >= 0 {
+		return fmt.Sprintf("%s[%d]", KeyMembers, j)
+	}
+	return KeyTarget
 }
 
 // checkLinks checks the link set and direction of a link kind.

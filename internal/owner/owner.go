@@ -76,3 +76,25 @@ func (p Proc) Gone() bool {
 	i := strings.LastIndexByte(string(b), ')')
 	return err == nil && i > 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
+
+// State returns the state letter of pid (field 3 of /proc/<pid>/stat: R
+// running, S/D sleeping, T stopped by a signal, t stopped by tracing, Z
+// zombie, X dead), or 0 if it cannot be read (no such process, no /proc).
+func State(pid int) byte {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
+}
+
+// Stopped reports whether pid is stopped by a signal (SIGSTOP) or by
+// tracing.
+func Stopped(pid int) bool {
+	s := State(pid)
+	return s == 'T' || s == 't'
+}

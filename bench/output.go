@@ -173,7 +173,7 @@ func (x *execution) run(ctx context.Context, cfg runner.Config) (*runner.Result,
 	defer cancel(nil)
 	cfg.OnTick = func(t runner.Tick) {
 		st := sink.Tick{Interval: t.Interval, Phase: t.Phase, Elapsed: t.Elapsed, Ops: t.Ops, Errors: t.Errors,
-			P99: t.P99, Final: t.Final}
+			P99: t.P99, Final: t.Final, Checks: t.Recorder.Checks()}
 		if err := x.sinks.AddInterval(st, t.Recorder.Results); err != nil && runCtx.Err() == nil {
 			fmt.Fprintf(x.o.Log, "output failed at %s, stopping the run: %v\n", t.Elapsed.Round(time.Millisecond), err)
 			cancel(fmt.Errorf("%w at %s of the run: %w", ErrOutput, t.Elapsed.Round(time.Millisecond), err))

@@ -6,6 +6,9 @@
 #   - FerretDB (built from its Go module) as the MongoDB-wire server,
 #   - Apache Cassandra 5.0 (Maven Central) as a real 3-node loopback cluster
 #     behind Toxiproxy (built from its Go module),
+#   - Chromium (Debian package) for the headless-browser tests of
+#     report.html and compare.html (screenshots go to $PACBENCH_ARTIFACTS,
+#     default test-artifacts/),
 # then runs gofmt/vet checks and `go test` in two stages, so the Cassandra
 # JVMs do not share the 2 cores with the latency-sensitive etcd tests.
 # Everything it starts is stopped on exit. Integration tests whose server is
@@ -21,7 +24,7 @@ export PACBENCH_CACHE=${PACBENCH_CACHE:-$HOME/.cache/pacbench}
 mkdir -p "$PACBENCH_CACHE"
 GOTEST_FLAGS=${GOTEST_FLAGS:-}
 # Packages whose tests start no database server: run under the race detector.
-RACE_PKGS="./op/... ./internal/redact/... ./internal/owner/... ./workloads/... ./metrics/... ./profile/... ./internal/report/... ./internal/sink/... ./internal/checkers/... ./internal/impair/... ./internal/runner/... ./internal/load/... ./internal/plan/... ./internal/exporter/... ./drivers ./internal/fakedriver/..."
+RACE_PKGS="./op/... ./internal/redact/... ./internal/owner/... ./workloads/... ./metrics/... ./profile/... ./internal/report/... ./internal/htmlreport/... ./internal/sink/... ./internal/checkers/... ./internal/impair/... ./internal/runner/... ./internal/load/... ./internal/plan/... ./internal/exporter/... ./drivers ./internal/fakedriver/..."
 
 step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
@@ -78,6 +81,18 @@ step "prometheus"
 PACBENCH_PROMETHEUS_BIN=$(scripts/prometheus.sh install)
 export PACBENCH_PROMETHEUS_BIN
 PATH=$(dirname "$PACBENCH_PROMETHEUS_BIN"):$PATH
+
+step "chromium (headless browser tests of the HTML reports)"
+if ! command -v chromium >/dev/null 2>&1 && [[ -z "${PACBENCH_CHROMIUM:-}" ]]; then
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	else
+		echo "chromium is not installed and cannot be installed here (not root or no apt-get): its tests fail in CI, skip elsewhere"
+	fi
+fi
+command -v chromium >/dev/null 2>&1 && chromium --version || true
+export PACBENCH_ARTIFACTS=${PACBENCH_ARTIFACTS:-$ROOT/test-artifacts}
+mkdir -p "$PACBENCH_ARTIFACTS"
 
 step "ferretdb"
 eval "$(scripts/ferretdb.sh start)"

@@ -314,36 +314,19 @@ func Classify(scs []Scenario, i int, phases []profile.Phase) Verdict {
 	var v Verdict
 	var ev []string
 	// P side.
-	var pOK, pAll, pStale, pChecked int64
-	var pBehind []float64
-	for _, ph := range sc.Phases {
-		if !isPartitionNamed(ph.Name, phases) {
-			continue
-		}
-		if r := ph.Ops["read"]; r != nil {
-			pOK += r.OK
-			pAll += r.Count
-			if st, ok := staleOf(r); ok {
-				pStale += st.stale
-				pChecked += st.checked
-				if st.stale > 0 {
-					pBehind = append(pBehind, st.p50Ms)
-				}
-			}
-		}
-	}
-	if pAll > 0 {
-		avail := float64(pOK) / float64(pAll)
+	p := partitionStats(sc, phases)
+	if p.all > 0 {
+		avail := float64(p.ok) / float64(p.all)
 		word := "PC"
 		if avail >= AvailableAbove {
 			word = "PA"
 		}
 		v.Partition = &word
 		e := fmt.Sprintf("partition: %s available", pct(avail))
-		if pChecked > 0 {
-			e += fmt.Sprintf(", %s stale reads", pct(float64(pStale)/float64(pChecked)))
-			if len(pBehind) > 0 {
-				e += fmt.Sprintf(" (p50 staleness %s)", ms(maxF(pBehind)))
+		if p.checked > 0 {
+			e += fmt.Sprintf(", %s stale reads", pct(float64(p.stale)/float64(p.checked)))
+			if len(p.behind) > 0 {
+				e += fmt.Sprintf(" (p50 staleness %s)", ms(maxF(p.behind)))
 			}
 		}
 		ev = append(ev, e)
@@ -351,20 +334,7 @@ func Classify(scs []Scenario, i int, phases []profile.Phase) Verdict {
 	// E side: compare with the strongest scenario of the same system.
 	mine := elseStats(sc, phases)
 	if mine.reads > 0 {
-		strongest := -1
-		for j, o := range scs {
-			if o.System != sc.System {
-				continue
-			}
-			st := elseStats(o, phases)
-			if st.reads == 0 {
-				continue
-			}
-			if strongest < 0 || st.staleRatio() < elseStats(scs[strongest], phases).staleRatio() ||
-				(st.staleRatio() == elseStats(scs[strongest], phases).staleRatio() && st.p99 > elseStats(scs[strongest], phases).p99) {
-				strongest = j
-			}
-		}
+		strongest := strongestOf(scs, i, phases)
 		word := "EC"
 		if mine.checked > 0 && mine.staleRatio() >= StaleAbove {
 			word = "EL"
@@ -391,6 +361,55 @@ func Classify(scs []Scenario, i int, phases []profile.Phase) Verdict {
 	}
 	v.Evidence = strings.Join(ev, "; ")
 	return v
+}
+
+// partitionSide is a scenario's reads during partition phases.
+type partitionSide struct {
+	ok, all, stale, checked int64
+	behind                  []float64 // p50 time staleness (ms) of each phase with stale reads
+}
+
+func partitionStats(sc Scenario, phases []profile.Phase) partitionSide {
+	var p partitionSide
+	for _, ph := range sc.Phases {
+		if !isPartitionNamed(ph.Name, phases) {
+			continue
+		}
+		if r := ph.Ops["read"]; r != nil {
+			p.ok += r.OK
+			p.all += r.Count
+			if st, ok := staleOf(r); ok {
+				p.stale += st.stale
+				p.checked += st.checked
+				if st.stale > 0 {
+					p.behind = append(p.behind, st.p50Ms)
+				}
+			}
+		}
+	}
+	return p
+}
+
+// strongestOf returns the scenario of scs[i]'s system with reads outside
+// partitions and the fewest stale reads there (ties: the higher p99), or
+// -1 if none has such reads.
+func strongestOf(scs []Scenario, i int, phases []profile.Phase) int {
+	strongest := -1
+	var best elseSide
+	for j, o := range scs {
+		if o.System != scs[i].System {
+			continue
+		}
+		st := elseStats(o, phases)
+		if st.reads == 0 {
+			continue
+		}
+		if strongest < 0 || st.staleRatio() < best.staleRatio() ||
+			(st.staleRatio() == best.staleRatio() && st.p99 > best.p99) {
+			strongest, best = j, st
+		}
+	}
+	return strongest
 }
 
 func isPartitionNamed(name string, phases []profile.Phase) bool {

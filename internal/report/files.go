@@ -179,37 +179,46 @@ type HlogWriter struct {
 // NewHlogWriter starts a log on sink whose timestamps are relative to
 // baseMs (ms since the epoch), tagging series with names.
 func NewHlogWriter(sink io.Writer, baseMs int64, comment string, names Names) (*HlogWriter, error) {
-	h := &HlogWriter{base: baseMs, names: names}
-	h.w = hdrhistogram.NewHistogramLogWriter(sink)
-	err := h.w.OutputComment(" " + comment)
-	if err == nil {
-		err = h.w.OutputComment(" values in nanoseconds; tag = scenario/phase/op/outcome/measure (response|service)")
-	}
-	if err == nil {
-		err = h.w.OutputLogFormatVersion()
-	}
-	if err == nil {
-		err = h.w.OutputStartTime(baseMs)
-	}
-	if err == nil {
-		err = h.w.OutputBaseTime(baseMs)
-	}
-	h.w.SetBaseTime(baseMs)
-	if err == nil {
-		err = h.w.OutputLegend()
-	}
+	w, err := newLogWriter(sink, baseMs, comment, "values in nanoseconds; tag = scenario/phase/op/outcome/measure (response|service)")
 	if err != nil {
 		return nil, fmt.Errorf("hlog: header: %w", err)
 	}
-	return h, nil
+	return &HlogWriter{w: w, base: baseMs, names: names}, nil
+}
+
+// newLogWriter starts an HdrHistogram interval log (format 1.3) on sink:
+// the comment lines, the format version, start and base time (baseMs, ms
+// since the epoch; interval times are written relative to it) and the
+// legend.
+func newLogWriter(sink io.Writer, baseMs int64, comments ...string) (*hdrhistogram.HistogramLogWriter, error) {
+	w := hdrhistogram.NewHistogramLogWriter(sink)
+	var err error
+	for _, c := range comments {
+		if err == nil {
+			err = w.OutputComment(" " + c)
+		}
+	}
+	if err == nil {
+		err = w.OutputLogFormatVersion()
+	}
+	if err == nil {
+		err = w.OutputStartTime(baseMs)
+	}
+	if err == nil {
+		err = w.OutputBaseTime(baseMs)
+	}
+	w.SetBaseTime(baseMs)
+	if err == nil {
+		err = w.OutputLegend()
+	}
+	return w, err
 }
 
 // Add writes every series of an interval.
 func (h *HlogWriter) Add(iv *metrics.Interval) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	startMs := h.base + iv.StartNs/1e6
-	endMs := max(h.base+iv.EndNs/1e6, startMs) // a negative length is unreadable
+	startMs, endMs := intervalMs(h.base, iv)
 	for _, s := range iv.Series {
 		tag := h.names.Tag(s.Key)
 		for _, m := range []struct {
@@ -228,6 +237,13 @@ func (h *HlogWriter) Add(iv *metrics.Interval) error {
 		}
 	}
 	return nil
+}
+
+// intervalMs returns an interval's start and end in ms since the epoch,
+// for a log whose base is baseMs.
+func intervalMs(baseMs int64, iv *metrics.Interval) (start, end int64) {
+	start = baseMs + iv.StartNs/1e6
+	return start, max(baseMs+iv.EndNs/1e6, start) // a negative length is unreadable
 }
 
 // HgrmSeries is one .hgrm file to write: the series and its response-time

@@ -221,6 +221,11 @@ func (d *Dir) Remove(name string) error {
 	return nil
 }
 
+// FS returns a read-only view of the run directory as written so far
+// (e.g. for a sink that builds a file from the others, as report.html
+// does). Reads cannot leave the directory.
+func (d *Dir) FS() fs.FS { return d.root.FS() }
+
 // Files lists the files written so far, sorted.
 func (d *Dir) Files() []string {
 	d.mu.Lock()

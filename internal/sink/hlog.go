@@ -11,17 +11,20 @@ import (
 )
 
 // HlogFile is the interval log's name in the run directory.
-const HlogFile = "intervals.hlog"
+const HlogFile = report.IntervalLogFile
 
-// hlogSink streams intervals.hlog into the run directory during the run
-// (memory stays flat however long the run). Each interval is rendered in
-// memory and written with one call; if a write fails (a full disk), the
-// file is cut back to the last complete interval, the error stops the run,
-// and the log keeps every interval before the failure.
+// hlogSink streams an interval log (intervals.hlog, staleness.hlog) into
+// the run directory during the run (memory stays flat however long the
+// run). Each interval is rendered in memory and written with one call; if
+// a write fails (a full disk), the file is cut back to the last complete
+// interval, the error stops the run, and the log keeps every interval
+// before the failure.
 type hlogSink struct {
+	name   string
+	open   func(w io.Writer, info Info) (addFunc, error)
 	f      logFile
 	buf    bytes.Buffer
-	w      *report.HlogWriter
+	add    addFunc
 	good   int64         // bytes of complete intervals in f
 	upTo   time.Duration // run clock at the end of the last interval written
 	failed error
@@ -34,17 +37,30 @@ type logFile interface {
 	Truncate(size int64) error
 }
 
+// addFunc renders one interval into a log.
+type addFunc func(t Tick) error
+
 // NewHlog is the Factory of intervals.hlog (always on).
-func NewHlog(context.Context, Config) (Sink, error) { return &hlogSink{}, nil }
+func NewHlog(context.Context, Config) (Sink, error) {
+	return &hlogSink{name: HlogFile, open: func(w io.Writer, info Info) (addFunc, error) {
+		lw, err := report.NewHlogWriter(w, info.ClockBase.UnixMilli(), logComment(info), info.Names)
+		if err != nil {
+			return nil, err
+		}
+		return func(t Tick) error { return lw.Add(t.Interval) }, nil
+	}}, nil
+}
+
+func logComment(info Info) string { return "pacbench " + info.Version + " run " + info.RunID }
 
 // Start implements Sink: it creates the file and writes the header.
 func (h *hlogSink) Start(info Info) error {
-	f, err := info.Dir.Create(HlogFile)
+	f, err := info.Dir.Create(h.name)
 	if err != nil {
 		return err
 	}
 	h.f = f
-	h.w, err = report.NewHlogWriter(&h.buf, info.ClockBase.UnixMilli(), "pacbench "+info.Version+" run "+info.RunID, info.Names)
+	h.add, err = h.open(&h.buf, info)
 	if err != nil {
 		return err
 	}
@@ -56,7 +72,7 @@ func (h *hlogSink) AddInterval(t Tick) error {
 	if h.failed != nil {
 		return h.failed
 	}
-	if err := h.w.Add(t.Interval); err != nil {
+	if err := h.add(t); err != nil {
 		return err
 	}
 	if err := h.flush(); err != nil {
@@ -77,7 +93,7 @@ func (h *hlogSink) flush() error {
 	if terr := h.f.Truncate(h.good); terr == nil {
 		_, _ = h.f.Seek(h.good, 0)
 	}
-	h.failed = fmt.Errorf("write %s: %w", HlogFile, err)
+	h.failed = fmt.Errorf("write %s: %w", h.name, err)
 	return h.failed
 }
 
@@ -89,10 +105,10 @@ func (h *hlogSink) Finish(*End) error {
 	}
 	err := h.f.Close()
 	if h.failed != nil {
-		return fmt.Errorf("%s holds the intervals up to %s only: %w", HlogFile, h.upTo.Round(time.Millisecond), h.failed)
+		return fmt.Errorf("%s holds the intervals up to %s only: %w", h.name, h.upTo.Round(time.Millisecond), h.failed)
 	}
 	if err != nil {
-		return fmt.Errorf("close %s: %w", HlogFile, err)
+		return fmt.Errorf("close %s: %w", h.name, err)
 	}
 	return nil
 }
@@ -104,8 +120,8 @@ func (h *hlogSink) Release(dir *Dir) (string, error) {
 		return "", nil
 	}
 	h.f = nil
-	if err := dir.Remove(HlogFile); err != nil {
+	if err := dir.Remove(h.name); err != nil {
 		return "", err
 	}
-	return HlogFile + " removed to make room for the other results (disk full)", nil
+	return h.name + " removed to make room for the other results (disk full)", nil
 }

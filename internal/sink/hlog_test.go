@@ -55,11 +55,13 @@ func TestHlogFullDisk(t *testing.T) {
 			t.Parallel()
 			f := &smallFile{limit: limit}
 			names := report.NewNames([]string{"s"}, []string{"p"})
-			h := &hlogSink{f: f}
+			h := &hlogSink{name: HlogFile, f: f}
 			var err error
-			if h.w, err = report.NewHlogWriter(&h.buf, 0, "test", names); err != nil {
+			lw, err := report.NewHlogWriter(&h.buf, 0, "test", names)
+			if err != nil {
 				t.Fatal(err)
 			}
+			h.add = func(t Tick) error { return lw.Add(t.Interval) }
 			if err := h.flush(); err != nil {
 				t.Fatalf("header: %v", err)
 			}

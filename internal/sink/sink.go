@@ -112,6 +112,9 @@ type Tick struct {
 	P99         time.Duration
 	// Final marks the last interval: it ends when the last op ended.
 	Final bool
+	// Checks is the run's check registry: Interval.Checks values are
+	// indexed like Checks.Measures() (nil: no checks).
+	Checks *metrics.Checks
 }
 
 // End is what sinks are finished with.
@@ -225,8 +228,9 @@ func (r *Registry) Clone() *Registry {
 // Default returns the built-in sinks, in the order their files are
 // written: summary.json first (small, the one to keep on a full disk),
 // then manifest.json, summary.csv, the .hgrm files, the linearizability
-// visualizations, the interval log, the Prometheus endpoint and the
-// progress line.
+// visualizations, the interval logs (intervals.hlog, checks.hlog),
+// report.html (built from the files before it), the Prometheus endpoint
+// and the progress line.
 func Default() *Registry {
 	r := NewRegistry()
 	for _, e := range []entry{
@@ -236,6 +240,8 @@ func Default() *Registry {
 		{"hgrm", NewHgrm},
 		{"linearizability", NewLinearizability},
 		{"hlog", NewHlog},
+		{"checks", NewChecksLog},
+		{"report", NewReport},
 		{"prometheus", NewPrometheus},
 		{"progress", NewProgress},
 	} {

@@ -164,7 +164,7 @@ the built-in quickstart: linearizable vs serializable reads through a follower.`
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
 	root.AddCommand(newRunCmd(env), newValidateCmd(env), newDriversCmd(env), newHealCmd(env),
-		newVersionCmd(env), newClusterCmd(env), newCalibrateCmd(env), newReportCmd(env))
+		newVersionCmd(env), newClusterCmd(env), newCalibrateCmd(env), newReportCmd(env), newCompareCmd(env))
 	return root
 }
 

@@ -82,3 +82,29 @@ func TestReportUsage(t *testing.T) {
 		t.Errorf("report wrote into a directory that is not a run: %v", entries)
 	}
 }
+
+// TestReadmeScreenshot remakes the README's screenshot: the full built-in
+// quickstart (default phase lengths), its report.html checked in headless
+// Chromium like any other, the top of the page written to
+// docs/report-quickstart.png. Run it with PACBENCH_README_SHOT=1.
+func TestReadmeScreenshot(t *testing.T) {
+	if os.Getenv("PACBENCH_README_SHOT") == "" {
+		t.Skip("set PACBENCH_README_SHOT=1 to remake docs/report-quickstart.png")
+	}
+	out := t.TempDir()
+	code, _, stderr := invoke(t, "run", "--out", out, "--run-id", "quickstart", "--metrics-addr", "off", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	file := filepath.Join(out, "quickstart", htmlreport.ReportFile)
+	var d htmlreport.Data
+	pagetest.Embedded(t, file, &d)
+	res := pagetest.Check(t, file, d.Charts(), pagetest.Options{Shot: "readme-report-quickstart.png", ShotHeight: 1180})
+	png, err := os.ReadFile(res.Screenshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("../../docs/report-quickstart.png", png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -13,7 +13,7 @@ import (
 // HlogFile is the interval log's name in the run directory.
 const HlogFile = report.IntervalLogFile
 
-// hlogSink streams an interval log (intervals.hlog, staleness.hlog) into
+// hlogSink streams an interval log (intervals.hlog, checks.hlog) into
 // the run directory during the run (memory stays flat however long the
 // run). Each interval is rendered in memory and written with one call; if
 // a write fails (a full disk), the file is cut back to the last complete

@@ -79,7 +79,9 @@ func BenchmarkRecordAt(b *testing.B) {
 		ev := w.ReadEvent()
 		*ev = Read{Key: key, InvokeNs: 1_000_000, ReturnNs: 1_000_000, Found: true, Seq: 19}
 		w.RecordRead(s, ev)
-		w.Write(&Write{Key: key, Seq: 18, InvokeNs: 900_000, ReturnNs: 950_000})
+		wev := w.WriteEvent()
+		*wev = Write{Key: key, Seq: 18, InvokeNs: 900_000, ReturnNs: 950_000}
+		w.Write(wev)
 	}
 }
 

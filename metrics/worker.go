@@ -23,7 +23,7 @@ const (
 
 // Worker records the ops of one worker goroutine, which is one client
 // session of one scenario. Its recording methods (Record, RecordAt,
-// RecordOp, RecordRead, Read, ReadEvent, CheckRead, Write) must be called
+// RecordOp, RecordRead, Read, ReadEvent, CheckRead, Write, WriteEvent) must be called
 // only by that goroutine;
 // they are safe against a concurrent Recorder.Collect, which is the only
 // other user. They do not allocate.
@@ -208,6 +208,13 @@ func (w *Worker) dispatchReaders(e *Read) {
 	}
 }
 
+// WriteEvent returns the worker's write event for the caller to fill and
+// pass to Write (which then does not copy it); zeroed.
+func (w *Worker) WriteEvent() *Write {
+	w.wev = Write{}
+	return &w.wev
+}
+
 // ReadEvent returns the worker's event for the caller to fill and pass to
 // Read or RecordRead (which then do not copy it); zeroed, valid until the
 // worker's next read.
@@ -233,7 +240,9 @@ func (w *Worker) CheckRead(phase int, key uint64, found bool, h workloads.Header
 // it: Acked or Failed). Call it before the session invokes any later op.
 // ev is not retained.
 func (w *Worker) Write(ev *Write) {
-	w.wev = *ev
+	if ev != &w.wev {
+		w.wev = *ev
+	}
 	w.evPhase = ev.Phase
 	for i := range w.writers {
 		c := &w.writers[i]
@@ -309,14 +318,16 @@ func (w *Worker) bucket(g int, v int64, hit bool) {
 		w.lockFor()
 	}
 	m := &w.r.layout.meta[g]
+	b := m.bounds
 	i := 0
-	for i < len(m.bounds)-1 && v >= m.bounds[i] {
+	for i < len(b)-1 && v >= b[i] {
 		i++
 	}
-	c := w.block.counters[m.slot+2*i:]
-	c[1]++
+	c := w.block.counters
+	s := m.slot + 2*i
+	c[s+1]++
 	if hit {
-		c[0]++
+		c[s]++
 	}
 }
 

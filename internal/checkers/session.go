@@ -264,18 +264,15 @@ func (t *sessionTable) grow() {
 	}
 }
 
-// at returns key's slot: directly when the table is direct, else by slot.
-func (t *sessionTable) at(key uint64) (*sessSlot, bool) {
-	if t.direct && key < uint64(len(t.slots)) {
-		return &t.slots[key], false
-	}
-	return t.slot(key)
-}
-
 // wrote records the session's own acked write of seq to key.
 func (t *sessionTable) wrote(key, seq uint64) (evicted bool) {
-	s, evicted := t.at(key)
-	if s != nil && seq > s.own {
+	var s *sessSlot
+	if t.direct && key < uint64(len(t.slots)) { // the common case, inline
+		s = &t.slots[key]
+	} else if s, evicted = t.slot(key); s == nil {
+		return evicted
+	}
+	if seq > s.own {
 		s.own = seq
 	}
 	return evicted
@@ -284,8 +281,10 @@ func (t *sessionTable) wrote(key, seq uint64) (evicted bool) {
 // read checks a read of key that returned seq against the session's
 // memory and remembers it.
 func (t *sessionTable) read(key, seq uint64) (ryw, monotonic, evicted bool) {
-	s, evicted := t.at(key)
-	if s == nil {
+	var s *sessSlot
+	if t.direct && key < uint64(len(t.slots)) { // the common case, inline
+		s = &t.slots[key]
+	} else if s, evicted = t.slot(key); s == nil {
 		return false, false, evicted
 	}
 	ryw = seq < s.own

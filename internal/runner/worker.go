@@ -237,7 +237,9 @@ func (w *worker) ack(phase int, key, seq uint64, start int64, err error) {
 		orc.Failed(key, seq, start)
 		out = metrics.Indeterminate
 	}
-	w.rec.Write(&metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: start, ReturnNs: now, Outcome: out})
+	ev := w.rec.WriteEvent() // the recorder worker's own: no copy, no allocation
+	*ev = metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: start, ReturnNs: now, Outcome: out}
+	w.rec.Write(ev)
 }
 
 // rmw reads then writes one key, holding its writer lock throughout.
@@ -280,7 +282,9 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 	swapped, err := w.caser.CAS(ctx, r.ks.Key(key), v.Version, w.buf)
 	if err == nil && !swapped {
 		orc.Failed(key, seq, wstart)
-		w.rec.Write(&metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: wstart, ReturnNs: r.clock.Now(), Outcome: metrics.NotApplied})
+		ev := w.rec.WriteEvent()
+		*ev = metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: wstart, ReturnNs: r.clock.Now(), Outcome: metrics.NotApplied}
+		w.rec.Write(ev)
 		return start, op.Errorf(op.Conflict, "cas: comparison failed")
 	}
 	w.ack(phase, key, seq, wstart, err)

@@ -106,8 +106,10 @@ func nsToMs(v int64) *float64 { return num(float64(v)/1e6, 3) }
 func (r *Run) timeAxis() TimeAxis {
 	g := r.grid
 	t := TimeAxis{Start: []float64{}, End: []float64{}, Intervals: len(g.startMs), PerBlock: g.k}
-	if len(g.lenMs) > 0 {
-		t.IntervalS = round(float64(g.lenMs[0])/1000, 3)
+	if len(g.lenMs) > 0 { // the median: the first and the last interval are partial
+		l := append([]int64(nil), g.lenMs...)
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		t.IntervalS = round(float64(l[len(l)/2])/1000, 3)
 	}
 	for b := 0; b < g.blocks(); b++ {
 		st, en, _ := g.span(b)

@@ -306,7 +306,9 @@
       else mark = svg('circle', { cx: cx, cy: cy, r: 7, fill: '#fff', stroke: c, 'stroke-width': 3, class: 'point' });
       mark.appendChild(svg('title', {}, [p.scenario + ': ×' + p.latency_cost.toFixed(2) + ' p99, ' + pct(p.stale_ratio) + ' stale, ' + (a == null ? 'no partition phase' : pct(a) + ' available in partition')]));
       g.appendChild(mark);
-      g.appendChild(svg('text', { x: cx + 10, y: cy - 8, 'font-size': 12, fill: c }, [p.scenario + (a == null ? '' : ' · ' + pct(a) + ' available in P')]));
+      const right = cx > W / 2;
+      g.appendChild(svg('text', { x: right ? cx - 10 : cx + 10, y: cy - 10, 'text-anchor': right ? 'end' : 'start', 'font-size': 12, fill: c },
+        [p.scenario + (a == null ? '' : ' · ' + pct(a) + ' available in P')]));
     });
     g.setAttribute('data-points', String(pts.length));
     g.setAttribute('data-series', String(Object.keys(systems).length));

@@ -300,8 +300,40 @@ func (e *Exporter) Update(system string, levels []string, res *metrics.Results, 
 		}
 		return cleanLabel("")
 	}
+	quant, active := e.advanceWindows(iv)
+	u := &conversion{e: e, seen: map[histKey]bool{}}
+	for _, c := range res.Cells {
+		cl := cellLabels{
+			system:   sysL,
+			scenario: name(res.Scenarios, c.Scenario),
+			phase:    name(res.Phases, c.Phase),
+			level:    name(levels, c.Scenario),
+		}
+		ck := [2]int{c.Scenario, c.Phase}
+		cs := cellSnap{labels: cl, active: active[ck], ops: u.opSnaps(c, quant)}
+		cs.checks = e.checkSnaps(res, c, func(g int, h *hdrhistogram.Histogram, unit metrics.Unit) histData {
+			scale, bounds := 1.0, e.opts.VersionBuckets
+			if unit == metrics.UnitNanoseconds {
+				scale, bounds = 1e-9, e.opts.DurationBuckets
+			}
+			return u.hist(histKey{cell: ck, family: famCheck + g}, h, scale, bounds)
+		})
+		s.cells = append(s.cells, cs)
+	}
+	for k := range e.conv {
+		if !u.seen[k] {
+			delete(e.conv, k)
+		}
+	}
+	e.mu.Lock()
+	e.snap = s
+	e.mu.Unlock()
+}
 
-	// Window summaries: advance every live window by this interval.
+// advanceWindows pushes the interval's response times into every series'
+// window and returns each live window's quantiles and the cells that ran
+// ops in the interval. updMu is held.
+func (e *Exporter) advanceWindows(iv *metrics.Interval) (map[metrics.SeriesKey]map[float64]float64, map[[2]int]bool) {
 	inIv := map[metrics.SeriesKey][]bar{}
 	active := map[[2]int]bool{}
 	if iv != nil {
@@ -323,78 +355,66 @@ func (e *Exporter) Update(system string, levels []string, res *metrics.Results, 
 			delete(e.windows, k)
 		}
 	}
+	return quant, active
+}
 
-	seen := map[histKey]bool{}
-	hist := func(k histKey, h *hdrhistogram.Histogram, scale float64, bounds []float64) histData {
-		seen[k] = true
-		if c, ok := e.conv[k]; ok && h != nil && c.total == h.TotalCount() {
-			return c.data
-		}
-		d := convert(bars(h), scale, bounds, e.opts.NativeSchema)
-		if h != nil {
-			e.conv[k] = convCache{total: h.TotalCount(), data: d}
-		}
-		return d
+// conversion is one Update's conversion state: which cached conversions it
+// used (the others are dropped). updMu is held.
+type conversion struct {
+	e    *Exporter
+	seen map[histKey]bool
+}
+
+// hist converts h for exposition, reusing the cached conversion while its
+// count is unchanged.
+func (u *conversion) hist(k histKey, h *hdrhistogram.Histogram, scale float64, bounds []float64) histData {
+	u.seen[k] = true
+	if c, ok := u.e.conv[k]; ok && h != nil && c.total == h.TotalCount() {
+		return c.data
 	}
+	d := convert(bars(h), scale, bounds, u.e.opts.NativeSchema)
+	if h != nil {
+		u.e.conv[k] = convCache{total: h.TotalCount(), data: d}
+	}
+	return d
+}
 
-	for _, c := range res.Cells {
-		cl := cellLabels{
-			system:   sysL,
-			scenario: name(res.Scenarios, c.Scenario),
-			phase:    name(res.Phases, c.Phase),
-			level:    name(levels, c.Scenario),
+// opSnaps converts one cell's op series: counts by outcome, response and
+// service histograms, window quantiles.
+func (u *conversion) opSnaps(c *metrics.Cell, quant map[metrics.SeriesKey]map[float64]float64) []opSnap {
+	ck := [2]int{c.Scenario, c.Phase}
+	kinds := make([]op.Kind, 0, len(c.Ops))
+	for k := range c.Ops {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
+	var out []opSnap
+	for _, k := range kinds {
+		opName, ok := opLabel(k)
+		if !ok {
+			continue
 		}
-		ck := [2]int{c.Scenario, c.Phase}
-		cs := cellSnap{labels: cl, active: active[ck]}
-		kinds := make([]op.Kind, 0, len(c.Ops))
-		for k := range c.Ops {
-			kinds = append(kinds, k)
-		}
-		sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
-		for _, k := range kinds {
-			opName, ok := opLabel(k)
-			if !ok {
+		st := c.Ops[k]
+		os := opSnap{op: opName}
+		for cls := op.OK; cls < op.NumClasses; cls++ {
+			n := st.Errors[cls]
+			if cls == op.OK {
+				n = st.OK
+			}
+			os.counts[cls] = n
+			if n == 0 || st.Response[cls] == nil {
 				continue
 			}
-			st := c.Ops[k]
-			os := opSnap{op: opName}
-			for cls := op.OK; cls < op.NumClasses; cls++ {
-				var n int64
-				if cls == op.OK {
-					n = st.OK
-				} else {
-					n = st.Errors[cls]
-				}
-				os.counts[cls] = n
-				if n == 0 || st.Response[cls] == nil {
-					continue
-				}
-				out, _ := classLabel(cls)
-				hs := outcomeSnap{outcome: out}
-				hs.response = hist(histKey{ck, famResponse, k, cls}, st.Response[cls], 1e-9, e.opts.DurationBuckets)
-				hs.service = hist(histKey{ck, famService, k, cls}, st.Service[cls], 1e-9, e.opts.DurationBuckets)
-				hs.quantiles = quant[metrics.SeriesKey{Scenario: c.Scenario, Phase: c.Phase, Kind: k, Class: cls}]
-				os.outcomes = append(os.outcomes, hs)
-			}
-			cs.ops = append(cs.ops, os)
+			outcome, _ := classLabel(cls)
+			hs := outcomeSnap{outcome: outcome}
+			hs.response = u.hist(histKey{ck, famResponse, k, cls}, st.Response[cls], 1e-9, u.e.opts.DurationBuckets)
+			hs.service = u.hist(histKey{ck, famService, k, cls}, st.Service[cls], 1e-9, u.e.opts.DurationBuckets)
+			hs.quantiles = quant[metrics.SeriesKey{Scenario: c.Scenario, Phase: c.Phase, Kind: k, Class: cls}]
+			os.outcomes = append(os.outcomes, hs)
 		}
-		cs.checks = e.checkSnaps(res, c, func(g int, h *hdrhistogram.Histogram, u metrics.Unit) histData {
-			scale, bounds := 1.0, e.opts.VersionBuckets
-			if u == metrics.UnitNanoseconds {
-				scale, bounds = 1e-9, e.opts.DurationBuckets
-			}
-			return hist(histKey{cell: ck, family: famCheck + g}, h, scale, bounds)
-		})
-		s.cells = append(s.cells, cs)
+		out = append(out, os)
 	}
-	for k := range e.conv {
-		if !seen[k] {
-			delete(e.conv, k)
-		}
-	}
-	e.mu.Lock()
-	e.snap = s
-	e.mu.Unlock()
+	return out
 }
 
 // checkSnaps converts one cell's exported check measures; conv converts

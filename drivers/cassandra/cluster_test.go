@@ -254,9 +254,7 @@ func staleness(t *testing.T, w drivers.Session, readers []drivers.Session, prefi
 	defer cancel()
 	var wg sync.WaitGroup
 	var werr atomic.Value
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for seq := uint64(2); ctx.Err() == nil; seq++ {
 			for i := range keys {
 				octx, ocancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -269,42 +267,10 @@ func staleness(t *testing.T, w drivers.Session, readers []drivers.Session, prefi
 				acked[i].Store(seq)
 			}
 		}
-	}()
+	})
 	per := make([]stats, len(readers))
 	for ri, r := range readers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st := &per[ri]
-			for i := ri; ctx.Err() == nil; i++ {
-				k := i % keys
-				c := acked[k].Load()
-				octx, ocancel := context.WithTimeout(context.Background(), 5*time.Second)
-				t0 := time.Now()
-				v, err := r.Read(octx, uniqueKey(prefix, k))
-				lat := time.Since(t0)
-				ocancel()
-				if err != nil {
-					st.errs[op.ClassOf(err)]++
-					continue
-				}
-				st.reads++
-				st.lat = append(st.lat, lat)
-				got := uint64(0)
-				if v.Found {
-					h, err := workloads.DecodeHeader(v.Data)
-					if err != nil {
-						st.errs[op.Other]++
-						continue
-					}
-					got = h.Seq
-				}
-				if got < c {
-					st.stale++
-					st.maxLag = max(st.maxLag, c-got)
-				}
-			}
-		}()
+		wg.Go(func() { readStale(ctx, r, &per[ri], acked, prefix, ri) })
 	}
 	wg.Wait()
 	if err, ok := werr.Load().(error); ok {
@@ -324,6 +290,40 @@ func staleness(t *testing.T, w drivers.Session, readers []drivers.Session, prefi
 		t.Fatalf("reads returned values without a pacbench header: %s", total)
 	}
 	return total
+}
+
+// readStale reads the keys round robin from key first until ctx ends and
+// counts into st the reads whose seq is below the newest acked before the
+// read was invoked (a missing key is seq 0).
+func readStale(ctx context.Context, r drivers.Session, st *stats, acked []atomic.Uint64, prefix string, first int) {
+	for i := first; ctx.Err() == nil; i++ {
+		k := i % len(acked)
+		c := acked[k].Load()
+		octx, ocancel := context.WithTimeout(context.Background(), 5*time.Second)
+		t0 := time.Now()
+		v, err := r.Read(octx, uniqueKey(prefix, k))
+		lat := time.Since(t0)
+		ocancel()
+		if err != nil {
+			st.errs[op.ClassOf(err)]++
+			continue
+		}
+		st.reads++
+		st.lat = append(st.lat, lat)
+		got := uint64(0)
+		if v.Found {
+			h, err := workloads.DecodeHeader(v.Data)
+			if err != nil {
+				st.errs[op.Other]++
+				continue
+			}
+			got = h.Seq
+		}
+		if got < c {
+			st.stale++
+			st.maxLag = max(st.maxLag, c-got)
+		}
+	}
 }
 
 // readers opens n sessions at level read pinned to coordinator node.
@@ -488,59 +488,8 @@ func TestClusterPartition(t *testing.T) {
 	})
 	t.Logf("cassandra1 reported ALL unavailable %v after the partition", time.Since(t0).Round(100*time.Millisecond))
 
-	type probe struct {
-		name   string
-		read   string
-		write  string
-		node   int
-		isRead bool
-		want   op.Class
-	}
-	probes := []probe{
-		{"ONE read via cassandra1", "ONE", "ONE", 1, true, op.OK},
-		{"QUORUM read via cassandra1", "QUORUM", "QUORUM", 1, true, op.OK},
-		{"ONE write via cassandra1", "ONE", "ONE", 1, false, op.OK},
-		{"QUORUM write via cassandra1", "QUORUM", "QUORUM", 1, false, op.OK},
-		{"ALL read via cassandra1", "ALL", "ALL", 1, true, op.Unavailable},
-		{"ALL write via cassandra1", "ALL", "ALL", 1, false, op.Unavailable},
-		{"ONE read via partitioned cassandra3", "ONE", "ONE", 3, true, op.OK},
-	}
-	const n = 30
-	for _, p := range probes {
-		t.Run(p.name, func(t *testing.T) {
-			s := cl.session(t, p.read, p.write, p.node, p.node)
-			var counts [op.NumClasses]int
-			var lat []time.Duration
-			for i := range n {
-				ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-				t0 := time.Now()
-				var err error
-				if p.isRead {
-					_, err = s.Read(ctx, key)
-				} else {
-					err = s.Write(ctx, key, val(0, uint64(10+i)))
-				}
-				lat = append(lat, time.Since(t0))
-				cancel()
-				counts[op.ClassOf(err)]++
-				var server *gocql.RequestErrUnavailable
-				if err != nil && !errors.As(err, &server) {
-					t.Errorf("op %d: %v is not the coordinator's Unavailable verdict", i, err)
-				}
-			}
-			slices.Sort(lat)
-			t.Logf("%s during partition: %d/%d %s (p50 %v)", p.name, counts[p.want], n, p.want, lat[n/2].Round(10*time.Microsecond))
-			if p.node == 3 {
-				// PA: the cut-off replica answers, with what it had before.
-				v, err := s.Read(opCtx(t, 5*time.Second), key)
-				if err != nil || !v.Found || seqOf(t, v) != 1 {
-					t.Fatalf("partitioned replica read %+v, %v; want the pre-partition value (seq 1)", v, err)
-				}
-			}
-			if counts[p.want] != n {
-				t.Fatalf("want all %d %s, got %v", n, p.want, classCounts(counts))
-			}
-		})
+	for _, p := range partitionProbes {
+		t.Run(p.name, func(t *testing.T) { cl.probe(t, p, key) })
 	}
 
 	// Heal and wait until ALL works again, so later tests see a healthy cluster.
@@ -553,6 +502,65 @@ func TestClusterPartition(t *testing.T) {
 		return err
 	})
 	t.Logf("ALL available again %v after healing", time.Since(t1).Round(100*time.Millisecond))
+}
+
+// probe is one kind of op issued during TestClusterPartition and the
+// class all of them must get.
+type probe struct {
+	name        string
+	read, write string
+	node        int
+	isRead      bool
+	want        op.Class
+}
+
+var partitionProbes = []probe{
+	{"ONE read via cassandra1", "ONE", "ONE", 1, true, op.OK},
+	{"QUORUM read via cassandra1", "QUORUM", "QUORUM", 1, true, op.OK},
+	{"ONE write via cassandra1", "ONE", "ONE", 1, false, op.OK},
+	{"QUORUM write via cassandra1", "QUORUM", "QUORUM", 1, false, op.OK},
+	{"ALL read via cassandra1", "ALL", "ALL", 1, true, op.Unavailable},
+	{"ALL write via cassandra1", "ALL", "ALL", 1, false, op.Unavailable},
+	{"ONE read via partitioned cassandra3", "ONE", "ONE", 3, true, op.OK},
+}
+
+// probe issues 30 ops of p during the partition: each must get p.want,
+// and a failure must be the coordinator's Unavailable verdict. Through the
+// cut-off replica a read returns what it had before (seq 1).
+func (cl *cluster) probe(t *testing.T, p probe, key string) {
+	s := cl.session(t, p.read, p.write, p.node, p.node)
+	var counts [op.NumClasses]int
+	var lat []time.Duration
+	const n = 30
+	for i := range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		t0 := time.Now()
+		var err error
+		if p.isRead {
+			_, err = s.Read(ctx, key)
+		} else {
+			err = s.Write(ctx, key, val(0, uint64(10+i)))
+		}
+		lat = append(lat, time.Since(t0))
+		cancel()
+		counts[op.ClassOf(err)]++
+		var server *gocql.RequestErrUnavailable
+		if err != nil && !errors.As(err, &server) {
+			t.Errorf("op %d: %v is not the coordinator's Unavailable verdict", i, err)
+		}
+	}
+	slices.Sort(lat)
+	t.Logf("%s during partition: %d/%d %s (p50 %v)", p.name, counts[p.want], n, p.want, lat[n/2].Round(10*time.Microsecond))
+	if p.node == 3 {
+		// PA: the cut-off replica answers, with what it had before.
+		v, err := s.Read(opCtx(t, 5*time.Second), key)
+		if err != nil || !v.Found || seqOf(t, v) != 1 {
+			t.Fatalf("partitioned replica read %+v, %v; want the pre-partition value (seq 1)", v, err)
+		}
+	}
+	if counts[p.want] != n {
+		t.Fatalf("want all %d %s, got %v", n, p.want, classCounts(counts))
+	}
 }
 
 // TestClusterClientLinkDown disables cassandra3's client proxy. A session

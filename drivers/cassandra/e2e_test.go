@@ -3,6 +3,8 @@ package cassandra_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,13 +28,7 @@ import (
 // scenarios never read stale, ONE stays available through the partition
 // (PA) while ALL does not (PC).
 func TestClusterProfileEndToEnd(t *testing.T) {
-	testenv.Short(t)
-	testenv.Require(t, "PACBENCH_CASSANDRA_HOSTS", `run: eval "$(scripts/cassandra.sh start)"`)
-	reg := drivers.NewRegistry(cassandra.New())
-	p, err := profile.Load(filepath.Join("..", "..", "profiles", "cassandra-local.yaml"), profile.Options{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, reg := localProfile(t)
 	durs := map[string]time.Duration{"baseline": 10 * time.Second, "latency": 10 * time.Second, "partition": 35 * time.Second, "healed": 10 * time.Second}
 	for i := range p.Phases {
 		d, ok := durs[p.Phases[i].Name]
@@ -41,20 +37,12 @@ func TestClusterProfileEndToEnd(t *testing.T) {
 		}
 		p.Phases[i].Duration = profile.Duration(d)
 	}
-	var log bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := bench.Execute(ctx, bench.Options{Profile: p, Registry: reg, OutDir: t.TempDir(), Log: &log})
+	log := &testenv.SyncBuffer{}
+	out, err := run(t, p, reg, log, 5*time.Minute)
 	t.Logf("log:\n%s", log.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tbl bytes.Buffer
-	if err := report.WriteTable(&tbl, out.Summary); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", tbl.String())
-
 	sc := map[string]report.Scenario{}
 	for _, s := range out.Summary.Scenarios {
 		sc[s.Name] = s
@@ -62,19 +50,7 @@ func TestClusterProfileEndToEnd(t *testing.T) {
 			t.Fatalf("scenario %s has %d phases, want %d", s.Name, len(s.Phases), len(durs))
 		}
 	}
-	for _, name := range []string{"quorum-quorum", "all-one", "all-all", "lwt-serial"} {
-		for _, ph := range sc[name].Phases {
-			r := ph.Ops["read"]
-			if r == nil {
-				continue
-			}
-			stale, _ := r.Checks.Int("staleness", "stale")
-			checked, _ := r.Checks.Int("staleness", "checked")
-			if stale != 0 {
-				t.Errorf("%s/%s: %d stale reads of %d; R+W>N must never read stale", name, ph.Name, stale, checked)
-			}
-		}
-	}
+	neverStale(t, sc, "quorum-quorum", "all-one", "all-all", "lwt-serial")
 	readIn := func(scenario, phase string) *report.Op {
 		for _, ph := range sc[scenario].Phases {
 			if ph.Name == phase {
@@ -111,12 +87,10 @@ func TestClusterProfileEndToEnd(t *testing.T) {
 	}
 }
 
-// TestNodeKilledMidRun SIGKILLs a replica (cassandra2, on neither route)
-// while the run is going: the run goes on to its end, ONE stays available,
-// ALL's failures are counted by class with their latencies, and the results
-// are written. The node is restarted afterwards (scripts/cassandra.sh start
-// is idempotent and starts only what is missing).
-func TestNodeKilledMidRun(t *testing.T) {
+// localProfile loads profiles/cassandra-local.yaml with this driver (the
+// test needs the local cluster).
+func localProfile(t *testing.T) (*profile.Profile, *drivers.Registry) {
+	t.Helper()
 	testenv.Short(t)
 	testenv.Require(t, "PACBENCH_CASSANDRA_HOSTS", `run: eval "$(scripts/cassandra.sh start)"`)
 	reg := drivers.NewRegistry(cassandra.New())
@@ -124,6 +98,51 @@ func TestNodeKilledMidRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, reg
+}
+
+// run executes p (bounded by limit), logging to log, and logs the table.
+func run(t *testing.T, p *profile.Profile, reg *drivers.Registry, log io.Writer, limit time.Duration) (*bench.Outcome, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	out, err := bench.Execute(ctx, bench.Options{Profile: p, Registry: reg, OutDir: t.TempDir(), Log: log})
+	if err != nil {
+		return out, err
+	}
+	var tbl bytes.Buffer
+	if err := report.WriteTable(&tbl, out.Summary); err != nil {
+		t.Error(err)
+	}
+	t.Logf("\n%s", tbl.String())
+	return out, nil
+}
+
+// neverStale: R+W>N scenarios never read stale, in any phase.
+func neverStale(t *testing.T, sc map[string]report.Scenario, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		for _, ph := range sc[name].Phases {
+			r := ph.Ops["read"]
+			if r == nil {
+				continue
+			}
+			stale, _ := r.Checks.Int("staleness", "stale")
+			checked, _ := r.Checks.Int("staleness", "checked")
+			if stale != 0 {
+				t.Errorf("%s/%s: %d stale reads of %d; R+W>N must never read stale", name, ph.Name, stale, checked)
+			}
+		}
+	}
+}
+
+// TestNodeKilledMidRun SIGKILLs a replica (cassandra2, on neither route)
+// while the run is going: the run goes on to its end, ONE stays available,
+// ALL's failures are counted by class with their latencies, and the results
+// are written. The node is restarted afterwards (scripts/cassandra.sh start
+// is idempotent and starts only what is missing).
+func TestNodeKilledMidRun(t *testing.T) {
+	p, reg := localProfile(t)
 	var keep []profile.LevelSet
 	for _, l := range p.Levels {
 		if l.Name == "one-one" || l.Name == "all-all" {
@@ -135,18 +154,7 @@ func TestNodeKilledMidRun(t *testing.T) {
 	p.Workload.Mix = map[string]float64{"read": 0.5, "update": 0.5}
 	p.Phases = []profile.Phase{{Name: "baseline", Duration: profile.Duration(5 * time.Second)},
 		{Name: "node-down", Duration: profile.Duration(25 * time.Second)}}
-	dir := os.Getenv("PACBENCH_CASSANDRA_DIR")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "pacbench-cassandra")
-	}
-	pidb, err := os.ReadFile(filepath.Join(dir, "node2", "cassandra.pid"))
-	if err != nil {
-		t.Fatalf("pid of cassandra2: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidb)))
-	if err != nil {
-		t.Fatalf("pid file: %v", err)
-	}
+	pid := nodePid(t, 2)
 	t.Cleanup(func() {
 		cmd := exec.Command("bash", filepath.Join("..", "..", "scripts", "cassandra.sh"), "start")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -154,49 +162,81 @@ func TestNodeKilledMidRun(t *testing.T) {
 		}
 	})
 	logw := &testenv.SyncBuffer{}
-	go func() {
-		for !strings.Contains(logw.String(), "phase node-down") {
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(2 * time.Second)
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := bench.Execute(ctx, bench.Options{Profile: p, Registry: reg, OutDir: t.TempDir(), Log: logw})
+	done := make(chan struct{})
+	defer close(done)
+	go killOnPhase(logw, "phase node-down", pid, done)
+	out, err := run(t, p, reg, logw, 3*time.Minute)
 	if err != nil {
 		t.Fatalf("run did not survive a node dying: %v\n%s", err, logw.String())
 	}
-	var tbl bytes.Buffer
-	_ = report.WriteTable(&tbl, out.Summary)
-	t.Logf("\n%s", tbl.String())
 	for _, s := range out.Summary.Scenarios {
-		down := s.Phases[1]
-		var ok, all int64
-		var errs int64
-		for _, o := range down.Ops {
-			ok += o.OK
-			all += o.Count
-			errs += o.Count - o.OK
-			if o.Errors["other"] != 0 {
-				t.Errorf("%s: unclassified errors %v", s.Name, o.Errors)
-			}
-			if o.Count > o.OK && o.ErrorLatency == nil {
-				t.Errorf("%s: failures without latencies", s.Name)
-			}
-		}
-		switch s.Name {
-		case "one-one":
-			if all == 0 || float64(ok)/float64(all) < 0.95 {
-				t.Errorf("one-one with a replica dead: %d/%d ok, want ≥ 95%%", ok, all)
-			}
-		case "all-all":
-			if errs == 0 {
-				t.Errorf("all-all with a replica dead: no failures counted")
-			}
-		}
+		checkNodeDown(t, s.Name, s.Phases[1])
 	}
 	if _, err := os.Stat(filepath.Join(out.Dir, "summary.json")); err != nil {
 		t.Errorf("results not written: %v", err)
+	}
+}
+
+// nodePid returns the pid of cassandraN from scripts/cassandra.sh's pid
+// file.
+func nodePid(t *testing.T, n int) int {
+	t.Helper()
+	dir := os.Getenv("PACBENCH_CASSANDRA_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "pacbench-cassandra")
+	}
+	pidb, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d", n), "cassandra.pid"))
+	if err != nil {
+		t.Fatalf("pid of cassandra%d: %v", n, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidb)))
+	if err != nil {
+		t.Fatalf("pid file: %v", err)
+	}
+	return pid
+}
+
+// killOnPhase SIGKILLs pid 2 s after log shows marker, unless done closes
+// first.
+func killOnPhase(log *testenv.SyncBuffer, marker string, pid int, done <-chan struct{}) {
+	for !strings.Contains(log.String(), marker) {
+		select {
+		case <-done:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// checkNodeDown: with a replica dead, failures are classified and keep
+// their latencies; ONE stays available, ALL fails.
+func checkNodeDown(t *testing.T, scenario string, down report.Phase) {
+	t.Helper()
+	var ok, all, errs int64
+	for _, o := range down.Ops {
+		ok += o.OK
+		all += o.Count
+		errs += o.Count - o.OK
+		if o.Errors["other"] != 0 {
+			t.Errorf("%s: unclassified errors %v", scenario, o.Errors)
+		}
+		if o.Count > o.OK && o.ErrorLatency == nil {
+			t.Errorf("%s: failures without latencies", scenario)
+		}
+	}
+	switch scenario {
+	case "one-one":
+		if all == 0 || float64(ok)/float64(all) < 0.95 {
+			t.Errorf("one-one with a replica dead: %d/%d ok, want ≥ 95%%", ok, all)
+		}
+	case "all-all":
+		if errs == 0 {
+			t.Errorf("all-all with a replica dead: no failures counted")
+		}
 	}
 }

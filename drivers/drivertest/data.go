@@ -147,8 +147,10 @@ func (k *kit) concurrentCAS(t *testing.T) {
 	const contenders, rounds = 4, 3
 	c := k.open(t, k.h.Config)
 	ss := make([]drivers.Session, contenders)
+	cs := make([]drivers.CASer, contenders)
 	for i := range ss {
 		ss[i] = k.session(t, c, drivers.SessionConfig{ID: i})
+		cs[i] = caser(t, ss[i])
 	}
 	for round := range rounds {
 		key := k.key(fmt.Sprintf("cas-race-%d", round))
@@ -160,11 +162,11 @@ func (k *kit) concurrentCAS(t *testing.T) {
 		swapped := make([]bool, contenders)
 		errs := make([]error, contenders)
 		var wg sync.WaitGroup
-		for i, s := range ss {
+		for i, cas := range cs {
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 				defer cancel()
-				swapped[i], errs[i] = caser(t, s).CAS(ctx, key, base.Version, value(9, uint64(10+i), 100))
+				swapped[i], errs[i] = cas.CAS(ctx, key, base.Version, value(9, uint64(10+i), 100))
 			})
 		}
 		wg.Wait()

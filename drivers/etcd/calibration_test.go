@@ -17,6 +17,7 @@ import (
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/cluster"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/op"
 	"github.com/pacbench/pacbench/workloads"
@@ -225,62 +226,23 @@ func TestCalibration(t *testing.T) {
 	e := etcdCluster(t)
 	c := open(t, nil)
 	leader, followers := roles(t, c)
-	f, f2 := followers[0], followers[1]
-	t.Logf("leader %s (%s); read follower %s (%s); other follower %s", leader.Name, leader.Endpoint, f.Name, f.Endpoint, f2.Name)
-	b := impair.NewToxiproxy(e.ToxiproxyAPI(), e.Topology())
+	cl := &calibration{e: e, c: c, leader: leader, f: followers[0], f2: followers[1], o: &oracle{}, ctx: t.Context(),
+		b: impair.NewToxiproxy(e.ToxiproxyAPI(), e.Topology())}
+	t.Logf("leader %s (%s); read follower %s (%s); other follower %s", leader.Name, leader.Endpoint, cl.f.Name, cl.f.Endpoint, cl.f2.Name)
 	t.Cleanup(func() {
-		if _, err := b.Heal(context.Background()); err != nil {
+		if _, err := cl.b.Heal(context.Background()); err != nil {
 			t.Error(err)
 		}
 	})
-	ctx := t.Context()
-
-	o := &oracle{}
 	ws := session(t, c, "linearizable", nil, []string{leader.Endpoint})
 	for k := range calKeys {
-		if err := ws.Write(ctx, calKey(k), workloads.NewValue(workloads.Header{Key: uint64(k)}, 64)); err != nil {
+		if err := ws.Write(cl.ctx, calKey(k), workloads.NewValue(workloads.Header{Key: uint64(k)}, 64)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	t.Run("a client link delay shifts p50 by D", cl.clientDelay)
 
-	t.Run("a client link delay shifts p50 by D", func(t *testing.T) {
-		const D = 20 * time.Millisecond
-		onF := sessions(t, c, "serializable", f.Endpoint, 1)
-		onF2 := sessions(t, c, "serializable", f2.Endpoint, 1)
-		measure := func() (*stats, *stats) {
-			var sf, sf2 *stats
-			var wg sync.WaitGroup
-			wg.Go(func() { sf = readFor(ctx, onF, o, 1500*time.Millisecond, time.Second) })
-			wg.Go(func() { sf2 = readFor(ctx, onF2, o, 1500*time.Millisecond, time.Second) })
-			wg.Wait()
-			return sf, sf2
-		}
-		base, base2 := measure()
-		if err := b.Apply(ctx, []impair.Action{{Kind: impair.KindLatency, Member: f.Name, Link: impair.LinkClient, Direction: impair.Downstream, Delay: D}}); err != nil {
-			t.Fatal(err)
-		}
-		delayed, other := measure()
-		if err := b.Clear(ctx); err != nil {
-			t.Fatal(err)
-		}
-		assertNoToxics(t, e.ToxiproxyAPI())
-		shift := delayed.p50() - base.p50()
-		t.Logf("serializable via %s: baseline %v; +%v on its client link: %v; shift %v", f.Name, base, D, delayed, shift)
-		t.Logf("serializable via %s (not delayed): %v then %v", f2.Name, base2, other)
-		if shift < D-2*time.Millisecond || shift > D+2*time.Millisecond {
-			t.Errorf("p50 shift %v, want %v ± 2ms", shift, D)
-		}
-		if d := other.p50() - base2.p50(); d > 2*time.Millisecond {
-			t.Errorf("reads pinned to the other follower moved by %v: routing is not pinned", d)
-		}
-		for _, s := range []*stats{base, delayed, base2, other} {
-			if s.failed() > 0 || len(s.lat) == 0 {
-				t.Errorf("reads failed: %v", s)
-			}
-		}
-	})
-
-	stop := startWriters(t, c, leader.Endpoint, o)
+	stop := startWriters(t, c, leader.Endpoint, cl.o)
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -288,122 +250,176 @@ func TestCalibration(t *testing.T) {
 		}
 	}()
 	// both runs serializable and linearizable readers on f side by side.
-	serF := sessions(t, c, "serializable", f.Endpoint, 4)
-	linF := sessions(t, c, "linearizable", f.Endpoint, 4)
-	both := func(d, timeout time.Duration) (ser, lin *stats) {
-		var wg sync.WaitGroup
-		wg.Go(func() { ser = readFor(ctx, serF, o, d, timeout) })
-		wg.Go(func() { lin = readFor(ctx, linF, o, d, timeout) })
-		wg.Wait()
-		return ser, lin
-	}
-
-	t.Run("b leader outgoing delay makes the follower stale", func(t *testing.T) {
-		const D, J = 40 * time.Millisecond, 5 * time.Millisecond
-		ser0, lin0 := both(2*time.Second, 2*time.Second)
-		t.Logf("baseline: serializable %v", ser0)
-		t.Logf("baseline: linearizable %v", lin0)
-		if err := b.Apply(ctx, []impair.Action{{Kind: impair.KindLatency, Member: leader.Name, Link: impair.LinkPeer, Direction: impair.Downstream, Delay: D, Jitter: J}}); err != nil {
-			t.Fatal(err)
-		}
-		ser, lin := both(3*time.Second, 2*time.Second)
-		if err := b.Clear(ctx); err != nil {
-			t.Fatal(err)
-		}
-		assertNoToxics(t, e.ToxiproxyAPI())
-		t.Logf("leader outgoing +%v±%v: serializable %v", D, J, ser)
-		t.Logf("leader outgoing +%v±%v: linearizable %v", D, J, lin)
-		if ser.staleRatio() <= 0.01 {
-			t.Errorf("serializable stale ratio %.2f%%, want > 1%%", 100*ser.staleRatio())
-		}
-		for _, s := range []*stats{lin0, lin} {
-			if s.stale != 0 {
-				t.Errorf("linearizable reads returned %d stale values", s.stale)
-			}
-		}
-		if lin.p50() < D {
-			t.Errorf("linearizable p50 %v, want ≥ %v", lin.p50(), D)
-		}
-		if ser.failed()+lin.failed() > 0 {
-			t.Errorf("reads failed under latency: %v / %v", ser.errs, lin.errs)
-		}
-	})
-
-	t.Run("c follower blackholed", func(t *testing.T) {
-		waitFresh(t, c, f.Endpoint)
-		if err := b.Apply(ctx, []impair.Action{
-			{Kind: impair.KindPartition, Member: f.Name, Link: impair.LinkPeer, Direction: impair.Downstream},
-			{Kind: impair.KindPartition, Member: f.Name, Link: impair.LinkPeer, Direction: impair.Upstream},
-		}); err != nil {
-			t.Fatal(err)
-		}
-		ser, lin := both(6*time.Second, time.Second)
-		// Writes routed through the isolated follower fail too.
-		wf := session(t, c, "linearizable", nil, []string{f.Endpoint})
-		for i := range 2 {
-			wctx, cancel := context.WithTimeout(ctx, time.Second)
-			err := wf.Write(wctx, "cal/isolated", []byte(strconv.Itoa(i)))
-			cancel()
-			if cl := op.ClassOf(err); cl != op.Timeout && cl != op.Unavailable {
-				t.Errorf("write through the isolated follower: %v (class %v), want timeout or unavailable", err, cl)
-			}
-		}
-		if err := b.Clear(ctx); err != nil {
-			t.Fatal(err)
-		}
-		assertNoToxics(t, e.ToxiproxyAPI())
-		t.Logf("partition: serializable %v", ser)
-		t.Logf("partition: linearizable %v", lin)
-		if a := lin.availability(); a >= 0.5 {
-			t.Errorf("linearizable availability %.1f%% through the isolated follower, want < 50%%", 100*a)
-		}
-		for cl, n := range lin.errs {
-			if cl != op.Timeout && cl != op.Unavailable {
-				t.Errorf("%d linearizable failures classed %v, want timeout or unavailable", n, cl)
-			}
-		}
-		if a := ser.availability(); a < 0.99 {
-			t.Errorf("serializable availability %.1f%%, want > 99%%", 100*a)
-		}
-		if lin.stale != 0 {
-			t.Errorf("linearizable reads returned %d stale values", lin.stale)
-		}
-		if ser.stale == 0 {
-			t.Errorf("serializable reads through the isolated follower never stale")
-		}
-		waitFresh(t, c, f.Endpoint)
-	})
-
+	cl.serF = sessions(t, c, "serializable", cl.f.Endpoint, 4)
+	cl.linF = sessions(t, c, "linearizable", cl.f.Endpoint, 4)
+	t.Run("b leader outgoing delay makes the follower stale", cl.leaderDelay)
+	t.Run("c follower blackholed", cl.followerBlackholed)
 	writes, failed, lastErr := stop()
 	stopped = true
 	t.Logf("writers (via the leader): %d acked writes, %d failed (last error: %v)", writes, failed, lastErr)
+	t.Run("d clear and heal leave no toxics", cl.clearAndHeal)
+}
 
-	t.Run("d clear and heal leave no toxics", func(t *testing.T) {
-		all := []impair.Action{
-			{Kind: impair.KindLatency, Member: f.Name, Link: impair.LinkClient, Delay: time.Millisecond},
-			{Kind: impair.KindBandwidth, Member: leader.Name, Link: impair.LinkPeer, Direction: impair.Upstream, RateKBps: 10000},
-			{Kind: impair.KindPartition, Member: f2.Name, Link: impair.LinkPeer},
-			{Kind: impair.KindDown, Member: f2.Name, Link: impair.LinkClient},
-		}
-		if err := b.Apply(ctx, all); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Clear(ctx); err != nil {
-			t.Fatal(err)
-		}
-		assertNoToxics(t, e.ToxiproxyAPI())
+// calibration is what TestCalibration's steps share: the cluster, the
+// driver's client, the roles, the Toxiproxy backend, the staleness oracle
+// and the reader sessions on the read follower f.
+type calibration struct {
+	e             *cluster.Etcd
+	c             drivers.Client
+	leader, f, f2 drivers.Member
+	b             *impair.Toxiproxy
+	o             *oracle
+	ctx           context.Context
+	serF, linF    []drivers.Session
+}
 
-		// A run that died without Clear: a new backend's Heal cleans up.
-		crashed := impair.NewToxiproxy(e.ToxiproxyAPI(), e.Topology())
-		if err := crashed.Apply(ctx, all); err != nil {
-			t.Fatal(err)
+// both runs serializable and linearizable readers on f side by side.
+func (cl *calibration) both(d, timeout time.Duration) (ser, lin *stats) {
+	var wg sync.WaitGroup
+	wg.Go(func() { ser = readFor(cl.ctx, cl.serF, cl.o, d, timeout) })
+	wg.Go(func() { lin = readFor(cl.ctx, cl.linF, cl.o, d, timeout) })
+	wg.Wait()
+	return ser, lin
+}
+
+func (cl *calibration) clientDelay(t *testing.T) {
+	const D = 20 * time.Millisecond
+	onF := sessions(t, cl.c, "serializable", cl.f.Endpoint, 1)
+	onF2 := sessions(t, cl.c, "serializable", cl.f2.Endpoint, 1)
+	measure := func() (*stats, *stats) {
+		var sf, sf2 *stats
+		var wg sync.WaitGroup
+		wg.Go(func() { sf = readFor(cl.ctx, onF, cl.o, 1500*time.Millisecond, time.Second) })
+		wg.Go(func() { sf2 = readFor(cl.ctx, onF2, cl.o, 1500*time.Millisecond, time.Second) })
+		wg.Wait()
+		return sf, sf2
+	}
+	base, base2 := measure()
+	if err := cl.b.Apply(cl.ctx, []impair.Action{{Kind: impair.KindLatency, Member: cl.f.Name, Link: impair.LinkClient, Direction: impair.Downstream, Delay: D}}); err != nil {
+		t.Fatal(err)
+	}
+	delayed, other := measure()
+	if err := cl.b.Clear(cl.ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertNoToxics(t, cl.e.ToxiproxyAPI())
+	shift := delayed.p50() - base.p50()
+	t.Logf("serializable via %s: baseline %v; +%v on its client link: %v; shift %v", cl.f.Name, base, D, delayed, shift)
+	t.Logf("serializable via %s (not delayed): %v then %v", cl.f2.Name, base2, other)
+	if shift < D-2*time.Millisecond || shift > D+2*time.Millisecond {
+		t.Errorf("p50 shift %v, want %v ± 2ms", shift, D)
+	}
+	if d := other.p50() - base2.p50(); d > 2*time.Millisecond {
+		t.Errorf("reads pinned to the other follower moved by %v: routing is not pinned", d)
+	}
+	for _, s := range []*stats{base, delayed, base2, other} {
+		if s.failed() > 0 || len(s.lat) == 0 {
+			t.Errorf("reads failed: %v", s)
 		}
-		if _, err := impair.NewToxiproxy(e.ToxiproxyAPI(), e.Topology()).Heal(ctx); err != nil {
-			t.Fatal(err)
+	}
+}
+
+func (cl *calibration) leaderDelay(t *testing.T) {
+	const D, J = 40 * time.Millisecond, 5 * time.Millisecond
+	ser0, lin0 := cl.both(2*time.Second, 2*time.Second)
+	t.Logf("baseline: serializable %v", ser0)
+	t.Logf("baseline: linearizable %v", lin0)
+	if err := cl.b.Apply(cl.ctx, []impair.Action{{Kind: impair.KindLatency, Member: cl.leader.Name, Link: impair.LinkPeer, Direction: impair.Downstream, Delay: D, Jitter: J}}); err != nil {
+		t.Fatal(err)
+	}
+	ser, lin := cl.both(3*time.Second, 2*time.Second)
+	if err := cl.b.Clear(cl.ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertNoToxics(t, cl.e.ToxiproxyAPI())
+	t.Logf("cl.leader outgoing +%v±%v: serializable %v", D, J, ser)
+	t.Logf("cl.leader outgoing +%v±%v: linearizable %v", D, J, lin)
+	if ser.staleRatio() <= 0.01 {
+		t.Errorf("serializable stale ratio %.2f%%, want > 1%%", 100*ser.staleRatio())
+	}
+	for _, s := range []*stats{lin0, lin} {
+		if s.stale != 0 {
+			t.Errorf("linearizable reads returned %d stale values", s.stale)
 		}
-		assertNoToxics(t, e.ToxiproxyAPI())
-		for _, m := range []drivers.Member{leader, f, f2} {
-			waitFresh(t, c, m.Endpoint)
+	}
+	if lin.p50() < D {
+		t.Errorf("linearizable p50 %v, want ≥ %v", lin.p50(), D)
+	}
+	if ser.failed()+lin.failed() > 0 {
+		t.Errorf("reads failed under latency: %v / %v", ser.errs, lin.errs)
+	}
+}
+
+func (cl *calibration) followerBlackholed(t *testing.T) {
+	waitFresh(t, cl.c, cl.f.Endpoint)
+	if err := cl.b.Apply(cl.ctx, []impair.Action{
+		{Kind: impair.KindPartition, Member: cl.f.Name, Link: impair.LinkPeer, Direction: impair.Downstream},
+		{Kind: impair.KindPartition, Member: cl.f.Name, Link: impair.LinkPeer, Direction: impair.Upstream},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ser, lin := cl.both(6*time.Second, time.Second)
+	// Writes routed through the isolated follower fail too.
+	wf := session(t, cl.c, "linearizable", nil, []string{cl.f.Endpoint})
+	for i := range 2 {
+		wctx, cancel := context.WithTimeout(cl.ctx, time.Second)
+		err := wf.Write(wctx, "cal/isolated", []byte(strconv.Itoa(i)))
+		cancel()
+		if class := op.ClassOf(err); class != op.Timeout && class != op.Unavailable {
+			t.Errorf("write through the isolated follower: %v (class %v), want timeout or unavailable", err, class)
 		}
-	})
+	}
+	if err := cl.b.Clear(cl.ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertNoToxics(t, cl.e.ToxiproxyAPI())
+	t.Logf("partition: serializable %v", ser)
+	t.Logf("partition: linearizable %v", lin)
+	if a := lin.availability(); a >= 0.5 {
+		t.Errorf("linearizable availability %.1f%% through the isolated follower, want < 50%%", 100*a)
+	}
+	for class, n := range lin.errs {
+		if class != op.Timeout && class != op.Unavailable {
+			t.Errorf("%d linearizable failures classed %v, want timeout or unavailable", n, class)
+		}
+	}
+	if a := ser.availability(); a < 0.99 {
+		t.Errorf("serializable availability %.1f%%, want > 99%%", 100*a)
+	}
+	if lin.stale != 0 {
+		t.Errorf("linearizable reads returned %d stale values", lin.stale)
+	}
+	if ser.stale == 0 {
+		t.Errorf("serializable reads through the isolated follower never stale")
+	}
+	waitFresh(t, cl.c, cl.f.Endpoint)
+}
+
+func (cl *calibration) clearAndHeal(t *testing.T) {
+	all := []impair.Action{
+		{Kind: impair.KindLatency, Member: cl.f.Name, Link: impair.LinkClient, Delay: time.Millisecond},
+		{Kind: impair.KindBandwidth, Member: cl.leader.Name, Link: impair.LinkPeer, Direction: impair.Upstream, RateKBps: 10000},
+		{Kind: impair.KindPartition, Member: cl.f2.Name, Link: impair.LinkPeer},
+		{Kind: impair.KindDown, Member: cl.f2.Name, Link: impair.LinkClient},
+	}
+	if err := cl.b.Apply(cl.ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.b.Clear(cl.ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertNoToxics(t, cl.e.ToxiproxyAPI())
+
+	// A run that died without Clear: a new backend's Heal cleans up.
+	crashed := impair.NewToxiproxy(cl.e.ToxiproxyAPI(), cl.e.Topology())
+	if err := crashed.Apply(cl.ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := impair.NewToxiproxy(cl.e.ToxiproxyAPI(), cl.e.Topology()).Heal(cl.ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertNoToxics(t, cl.e.ToxiproxyAPI())
+	for _, m := range []drivers.Member{cl.leader, cl.f, cl.f2} {
+		waitFresh(t, cl.c, m.Endpoint)
+	}
 }

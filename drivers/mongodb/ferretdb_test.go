@@ -248,68 +248,83 @@ func TestFerretWire(t *testing.T) {
 			t.Run(rc+"/"+w.name, func(t *testing.T) {
 				s := newSession(t, c, drivers.SessionConfig{Levels: levels})
 				tr := &Trace{}
-				ctx := WithTrace(opCtx(t), tr)
-				key := rc + "-" + w.name
-				if err := s.Write(ctx, key, value(1, 1, 40)); err != nil {
-					t.Fatalf("write: %v", err)
-				}
-				if err := s.Insert(ctx, key+"-i", value(2, 0, 40)); err != nil {
-					t.Fatalf("insert: %v", err)
-				}
-				cur, err := s.Read(ctx, key)
-				if err != nil {
-					t.Fatalf("read: %v", err)
-				}
-				if ok, err := s.CAS(ctx, key, cur.Version, value(1, 2, 40)); !ok || err != nil {
-					t.Fatalf("cas: %v %v", ok, err)
-				}
-				got, err := s.Read(ctx, key)
-				if err != nil || !got.Found {
-					t.Fatalf("read: %+v %v", got, err)
-				}
-				if _, err := s.Scan(ctx, key, 2); err != nil {
-					t.Fatalf("scan: %v", err)
-				}
-				for _, name := range []string{"update", "insert"} {
-					cmds := commandsNamed(tr, name)
-					if len(cmds) == 0 {
-						t.Fatalf("no %s command on the wire", name)
-					}
-					for _, cmd := range cmds {
-						gotWC, ok := cmd.Body.Lookup("writeConcern").DocumentOK()
-						if !ok {
-							t.Fatalf("%s without writeConcern: %v", name, cmd.Body)
-						}
-						if err := sameDoc(gotWC, w.wc); err != nil {
-							t.Errorf("%s writeConcern: %v", name, err)
-						}
-						if !cmd.OK || cmd.Server != addr {
-							t.Errorf("%s: ok=%v server=%q; want ok from %s", name, cmd.OK, cmd.Server, addr)
-						}
-					}
-				}
-				finds := commandsNamed(tr, "find")
-				if len(finds) != 3 {
-					t.Fatalf("%d find commands, want 3 (read, read, scan)", len(finds))
-				}
-				// The read (FindOne) carries maxTimeMS from the op's
-				// deadline; the scan (a Find cursor) never does in
-				// mongo-driver v2 (DRIVERS-2722), only the client deadline
-				// bounds it.
-				if _, ok := finds[0].Body.Lookup("maxTimeMS").AsInt64OK(); !ok {
-					t.Errorf("read without maxTimeMS although the op had a deadline: %v", finds[0].Body)
-				}
-				for _, f := range finds {
-					level, _ := f.Body.Lookup("readConcern", "level").StringValueOK()
-					if level != rc {
-						t.Errorf("find readConcern.level = %q, want %q (command %v)", level, rc, f.Body)
-					}
-					// A standalone gets no $readPreference (server-selection spec).
-					if _, err := f.Body.LookupErr("$readPreference"); err == nil {
-						t.Errorf("$readPreference sent to a standalone: %v", f.Body)
-					}
-				}
+				everyOp(t, s, WithTrace(opCtx(t), tr), rc+"-"+w.name)
+				checkWriteConcerns(t, tr, w.wc, addr)
+				checkFinds(t, tr, rc)
 			})
+		}
+	}
+}
+
+// everyOp issues a write, an insert, a read, a CAS, a read and a scan.
+func everyOp(t *testing.T, s *session, ctx context.Context, key string) {
+	t.Helper()
+	if err := s.Write(ctx, key, value(1, 1, 40)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if err := s.Insert(ctx, key+"-i", value(2, 0, 40)); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	cur, err := s.Read(ctx, key)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if ok, err := s.CAS(ctx, key, cur.Version, value(1, 2, 40)); !ok || err != nil {
+		t.Fatalf("cas: %v %v", ok, err)
+	}
+	if got, err := s.Read(ctx, key); err != nil || !got.Found {
+		t.Fatalf("read: %+v %v", got, err)
+	}
+	if _, err := s.Scan(ctx, key, 2); err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+}
+
+// checkWriteConcerns: every update and insert on the wire carries wc and
+// was answered ok by addr.
+func checkWriteConcerns(t *testing.T, tr *Trace, wc bson.D, addr string) {
+	t.Helper()
+	for _, name := range []string{"update", "insert"} {
+		cmds := commandsNamed(tr, name)
+		if len(cmds) == 0 {
+			t.Fatalf("no %s command on the wire", name)
+		}
+		for _, cmd := range cmds {
+			gotWC, ok := cmd.Body.Lookup("writeConcern").DocumentOK()
+			if !ok {
+				t.Fatalf("%s without writeConcern: %v", name, cmd.Body)
+			}
+			if err := sameDoc(gotWC, wc); err != nil {
+				t.Errorf("%s writeConcern: %v", name, err)
+			}
+			if !cmd.OK || cmd.Server != addr {
+				t.Errorf("%s: ok=%v server=%q; want ok from %s", name, cmd.OK, cmd.Server, addr)
+			}
+		}
+	}
+}
+
+// checkFinds: the two reads and the scan carry read concern rc and no
+// $readPreference (a standalone, per the server-selection spec); the first
+// read (FindOne) carries maxTimeMS from the op's deadline — the scan (a
+// Find cursor) never does in mongo-driver v2 (DRIVERS-2722), only the
+// client deadline bounds it.
+func checkFinds(t *testing.T, tr *Trace, rc string) {
+	t.Helper()
+	finds := commandsNamed(tr, "find")
+	if len(finds) != 3 {
+		t.Fatalf("%d find commands, want 3 (read, read, scan)", len(finds))
+	}
+	if _, ok := finds[0].Body.Lookup("maxTimeMS").AsInt64OK(); !ok {
+		t.Errorf("read without maxTimeMS although the op had a deadline: %v", finds[0].Body)
+	}
+	for _, f := range finds {
+		level, _ := f.Body.Lookup("readConcern", "level").StringValueOK()
+		if level != rc {
+			t.Errorf("find readConcern.level = %q, want %q (command %v)", level, rc, f.Body)
+		}
+		if _, err := f.Body.LookupErr("$readPreference"); err == nil {
+			t.Errorf("$readPreference sent to a standalone: %v", f.Body)
 		}
 	}
 }

@@ -80,6 +80,12 @@ type Options struct {
 	// HealTimeout bounds each heal of the impairment backend (default
 	// impair.DefaultClearTimeout).
 	HealTimeout time.Duration
+	// StartAt, if set, is the start barrier (--start-at): the first phase
+	// opens at this wall-clock instant, later phases at their planned
+	// offsets from it (runner.Config.StartAt), and measurement intervals
+	// are aligned on it. An instant already past is a usage error
+	// (ErrUsage), found before anything starts.
+	StartAt time.Time
 	// ProfileFile is the profile's path as the user gave it, for the
 	// `pacbench heal --profile` command printed when impairments are left
 	// in place ("" for a built-in or in-code profile).
@@ -173,6 +179,7 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, *system, er
 		Clock:    x.clock,
 		Interval: o.Interval,
 		Log:      o.Log,
+		StartAt:  o.StartAt,
 		Credentials: drivers.Credentials{
 			Username: envOr(o.Getenv, plan.Profile.System.Credentials.UsernameEnv),
 			Password: envOr(o.Getenv, plan.Profile.System.Credentials.PasswordEnv),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/internal/impair"
+	runplan "github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/internal/sink"
@@ -82,6 +83,9 @@ func newExecution(o Options) (*execution, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: plan: %w", err)
 	}
+	if err := checkStartAt(o.StartAt, time.Now()); err != nil {
+		return nil, err
+	}
 	if o.RunID == "" {
 		o.RunID = defaultRunID(o.OutDir, plan.Profile.Name, time.Now())
 	} else if err := sink.ValidateRunID(o.RunID); err != nil {
@@ -90,6 +94,16 @@ func newExecution(o Options) (*execution, error) {
 	x := &execution{o: o, plan: plan, out: &Outcome{}, clock: metrics.NewClock(),
 		names: report.NewNames(plan.ScenarioNames(), plan.PhaseNames())}
 	return x, nil
+}
+
+// checkStartAt refuses a start barrier that is not in the future: a shard
+// started after it could never line up with the others.
+func checkStartAt(at, now time.Time) error {
+	if at.IsZero() || at.After(now) {
+		return nil
+	}
+	return sink.Usage(fmt.Errorf("--start-at %s is already past (now %s): start every shard before the instant, or give a later one",
+		at.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339)))
 }
 
 // defaultRunID is "<UTC timestamp>-<profile>", made safe, with "-2", "-3",
@@ -253,7 +267,38 @@ func (x *execution) manifest(res *runner.Result, cfg runner.Config, runErr error
 	if runErr != nil {
 		man.Error = runErr.Error()
 	}
+	man.Shard = manifestShard(cfg.Plan)
+	man.StartBarrier = startBarrier(x.o.StartAt, cfg, res)
 	return man
+}
+
+// manifestShard describes the plan's part of a sharded run (nil: whole).
+func manifestShard(p *runplan.Plan) *report.ManifestShard {
+	if p == nil || !p.Shard.Sharded() {
+		return nil
+	}
+	sh := p.Shard
+	return &report.ManifestShard{Index: sh.Index, Count: sh.Count, Keys: fmt.Sprintf("k mod %d = %d", sh.Count, sh.Index),
+		Records: p.Workload.Records, FirstWorker: sh.FirstWorker, Workers: p.Load.Schedule.Workers(), TotalWorkers: sh.Workers}
+}
+
+// startBarrier records the barrier and each phase's skew (nil: none).
+func startBarrier(at time.Time, cfg runner.Config, res *runner.Result) *report.StartBarrier {
+	if at.IsZero() {
+		return nil
+	}
+	gap := cfg.PhaseGap
+	if gap <= 0 && cfg.Plan != nil {
+		gap = runner.DefaultPhaseGap(cfg.Plan.System.OpTimeout)
+	}
+	b := &report.StartBarrier{At: at.UTC().Format(time.RFC3339Nano), PhaseGapMs: float64(gap) / 1e6, Phases: []report.PhaseSkew{}}
+	base := res.Clock.Base()
+	for _, w := range res.Phases {
+		b.Phases = append(b.Phases, report.PhaseSkew{Name: w.Name,
+			PlannedAt: base.Add(time.Duration(w.PlannedNs)).UTC().Format(time.RFC3339Nano),
+			SkewMs:    float64(w.StartNs-w.PlannedNs) / 1e6})
+	}
+	return b
 }
 
 // stopOutputs stops the sinks (the metrics endpoint lingers, cut short by

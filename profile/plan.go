@@ -16,6 +16,8 @@ type Overrides struct {
 	Duration time.Duration
 	// Seed replaces the profile's seed (--seed); 0 keeps it.
 	Seed int64
+	// Shard replaces the profile's shard ("I/N", --shard); "" keeps it.
+	Shard string
 }
 
 // Plan is a profile expanded into what the runner executes. Plain data:
@@ -34,6 +36,10 @@ type Plan struct {
 	Mode string
 	// Seed for key choice, op mix and arrivals.
 	Seed int64
+	// Shard is the part of a sharded run to plan (zero: the whole run).
+	// Workload and Scenarios stay the whole run's: internal/plan applies
+	// the shard (key slice, workers and rate).
+	Shard workloads.Shard
 }
 
 // Scenario is one entry of the level matrix.
@@ -72,6 +78,9 @@ func (p *Profile) Plan(o Overrides) (*Plan, error) {
 	if o.Seed != 0 {
 		cp.Seed = o.Seed
 	}
+	if o.Shard != "" {
+		cp.Shard = o.Shard
+	}
 	if o.Duration > 0 {
 		for i := range cp.Phases {
 			cp.Phases[i].Duration = Duration(o.Duration)
@@ -93,6 +102,9 @@ func (p *Profile) Plan(o Overrides) (*Plan, error) {
 		Phases:    cp.Phases,
 		Mode:      cp.Mode,
 		Seed:      cp.Seed,
+	}
+	if cp.Shard != "" {
+		pl.Shard, _ = workloads.ParseShard(cp.Shard) // validated above
 	}
 	for i, ls := range cp.Levels {
 		pl.Scenarios[i] = Scenario{Name: ls.Name, Levels: scenarioLevels(ls.Levels)}

@@ -45,6 +45,11 @@ type Profile struct {
 	// Thresholds are pass/fail conditions on the summary, evaluated after
 	// the run (a failure exits 3).
 	Thresholds []Threshold `yaml:"thresholds" json:"thresholds,omitempty"`
+	// Shard makes this process one part of a run split over several
+	// ("I/N", 0 ≤ I < N): its own slice of the key space and 1/N of the
+	// load (workloads.Shard, load.Part; --shard overrides it). Empty: the
+	// whole run.
+	Shard string `yaml:"shard" json:"shard,omitempty"`
 }
 
 // System names the driver and how to reach (or start) the database.

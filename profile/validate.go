@@ -137,6 +137,31 @@ func (c *checker) validate(p *Profile, o Options) {
 	c.phases(p, o.Impairers)
 	c.checks(p.Checks)
 	c.thresholds(p, o)
+	c.shard(p, spec)
+}
+
+// shard checks the shard ("I/N"): well formed, and a run that can be
+// split that many ways (one worker and one record per shard at least, a
+// deployment that every shard reaches).
+func (c *checker) shard(p *Profile, spec workloads.Spec) {
+	if p.Shard == "" {
+		return
+	}
+	sh, err := workloads.ParseShard(p.Shard)
+	if err != nil {
+		c.add("shard", "%v", err)
+		return
+	}
+	if p.System.Cluster == ClusterLocal && sh.Count > 1 {
+		c.add("shard", "a sharded run needs one deployment that every shard reaches; cluster: local starts one per process "+
+			"(start it once with `pacbench cluster etcd` and list its endpoints)")
+	}
+	if p.Load.Workers >= 1 && p.Load.Workers < sh.Count {
+		c.add("shard", "%d shards need at least %d workers (load.workers is %d): every shard runs at least one", sh.Count, sh.Count, p.Load.Workers)
+	}
+	if spec.Records >= 1 && spec.Records < sh.Count {
+		c.add("shard", "%d shards need at least %d records (workload.records is %d): every shard owns at least one key", sh.Count, sh.Count, spec.Records)
+	}
 }
 
 // system checks the system section and returns its driver (nil if unknown

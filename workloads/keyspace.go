@@ -24,6 +24,7 @@ const (
 // use. Limit, Key and InsertsExhausted are lock-free.
 type Keyspace struct {
 	records, capacity uint64
+	shard             Shard  // the key slice (zero: all keys)
 	names             string // capacity key names of KeyLen bytes, back to back
 
 	reserved atomic.Uint64 // next index NextInsert hands out
@@ -56,6 +57,7 @@ func NewKeyspace(s Spec) *Keyspace {
 	k := &Keyspace{
 		records:  uint64(s.Records),
 		capacity: uint64(s.Capacity()),
+		shard:    s.Shard,
 		acked:    make([]bool, s.InsertHeadroom),
 	}
 	// YCSB sizes the scrambled zipfian's key space as the records plus
@@ -65,7 +67,7 @@ func NewKeyspace(s Spec) *Keyspace {
 	k.zipfItems = k.records + min(uint64(s.InsertHeadroom), k.records)
 	k.reserved.Store(k.records)
 	k.limit.Store(k.records)
-	k.names = buildNames(k.capacity)
+	k.names = buildNames(k.capacity, s.Shard)
 	switch s.Distribution {
 	case Zipfian:
 		k.zetas = append(k.zetas, zetaEntry{scrambledItems, s.ZipfianConstant, zeta(scrambledItems, s.ZipfianConstant)})
@@ -79,13 +81,13 @@ func NewKeyspace(s Spec) *Keyspace {
 	return k
 }
 
-func buildNames(n uint64) string {
+func buildNames(n uint64, sh Shard) string {
 	var b strings.Builder
 	b.Grow(int(n) * KeyLen)
 	var buf [KeyLen]byte
 	copy(buf[:], KeyPrefix)
 	for i := range n {
-		formatKey(&buf, i)
+		formatKey(&buf, sh.Global(i))
 		b.Write(buf[:])
 	}
 	return b.String()
@@ -116,7 +118,8 @@ func (k *Keyspace) Records() int { return int(k.records) }
 // run can ever use (size per-key state such as the staleness oracle by it).
 func (k *Keyspace) Capacity() int { return int(k.capacity) }
 
-// Key returns the key name of index i: "pb" and 12 zero-padded digits. For
+// Key returns the key name of (local) index i: "pb" and its global index
+// (Shard.Global; i itself when unsharded) in 12 zero-padded digits. For
 // i < Capacity it returns a precomputed string without allocating; beyond,
 // it formats one (allocating). Indexes ≥ 10^12 are not representable in
 // 12 digits and yield longer names.
@@ -125,11 +128,11 @@ func (k *Keyspace) Key(i uint64) string {
 		const n = uint64(KeyLen)
 		return k.names[i*n : (i+1)*n]
 	}
-	return fmt.Sprintf("%s%0*d", KeyPrefix, KeyDigits, i)
+	return fmt.Sprintf("%s%0*d", KeyPrefix, KeyDigits, k.shard.Global(i))
 }
 
-// ParseKey returns the index of a key name made by Key, or false if s is
-// not one.
+// ParseKey returns the global index of a key name made by Key, or false if
+// s is not one.
 func ParseKey(s string) (uint64, bool) {
 	if len(s) != KeyLen || !strings.HasPrefix(s, KeyPrefix) {
 		return 0, false

@@ -97,6 +97,11 @@ type Spec struct {
 	// indexes Records…Records+InsertHeadroom-1. Once it is used up inserts
 	// become updates (Keyspace.NextInsert returns false).
 	InsertHeadroom int
+	// Shard is the part of a sharded run's key space this Spec covers
+	// (ForShard); the zero value is the whole key space. Key indexes stay
+	// local (0…Capacity-1); Keyspace.Key names local key j by its global
+	// index Shard.Global(j).
+	Shard Shard
 }
 
 // FieldError is one problem with one workload field. Field is the YAML path
@@ -298,6 +303,9 @@ func (s Spec) Validate() []FieldError {
 	if s.InsertHeadroom < 0 || s.InsertHeadroom > MaxCapacity-max(s.Records, 0) {
 		add("insert_headroom", outOfRange(s.InsertHeadroom,
 			fmt.Sprintf("0 to %d minus records", MaxCapacity)))
+	}
+	if err := s.Shard.Validate(); err != nil {
+		add("shard", err)
 	}
 	return errs
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/pacbench/pacbench/internal/sink"
 	"github.com/pacbench/pacbench/profile"
 	"github.com/pacbench/pacbench/profiles"
+	"github.com/pacbench/pacbench/workloads"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -177,6 +178,7 @@ const metricsAddrEnv = "PACBENCH_METRICS_ADDR"
 type runFlags struct {
 	profile, out, format, metricsAddr, runID string
 	thresholds                               []string
+	shard, startAt                           string
 	duration, linger, interval, healTimeout  time.Duration
 	seed                                     int64
 	quiet, dryRun, overwrite                 bool
@@ -212,6 +214,8 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fl.DurationVar(&f.healTimeout, "heal-timeout", impair.DefaultClearTimeout, "how long to wait for the impairment backend to heal before reporting what is left in place")
 	fl.StringArrayVar(&f.thresholds, "threshold", nil, "pass/fail `condition` on the results, e.g. 'read.p99(baseline) < 20ms' (repeatable; exit 3 if one fails; docs/results.md#thresholds)")
+	fl.StringVar(&f.shard, "shard", "", "run shard `I/N` of a run split over N processes (0 ≤ I < N): keys k mod N = I, 1/N of the workers and rate; overrides the profile's shard")
+	fl.StringVar(&f.startAt, "start-at", "", "start barrier: begin the first phase at this RFC 3339 `instant` (e.g. 2030-01-01T00:05:00Z), later phases at their planned offsets; refused if already past")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print each phase's impairment commands (netem: docker exec tc/iptables; toxiproxy: toxics) and exit without running")
 	return cmd
 }
@@ -257,11 +261,18 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	if f.healTimeout <= 0 || f.healTimeout > 10*time.Minute {
 		return usageErr("--heal-timeout: want a duration in (0, 10m], got %s", f.healTimeout)
 	}
+	startAt, err := parseStartAt(f.startAt, time.Now())
+	if err != nil {
+		return err
+	}
 	prof, err := loadProfile(env, f.profile)
 	if err != nil {
 		return err
 	}
 	if err := addThresholds(prof, f.thresholds); err != nil {
+		return err
+	}
+	if err := checkShard(prof, f.shard); err != nil {
 		return err
 	}
 	if f.dryRun {
@@ -283,7 +294,8 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	}
 	out, err := bench.Execute(ctx, bench.Options{
 		Profile:     prof,
-		Overrides:   profile.Overrides{Duration: f.duration, Seed: f.seed},
+		Overrides:   profile.Overrides{Duration: f.duration, Seed: f.seed, Shard: f.shard},
+		StartAt:     startAt,
 		Registry:    env.Registry,
 		Sinks:       env.Sinks,
 		OutDir:      f.out,
@@ -330,6 +342,38 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	}
 	if out != nil && out.Summary != nil {
 		return thresholdsErr(out.Summary.Thresholds)
+	}
+	return nil
+}
+
+// parseStartAt reads --start-at: an RFC 3339 instant in the future (zero
+// when not given).
+func parseStartAt(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, usageErr("--start-at: %q is not an RFC 3339 instant (e.g. 2030-01-01T00:05:00Z): %v", s, err)
+	}
+	if !at.After(now) {
+		return time.Time{}, usageErr("--start-at %s is already past (now %s): start every shard before the instant, or give a later one",
+			at.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339))
+	}
+	return at, nil
+}
+
+// checkShard validates --shard against the profile (exit 2): the shard
+// must be well formed and the run splittable that many ways.
+func checkShard(p *profile.Profile, shard string) error {
+	if shard == "" {
+		return nil
+	}
+	if _, err := workloads.ParseShard(shard); err != nil {
+		return usageErr("--shard: %v", err)
+	}
+	if _, err := p.Plan(profile.Overrides{Shard: shard}); err != nil {
+		return usageErr("--shard %s: %v", shard, err)
 	}
 	return nil
 }

@@ -77,6 +77,20 @@ type Plan struct {
 	Mode Mode
 	// Checks configures consistency checking.
 	Checks Checks
+	// Shard is the part of a sharded run this plan runs (zero: the whole
+	// run). Workload and Load are already this shard's.
+	Shard Shard
+}
+
+// Shard is one process's part of a run split over several: Workload is
+// its key slice (workloads.Spec.ForShard) and Load.Schedule its workers
+// (load.Part). Worker numbering stays global so that seeds, session ids
+// and open-loop offsets are the whole run's.
+type Shard struct {
+	workloads.Shard
+	// FirstWorker is the global index of this shard's first worker in
+	// each scenario; Workers the whole run's workers per scenario.
+	FirstWorker, Workers int
 }
 
 // System is the database under test as the runner opens it.
@@ -179,16 +193,22 @@ func New(pp *profile.Plan, models *load.Registry) (*Plan, error) {
 	if p.System.OpTimeout <= 0 {
 		return nil, fmt.Errorf("%w: system.op_timeout %s", ErrInvalid, p.System.OpTimeout)
 	}
+	sched, sh, err := shard(m.Schedule(spec), pp.Shard)
+	if err != nil {
+		return nil, err
+	}
+	wl := pp.Workload.ForShard(pp.Shard)
 	out := &Plan{
 		Name:        p.Name,
 		Seed:        pp.Seed,
 		System:      system(p.System),
 		Routes:      Routes{Read: route(p.Routes.Read), Write: route(p.Routes.Write)},
-		Workload:    pp.Workload,
+		Workload:    wl,
 		LoadRecords: p.Workload.Load == nil || *p.Workload.Load,
-		Load:        Load{Model: spec.Model, Schedule: m.Schedule(spec)},
+		Load:        Load{Model: spec.Model, Schedule: sched},
 		Mode:        SideBySide,
-		Checks:      checks(p.Checks, pp.Workload),
+		Checks:      checks(p.Checks, wl),
+		Shard:       sh,
 	}
 	if pp.Mode == profile.ModeSequential {
 		out.Mode = Sequential
@@ -204,6 +224,23 @@ func New(pp *profile.Plan, models *load.Registry) (*Plan, error) {
 		return nil, fmt.Errorf("%w: %d scenarios, %d phases", ErrInvalid, len(out.Scenarios), len(out.Phases))
 	}
 	return out, nil
+}
+
+// shard returns this shard's part of the whole run's schedule (s itself
+// when unsharded).
+func shard(s load.Schedule, sh workloads.Shard) (load.Schedule, Shard, error) {
+	if err := sh.Validate(); err != nil {
+		return nil, Shard{}, fmt.Errorf("%w: shard: %w", ErrInvalid, err)
+	}
+	if !sh.Sharded() {
+		return s, Shard{}, nil
+	}
+	total := s.Workers()
+	first, n := sh.Split(total)
+	if n < 1 {
+		return nil, Shard{}, fmt.Errorf("%w: shard %s: %d workers cannot be split %d ways", ErrInvalid, sh, total, sh.Count)
+	}
+	return load.Part(s, first, n), Shard{Shard: sh, FirstWorker: first, Workers: total}, nil
 }
 
 func system(s profile.System) System {

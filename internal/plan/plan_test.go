@@ -2,6 +2,8 @@ package plan_test
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -121,5 +123,52 @@ phases: [{name: a, duration: 1s}]
 		if _, err := plan.New(tc.pp, tc.models); !errors.Is(err, plan.ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
 		}
+	}
+}
+
+// TestNewShard: a shard's plan is its part of the whole run: the key slice,
+// its workers (the remainder to the first shards) and their share of the
+// rate, with the global numbering of its first worker.
+func TestNewShard(t *testing.T) {
+	t.Parallel()
+	const yml = `
+system: {driver: etcd, endpoints: ["127.0.0.1:2379"]}
+workload: {preset: a, records: 1000}
+load: {model: open, rate: 800, workers: 8}
+levels: [{read: linearizable}]
+phases: [{name: a, duration: 1s}]
+`
+	p, err := profile.Parse("p.yaml", []byte(yml), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var workers, records int
+	var rate float64
+	for i, want := range []struct{ first, workers, records int }{{0, 3, 334}, {3, 3, 333}, {6, 2, 333}} {
+		pp, err := p.Plan(profile.Overrides{Shard: fmt.Sprintf("%d/3", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := plan.New(pp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := pl.Load.Schedule
+		if pl.Shard.Index != i || pl.Shard.Count != 3 || pl.Shard.FirstWorker != want.first || pl.Shard.Workers != 8 ||
+			s.Workers() != want.workers || pl.Workload.Records != want.records || pl.Workload.Shard != pl.Shard.Shard {
+			t.Errorf("shard %d: %+v, %d workers, %d records", i, pl.Shard, s.Workers(), pl.Workload.Records)
+		}
+		if pp.Profile.Shard != fmt.Sprintf("%d/3", i) || pp.Workload.Records != 1000 {
+			t.Errorf("shard %d: profile as run has shard %q and %d records", i, pp.Profile.Shard, pp.Workload.Records)
+		}
+		workers += s.Workers()
+		records += pl.Workload.Records
+		rate += s.Rate(time.Second)
+	}
+	if workers != 8 || records != 1000 || math.Abs(rate-800) > 1e-9 {
+		t.Errorf("shards add up to %d workers, %d records, %v ops/s", workers, records, rate)
+	}
+	if _, err := p.Plan(profile.Overrides{Shard: "0/9"}); !errors.Is(err, profile.ErrInvalid) {
+		t.Errorf("9 shards of 8 workers: %v", err)
 	}
 }

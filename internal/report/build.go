@@ -37,6 +37,9 @@ func Build(in Input) *Summary {
 		EndedAt:   res.End.UTC().Format(time.RFC3339Nano),
 		Scenarios: []Scenario{},
 	}
+	if p.Shard.Sharded() {
+		s.Shard = &Shard{Index: p.Shard.Index, Count: p.Shard.Count}
+	}
 	names := NewNames(p.ScenarioNames(), p.PhaseNames())
 	cells := map[[2]int]*metrics.Cell{}
 	if res.Results != nil {

@@ -56,6 +56,74 @@ type Manifest struct {
 	// MembersDied lists the members of the local cluster that exited on
 	// their own during the run (none: absent).
 	MembersDied []MemberDeath `json:"members_died,omitempty"`
+	// Shard is this run's part of a sharded run (absent: the whole run).
+	Shard *ManifestShard `json:"shard,omitempty"`
+	// StartBarrier is the run's --start-at and how far from its plan each
+	// phase started (absent: no barrier).
+	StartBarrier *StartBarrier `json:"start_barrier,omitempty"`
+	// Merged lists, in a merged result (pacbench merge), the shards'
+	// results it was made of (absent otherwise).
+	Merged *MergedManifest `json:"merged,omitempty"`
+}
+
+// ManifestShard is manifest.json's "shard": which part of the run this
+// process ran (docs/results.md, "Shards").
+type ManifestShard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+	// Keys says which key indexes the shard owns ("k mod COUNT = INDEX").
+	Keys string `json:"keys"`
+	// Records is the number of records it loaded and owns.
+	Records int `json:"records"`
+	// FirstWorker is the run-wide index of its first worker; Workers how
+	// many it ran (per scenario) of the run's TotalWorkers.
+	FirstWorker  int `json:"first_worker"`
+	Workers      int `json:"workers"`
+	TotalWorkers int `json:"total_workers"`
+}
+
+// StartBarrier is manifest.json's "start_barrier".
+type StartBarrier struct {
+	// At is the barrier (RFC 3339, UTC): when the first phase was planned
+	// to start.
+	At string `json:"at"`
+	// PhaseGapMs is the time planned between two phases.
+	PhaseGapMs float64 `json:"phase_gap_ms"`
+	// Phases has each phase's planned start and this process's skew
+	// (actual − planned start; positive: late).
+	Phases []PhaseSkew `json:"phases"`
+}
+
+// PhaseSkew is one phase's start against its plan.
+type PhaseSkew struct {
+	Name string `json:"name"`
+	// PlannedAt is the planned start (RFC 3339, UTC).
+	PlannedAt string  `json:"planned_at"`
+	SkewMs    float64 `json:"skew_ms"`
+}
+
+// MergedManifest is manifest.json's "merged" in a merged result: the
+// summary's "shards" (count, merged, missing) and the inputs.
+type MergedManifest struct {
+	MergedShards
+	// Inputs are the shards' results directories, by shard index.
+	Inputs []MergedInput `json:"inputs"`
+	// MaxSkewMs is the largest phase-start skew of any shard (absent
+	// without a start barrier).
+	MaxSkewMs *float64 `json:"max_skew_ms,omitempty"`
+}
+
+// MergedInput is one shard's results directory in a merge.
+type MergedInput struct {
+	Index int `json:"index"`
+	// Dir is the directory as given to pacbench merge.
+	Dir       string `json:"dir"`
+	StartedAt string `json:"started_at"`
+	EndedAt   string `json:"ended_at"`
+	Partial   bool   `json:"partial"`
+	// ClockBase is the shard's run-clock zero (its *_ns fields count from
+	// it; the merged result's count from the merged clock_base).
+	ClockBase string `json:"clock_base"`
 }
 
 // NoteMemberDied starts the summary and manifest note about a member that

@@ -24,14 +24,18 @@ const Schema = "pacbench.summary/v1"
 
 // Summary is the summary.json document (docs/results.md documents it).
 type Summary struct {
-	Schema    string     `json:"schema"`
-	RunID     string     `json:"run_id"`
-	Profile   string     `json:"profile"`
-	Mode      string     `json:"mode"`
-	Partial   bool       `json:"partial"`
-	StartedAt string     `json:"started_at"`
-	EndedAt   string     `json:"ended_at"`
-	Scenarios []Scenario `json:"scenarios"`
+	Schema  string `json:"schema"`
+	RunID   string `json:"run_id"`
+	Profile string `json:"profile"`
+	Mode    string `json:"mode"`
+	Partial bool   `json:"partial"`
+	// Shard is the part of a sharded run this result is (absent: the
+	// whole run); Shards, in a merged result, the shards it holds.
+	Shard     *Shard        `json:"shard,omitempty"`
+	Shards    *MergedShards `json:"shards,omitempty"`
+	StartedAt string        `json:"started_at"`
+	EndedAt   string        `json:"ended_at"`
+	Scenarios []Scenario    `json:"scenarios"`
 	// Thresholds are the profile's and --threshold's conditions, each
 	// with its measured values and pass/fail (absent when none was given).
 	Thresholds []threshold.Result `json:"thresholds,omitempty"`
@@ -43,6 +47,22 @@ type Summary struct {
 	// checks renders the check columns of the CSV and the table (set by
 	// Build; a decoded summary has none and prints only the fixed columns).
 	checks *metrics.Checks
+}
+
+// Shard is summary.json's "shard": which of count shards of the run
+// (run_id is the run's common id) this result is.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// MergedShards is summary.json's "shards" in a merged result (pacbench
+// merge): the run's shard count and the indexes merged; missing ones make
+// the result partial.
+type MergedShards struct {
+	Count   int   `json:"count"`
+	Merged  []int `json:"merged"`
+	Missing []int `json:"missing,omitempty"`
 }
 
 // Scenario is one scenario's results.

@@ -206,6 +206,13 @@ func (g *group) run(ctx context.Context) error {
 	for pi, ph := range r.plan.Phases {
 		win := PhaseWindow{Name: ph.Name, Index: pi, Scenarios: g.names}
 		g.gate.set(pi, gatePending) // the previous phase has drained: nothing is issued until pi opens
+		planned, err := r.awaitPlanned(ctx, len(r.res.Phases))
+		if err != nil {
+			r.res.Partial = true
+			g.stop(true)
+			return err
+		}
+		win.PlannedNs = planned
 		r.logf("phase %s (%s) %s", ph.Name, ph.Duration, strings.Join(g.names, ", "))
 		if ph.Impaired() {
 			evs, err := r.applyPhase(ctx, ph)
@@ -220,7 +227,7 @@ func (g *group) run(ctx context.Context) error {
 			}
 		}
 		win.StartNs = g.open(pi)
-		err := g.wait(ctx, ph)
+		err = g.wait(ctx, ph)
 		win.EndNs = r.clock.Now()
 		g.measured += win.EndNs - win.StartNs
 		g.scheduled += min(win.EndNs-win.StartNs, int64(ph.Duration))

@@ -86,6 +86,9 @@ func (sc *scenarioRun) startProbes(ctx context.Context, wg *sync.WaitGroup, delt
 func (sc *scenarioRun) probeLoop(ctx context.Context, sess drivers.Session, di int, d time.Duration, id int, through *atomic.Int64) {
 	r, g := sc.r, sc.g
 	key := fmt.Sprintf("pbprobe%03d%03d", sc.index, di)
+	if sh := r.plan.Shard; sh.Sharded() {
+		key += fmt.Sprintf("s%04d", sh.Index) // every shard probes its own keys
+	}
 	buf := make([]byte, max(r.plan.Workload.ValueSize, workloads.HeaderSize))
 	timeout := r.opTimeout()
 	timer := time.NewTimer(time.Hour)

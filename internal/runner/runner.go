@@ -84,7 +84,24 @@ type Config struct {
 	// Checks are run after the built-in checks (internal/checkers.Registry),
 	// for programs that add their own.
 	Checks []metrics.Check
+	// StartAt, if set, is the run's start barrier (wall clock), common to
+	// the shards of a sharded run: the first phase opens at it, and phase
+	// k (counted over the whole run) at StartAt + the planned durations
+	// of the phases before it + k × PhaseGap, or as soon as the phase
+	// before it drained if that is later (the phase window then records
+	// the skew). Measurement intervals are aligned on it (collections at
+	// StartAt + n × Interval). Zero: phases start as soon as they can.
+	StartAt time.Time
+	// PhaseGap is the time planned between two phases under StartAt for
+	// draining one and applying the next one's impairments (default
+	// DefaultPhaseGap: the op timeout + 1 s).
+	PhaseGap time.Duration
 }
+
+// DefaultPhaseGap returns the time planned between two phases of a run
+// with a start barrier when Config.PhaseGap is zero: the op timeout (the
+// longest an op of the ending phase can stay in flight) plus one second.
+func DefaultPhaseGap(opTimeout time.Duration) time.Duration { return opTimeout + time.Second }
 
 // Tick is what the collector hands to OnTick after each interval.
 type Tick struct {
@@ -116,6 +133,10 @@ type PhaseWindow struct {
 	// StartNs is when the phase's impairments had taken effect; its first
 	// op is issued after it.
 	StartNs int64 `json:"start_ns"`
+	// PlannedNs is, in a run with a start barrier (Config.StartAt), when
+	// the phase was planned to start; StartNs − PlannedNs is this
+	// process's skew (0: no barrier).
+	PlannedNs int64 `json:"planned_ns,omitempty"`
 	// EndNs is when the phase's time was up: no op was issued after it
 	// (except open-loop arrivals of the phase that were overdue, until
 	// DrainedNs).
@@ -211,6 +232,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
+	}
+	if cfg.PhaseGap <= 0 {
+		cfg.PhaseGap = DefaultPhaseGap(cfg.Plan.System.OpTimeout)
 	}
 	r := &run{cfg: cfg, plan: cfg.Plan, clock: cfg.Clock, failCh: make(chan struct{}),
 		phaseAt: make([]atomic.Int64, len(cfg.Plan.Phases)), ids: newSessionIDs(cfg.Plan)}
@@ -631,9 +655,14 @@ func (r *run) heal() {
 	}
 }
 
-// collector merges measurements every interval until stop is closed.
+// collector merges measurements every interval until stop is closed; with
+// a start barrier, at the barrier plus whole intervals.
 func (r *run) collector(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	if !r.cfg.StartAt.IsZero() {
+		r.alignedCollector(stop)
+		return
+	}
 	t := time.NewTicker(r.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -644,6 +673,69 @@ func (r *run) collector(stop <-chan struct{}, done chan<- struct{}) {
 		}
 		r.tick(r.clock.Now(), false)
 	}
+}
+
+// alignedCollector collects at barrier + n × interval (n of any sign), so
+// that the intervals of every shard of a run cover the same times.
+func (r *run) alignedCollector(stop <-chan struct{}) {
+	iv := int64(r.cfg.Interval)
+	barrier := r.barrierNs()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		now := r.clock.Now()
+		next := barrier + (floorDiv(now-barrier, iv)+1)*iv
+		t.Reset(time.Duration(next - now))
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		r.tick(r.clock.Now(), false) // at or just after next: ops keep their true interval
+	}
+}
+
+// floorDiv is a/b rounded towards −∞ (b > 0).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// barrierNs returns the start barrier on the run clock.
+func (r *run) barrierNs() int64 { return int64(r.cfg.StartAt.Sub(r.clock.Base())) }
+
+// awaitPlanned waits, in a run with a start barrier, until the planned
+// start of the run's phase number k (counted over every group) and
+// returns it on the run clock (0 without a barrier). It returns early
+// with an error when ctx is cancelled or a worker panicked.
+func (r *run) awaitPlanned(ctx context.Context, k int) (int64, error) {
+	if r.cfg.StartAt.IsZero() {
+		return 0, nil
+	}
+	planned := r.barrierNs() + int64(k)*int64(r.cfg.PhaseGap)
+	for j := range k {
+		planned += int64(r.plan.Phases[j%len(r.plan.Phases)].Duration)
+	}
+	if d := time.Duration(planned - r.clock.Now()); d > 0 {
+		if k == 0 {
+			r.logf("waiting %s for the start barrier %s", d.Round(time.Millisecond), r.cfg.StartAt.UTC().Format(time.RFC3339Nano))
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return planned, fmt.Errorf("%w waiting for the start barrier: %w", ErrInterrupted, context.Cause(ctx))
+		case <-r.failCh:
+			return planned, errors.New("worker panic before the start barrier")
+		}
+	} else if k == 0 {
+		r.logf("start barrier %s passed %s ago: starting late", r.cfg.StartAt.UTC().Format(time.RFC3339Nano), (-d).Round(time.Millisecond))
+	}
+	return planned, nil
 }
 
 // tick collects the interval ending at now and hands it to OnTick.

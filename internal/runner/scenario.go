@@ -15,17 +15,26 @@ import (
 // sessionIDs numbers a run's driver sessions: the loader's are negative,
 // the workers' 1…S×W (scenario after scenario), the probes' after them.
 // Unique for any numbers of scenarios, workers and probes (validation
-// bounds them far below the uint32 of the value header's writer).
+// bounds them far below the uint32 of the value header's writer). In a
+// shard, workers keep the whole run's numbering (W is the run's workers,
+// this shard's from its first worker on).
 type sessionIDs struct {
-	scenarios, workers, probes int
+	scenarios, workers, first, probes int
 }
 
 func newSessionIDs(p *plan.Plan) sessionIDs {
-	return sessionIDs{scenarios: len(p.Scenarios), workers: p.Load.Schedule.Workers(), probes: len(p.Checks.Probes)}
+	ids := sessionIDs{scenarios: len(p.Scenarios), workers: p.Load.Schedule.Workers(), probes: len(p.Checks.Probes)}
+	if p.Shard.Sharded() {
+		ids.workers, ids.first = p.Shard.Workers, p.Shard.FirstWorker
+	}
+	return ids
 }
 
+// global returns the run-wide index of this process's worker w.
+func (s sessionIDs) global(w int) int { return s.first + w }
+
 // worker returns the id of worker w of scenario si.
-func (s sessionIDs) worker(si, w int) int { return 1 + si*s.workers + w }
+func (s sessionIDs) worker(si, w int) int { return 1 + si*s.workers + s.global(w) }
 
 // probe returns the id of probe di of scenario si.
 func (s sessionIDs) probe(si, di int) int { return 1 + s.scenarios*s.workers + si*s.probes + di }
@@ -47,7 +56,7 @@ func (r *run) newScenario(ctx context.Context, si int, g *gate) (*scenarioRun, e
 			return nil, err
 		}
 		sess := sessions[0]
-		seed := p.Seed*1_000_003 + int64(si)*10_007 + int64(w)
+		seed := p.Seed*1_000_003 + int64(si)*10_007 + int64(r.ids.global(w))
 		// Each worker derives its per-op contexts from its own cancelable
 		// context: a per-op context registers with its parent under the
 		// parent's mutex, which would otherwise be one mutex shared by all

@@ -249,11 +249,13 @@ func (x *execution) finish(res *runner.Result, cfg runner.Config, runErr error) 
 
 func (x *execution) manifest(res *runner.Result, cfg runner.Config, runErr error) *report.Manifest {
 	man := &report.Manifest{
-		Schema:   report.ManifestSchema,
-		RunID:    x.o.RunID,
-		Partial:  res.Partial || runErr != nil,
-		Versions: Versions(x.o.Version, x.plan.Profile.System.Driver),
-		Profile:  x.plan.Profile,
+		Schema:    report.ManifestSchema,
+		RunID:     x.o.RunID,
+		Partial:   res.Partial || runErr != nil,
+		Versions:  Versions(x.o.Version, x.plan.Profile.System.Driver),
+		Profile:   x.plan.Profile,
+		Overrides: x.plan.Profile.Overrides,
+		Env:       x.plan.Profile.Env,
 		Topology: report.Topology{Members: res.Members, Aliases: res.Aliases, Links: cfg.Links,
 			ReadEndpoints: res.ReadEndpoints, WriteEndpoints: res.WriteEndpoints},
 		StartedAt:   res.Start.UTC().Format(time.RFC3339Nano),

@@ -208,7 +208,7 @@ func (d *decoder) pairs(n *yaml.Node, path string, f func(key string, kn, vn *ya
 		}
 		key := kn.Value
 		if first, dup := seen[key]; dup {
-			d.c.addAt(nodePos(kn), join(path, key), fmt.Sprintf("duplicate key (first at line %d)", first.line))
+			d.c.addAt(nodePos(kn), join(path, key), fmt.Sprintf("duplicate key (first at %s)", lineRef(first.line)))
 			continue
 		}
 		seen[key] = nodePos(kn)

@@ -76,6 +76,14 @@ type Options struct {
 	// Checks are the checks whose fields thresholds may name. Nil: the
 	// built-in checks.
 	Checks *metrics.Checks
+	// Set are command-line overrides (-p PATH=VALUE), applied in order to
+	// the YAML after ${…} expansion and before decoding: their values are
+	// validated like the file's, each problem naming its override.
+	Set []Override
+	// LookupEnv resolves ${NAME} references in the profile's values
+	// (os.LookupEnv in the CLI). Nil: no variable is set, so only
+	// ${NAME:-default} references expand.
+	LookupEnv func(string) (string, bool)
 }
 
 // Load reads and parses the profile at path (see Parse). A read failure is
@@ -103,7 +111,16 @@ func Parse(file string, data []byte, o Options) (*Profile, error) {
 	if root == nil {
 		return nil, c.result()
 	}
-	p := &Profile{}
+	env := c.expandTree(root, o.LookupEnv)
+	c.overrides = o.Set
+	c.applyOverrides(root, o.Set)
+	if err := c.result(); err != nil {
+		return nil, err // what was meant is unknown: decoding would only add consequences
+	}
+	p := &Profile{Env: env}
+	for _, ov := range o.Set {
+		p.Overrides = append(p.Overrides, ov.Path+"="+ov.Value)
+	}
 	d := &decoder{c: c}
 	d.value(root, reflect.ValueOf(p).Elem(), "")
 	if d.full {

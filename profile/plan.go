@@ -148,6 +148,8 @@ func (p *Profile) clone() *Profile {
 	}
 	cp.Checks.Probes = append([]Duration(nil), p.Checks.Probes...)
 	cp.Thresholds = append([]Threshold(nil), p.Thresholds...)
+	cp.Overrides = append([]string(nil), p.Overrides...)
+	cp.Env = maps.Clone(p.Env)
 	return &cp
 }
 

@@ -20,17 +20,28 @@ type Problem struct {
 	// Line and Col locate the offending key or value.
 	Line int `json:"line,omitempty"`
 	Col  int `json:"col,omitempty"`
+	// Override, when set, is the command-line setting that wrote the
+	// offending value ("-p load.rate=abc"); Line and Col are then 0.
+	Override string `json:"override,omitempty"`
 	// Msg starts with the YAML path of what is wrong ("phases[1].duration: …").
 	Msg string `json:"msg"`
 }
 
 // String renders the problem as "file:line:col: msg", leaving out the parts
-// that are unknown.
+// that are unknown, or "file: override -p PATH=VALUE: msg" for a value an
+// override wrote.
 func (p Problem) String() string {
 	var b strings.Builder
 	if p.File != "" {
 		b.WriteString(p.File)
 		b.WriteByte(':')
+	}
+	if p.Override != "" {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "override %s: %s", p.Override, p.Msg)
+		return b.String()
 	}
 	if p.Line > 0 {
 		fmt.Fprintf(&b, "%d:", p.Line)

@@ -50,6 +50,15 @@ type Profile struct {
 	// load (workloads.Shard, load.Part; --shard overrides it). Empty: the
 	// whole run.
 	Shard string `yaml:"shard" json:"shard,omitempty"`
+
+	// Overrides are the -p settings Parse applied (PATH=VALUE, in order),
+	// for the manifest; not read from YAML.
+	Overrides []string `yaml:"-" json:"-"`
+	// Env names the environment variables that ${…} references expanded,
+	// each with where its value came from (EnvFromEnvironment or
+	// EnvFromDefault; values are not kept), for the manifest; not read
+	// from YAML.
+	Env map[string]string `yaml:"-" json:"-"`
 }
 
 // System names the driver and how to reach (or start) the database.

@@ -36,6 +36,9 @@ type checker struct {
 	exprs map[string]*yaml.Node // thresholds[i] → its expression's scalar node
 	bad   map[string]bool       // paths that failed to decode
 	probs Problems
+	// overrides are the -p settings applied (their nodes' lines are
+	// overrideLine(k)).
+	overrides []Override
 }
 
 // newChecker returns an empty checker for file.
@@ -91,20 +94,52 @@ func (c *checker) at(path string) pos {
 	}
 }
 
-// addAt records msg about path at p.
+// addAt records msg about path at p. A negative line is an override's
+// (overrideLine): the problem names the override instead of a line.
 func (c *checker) addAt(p pos, path, msg string) {
 	if path != "" {
 		msg = path + ": " + msg
 	}
-	c.probs = append(c.probs, Problem{File: c.file, Line: p.line, Col: p.col, Msg: msg})
+	pr := Problem{File: c.file, Line: p.line, Col: p.col, Msg: msg}
+	if p.line < 0 {
+		pr.Line, pr.Col, pr.Override = 0, 0, c.overrideText(-p.line-1)
+	}
+	c.probs = append(c.probs, pr)
+}
+
+// overrideText is how override k was written ("-p load.rate=abc").
+func (c *checker) overrideText(k int) string {
+	if k < len(c.overrides) {
+		return c.overrides[k].String()
+	}
+	return fmt.Sprintf("#%d", k+1)
+}
+
+// lineRef refers to a source line in a message: "line 12", or "an
+// override" for what a -p setting wrote.
+func lineRef(line int) string {
+	if line < 0 {
+		return "an override"
+	}
+	return fmt.Sprintf("line %d", line)
 }
 
 // add records a problem about path at its position (or its ancestor's).
+// When that position is the file's but an override set something below
+// path, the message says so.
 func (c *checker) add(path, format string, args ...any) {
 	if c.suppressed(path) {
 		return
 	}
-	c.addAt(c.at(path), path, fmt.Sprintf(format, args...))
+	p, msg := c.at(path), fmt.Sprintf(format, args...)
+	if p.line >= 0 {
+		for _, ov := range c.overrides {
+			if path != "" && (strings.HasPrefix(ov.Path, path+".") || strings.HasPrefix(ov.Path, path+"[")) {
+				msg += fmt.Sprintf(" (with override %s)", ov)
+			}
+		}
+	}
+	c.addAt(p, path, msg)
 }
 
 // result returns the sorted problems as an error, or nil.
@@ -218,7 +253,7 @@ func (c *checker) system(p *Profile, o Options) drivers.Driver {
 		case n.Name == "":
 			c.add(path+".name", "required")
 		case dup:
-			c.add(path+".name", "duplicate node name %q (first at line %d)", n.Name, c.at(fmt.Sprintf("system.nodes[%d]", first)).line)
+			c.add(path+".name", "duplicate node name %q (first at %s)", n.Name, lineRef(c.at(fmt.Sprintf("system.nodes[%d]", first)).line))
 		default:
 			seen[n.Name] = i
 		}
@@ -530,7 +565,7 @@ func (c *checker) levels(p *Profile, drv drivers.Driver) {
 			continue
 		}
 		if first, dup := seen[ls.Name]; dup {
-			c.add(path, "duplicate scenario name %q (first at line %d); give each level set a distinct name", ls.Name, p.Levels[first].Line)
+			c.add(path, "duplicate scenario name %q (first at %s); give each level set a distinct name", ls.Name, lineRef(p.Levels[first].Line))
 		} else {
 			seen[ls.Name] = i
 		}
@@ -568,7 +603,7 @@ func (c *checker) phases(p *Profile, impairers *impair.Registry) {
 		case ph.Name == "":
 			c.add(path+".name", "must not be empty")
 		case dup:
-			c.add(path+".name", "duplicate phase name %q (first at line %d)", ph.Name, p.Phases[first].Line)
+			c.add(path+".name", "duplicate phase name %q (first at %s)", ph.Name, lineRef(p.Phases[first].Line))
 		default:
 			seen[ph.Name] = i
 		}

@@ -71,6 +71,9 @@ func runErrIf(err error) error {
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// LookupEnv resolves ${NAME} in profiles (default: from Getenv, a
+	// variable being set when it is not empty; main passes os.LookupEnv).
+	LookupEnv func(string) (string, bool)
 	// Context is cancelled on the first SIGINT/SIGTERM (main) or by the
 	// test: a graceful stop.
 	Context context.Context
@@ -104,7 +107,7 @@ func main() {
 	go iv.watch(sigs)
 	fi, _ := os.Stderr.Stat()
 	env := Env{
-		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Context: ctx, Abandon: iv.Abandon(),
+		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, LookupEnv: os.LookupEnv, Context: ctx, Abandon: iv.Abandon(),
 		StderrTTY: fi != nil && fi.Mode()&os.ModeCharDevice != 0, HealHint: iv.SetHint,
 	}
 	code := Main(os.Args[1:], env)
@@ -122,6 +125,10 @@ func Main(args []string, env Env) int {
 	}
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
+	}
+	if env.LookupEnv == nil {
+		get := env.Getenv
+		env.LookupEnv = func(k string) (string, bool) { v := get(k); return v, v != "" }
 	}
 	if env.Context == nil {
 		env.Context = context.Background()
@@ -179,6 +186,7 @@ type runFlags struct {
 	profile, out, format, metricsAddr, runID string
 	thresholds                               []string
 	shard, startAt                           string
+	params                                   []string // -p PATH=VALUE
 	duration, linger, interval, healTimeout  time.Duration
 	seed                                     int64
 	quiet, dryRun, overwrite                 bool
@@ -202,6 +210,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.profile, "profile", "", "profile YAML `file` (default: built-in quickstart)")
+	fl.StringArrayVarP(&f.params, "param", "p", nil, "set a profile field, `PATH=VALUE` (repeatable): load.rate=2000, levels[0].read=QUORUM, system.endpoints=a:1,b:2")
 	fl.DurationVar(&f.duration, "duration", 0, "override every phase's duration (e.g. 5s)")
 	fl.StringVar(&f.out, "out", "results", "parent `dir` of the run's results directory")
 	fl.StringVar(&f.format, "format", "table", "stdout format: table|json (json: the summary document alone)")
@@ -265,7 +274,11 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	prof, err := loadProfile(env, f.profile)
+	sets, err := parseOverrides(f.params)
+	if err != nil {
+		return err
+	}
+	prof, err := loadProfile(env, f.profile, sets)
 	if err != nil {
 		return err
 	}
@@ -385,9 +398,23 @@ func logWriter(env *Env, quiet bool) io.Writer {
 	return env.Stderr
 }
 
+// parseOverrides parses the -p settings; a malformed one is a usage error.
+func parseOverrides(specs []string) ([]profile.Override, error) {
+	out := make([]profile.Override, 0, len(specs))
+	for _, s := range specs {
+		ov, err := profile.ParseOverride(s)
+		if err != nil {
+			return nil, usageErr("-p: %v", err)
+		}
+		out = append(out, ov)
+	}
+	return out, nil
+}
+
 // loadProfile reads and validates a profile file, or the built-in
-// quickstart when path is empty. Invalid profiles are usage errors.
-func loadProfile(env *Env, path string) (*profile.Profile, error) {
+// quickstart when path is empty, with the overrides sets applied and
+// ${…} expanded from the environment. Invalid profiles are usage errors.
+func loadProfile(env *Env, path string, sets []profile.Override) (*profile.Profile, error) {
 	name, data := "quickstart.yaml (built-in)", profiles.Quickstart()
 	if path != "" {
 		b, err := os.ReadFile(path)
@@ -396,7 +423,8 @@ func loadProfile(env *Env, path string) (*profile.Profile, error) {
 		}
 		name, data = path, b
 	}
-	p, err := profile.Parse(name, data, profile.Options{Registry: env.Registry, Impairers: env.Impairers})
+	p, err := profile.Parse(name, data, profile.Options{Registry: env.Registry, Impairers: env.Impairers,
+		Set: sets, LookupEnv: env.LookupEnv})
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("invalid profile:\n%w", err)}
 	}
@@ -404,40 +432,24 @@ func loadProfile(env *Env, path string) (*profile.Profile, error) {
 }
 
 func newValidateCmd(env *Env) *cobra.Command {
-	return &cobra.Command{
+	var params []string
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check profiles; report every problem with file:line (exit 2 if any)",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Long: `Check profiles; report every problem with file:line (exit 2 if any).
+With -p, each profile is checked with the overrides applied and printed as
+it would run (YAML, defaults and overrides applied).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			sets, err := parseOverrides(params)
+			if err != nil {
+				return err
+			}
 			bad := 0
 			for _, path := range args {
-				p, err := loadProfile(env, path)
-				if err != nil {
+				if !validateOne(env, path, sets) {
 					bad++
-					var ee *exitError
-					if errors.As(err, &ee) && errors.Is(err, profile.ErrInvalid) {
-						fmt.Fprintln(env.Stdout, strings.TrimPrefix(ee.err.Error(), "invalid profile:\n"))
-					} else {
-						fmt.Fprintf(env.Stdout, "%s: %v\n", path, err)
-					}
-					continue
 				}
-				plan, err := p.Plan(profile.Overrides{})
-				if err != nil {
-					bad++
-					fmt.Fprintf(env.Stdout, "%s: %v\n", path, err)
-					continue
-				}
-				var total time.Duration
-				for _, ph := range plan.Phases {
-					total += ph.Duration.D()
-				}
-				th := ""
-				if n := len(p.Thresholds); n > 0 {
-					th = fmt.Sprintf(", %d thresholds", n)
-				}
-				fmt.Fprintf(env.Stdout, "%s: ok — %s, %d scenarios × %d phases (%s), %s%s\n", path, p.System.Driver,
-					len(plan.Scenarios), len(plan.Phases), total, plan.Mode, th)
 			}
 			if bad > 0 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("%d of %d profiles invalid: %w", bad, len(args), profile.ErrInvalid)}
@@ -445,6 +457,48 @@ func newValidateCmd(env *Env) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "set a profile field, `PATH=VALUE` (repeatable), as for run")
+	return cmd
+}
+
+// validateOne checks one profile, printing its problems or an ok line
+// (and, with overrides, the profile after them); it reports whether the
+// profile is valid.
+func validateOne(env *Env, path string, sets []profile.Override) bool {
+	p, err := loadProfile(env, path, sets)
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) && errors.Is(err, profile.ErrInvalid) {
+			fmt.Fprintln(env.Stdout, strings.TrimPrefix(ee.err.Error(), "invalid profile:\n"))
+		} else {
+			fmt.Fprintf(env.Stdout, "%s: %v\n", path, err)
+		}
+		return false
+	}
+	plan, err := p.Plan(profile.Overrides{})
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "%s: %v\n", path, err)
+		return false
+	}
+	var total time.Duration
+	for _, ph := range plan.Phases {
+		total += ph.Duration.D()
+	}
+	th := ""
+	if n := len(p.Thresholds); n > 0 {
+		th = fmt.Sprintf(", %d thresholds", n)
+	}
+	fmt.Fprintf(env.Stdout, "%s: ok — %s, %d scenarios × %d phases (%s), %s%s\n", path, p.System.Driver,
+		len(plan.Scenarios), len(plan.Phases), total, plan.Mode, th)
+	if len(sets) > 0 {
+		b, err := p.YAML()
+		if err != nil {
+			fmt.Fprintf(env.Stdout, "%s: cannot print the profile: %v\n", path, err)
+			return false
+		}
+		fmt.Fprintf(env.Stdout, "# %s after %s\n%s", path, strings.Join(p.Overrides, " "), b)
+	}
+	return true
 }
 
 func newDriversCmd(env *Env) *cobra.Command {

@@ -95,7 +95,7 @@ func healBackends(env *Env, prof, toxi string, dry io.Writer) ([]impair.Backend,
 	var out []impair.Backend
 	o := bench.ImpairerOptions{Registry: env.Impairers, Getenv: env.Getenv, DryRun: dry}
 	if prof != "" {
-		p, err := loadProfile(env, prof)
+		p, err := loadProfile(env, prof, nil)
 		if err != nil {
 			return nil, err
 		}

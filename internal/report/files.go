@@ -38,6 +38,13 @@ type Manifest struct {
 	Versions map[string]string `json:"versions"`
 	// Profile is the profile as run (defaults and overrides applied).
 	Profile *profile.Profile `json:"profile"`
+	// Overrides are the -p settings applied to the profile file
+	// (PATH=VALUE, in order); absent when none.
+	Overrides []string `json:"overrides,omitempty"`
+	// Env names the environment variables the profile's ${…} references
+	// expanded, each with where its value came from ("environment" or
+	// "default"); the values are in the profile as run. Absent when none.
+	Env map[string]string `json:"env,omitempty"`
 	// Topology is the system as the run saw it.
 	Topology Topology `json:"topology"`
 	// StartedAt and EndedAt are wall times (RFC 3339, UTC).

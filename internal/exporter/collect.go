@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,7 @@ type family struct {
 type descs struct {
 	opDuration, opService, opWindow, ops, errors family
 	phaseActive, impActive, impDelay, runInfo    family
+	phaseInfo                                    family
 	all                                          []family
 }
 
@@ -99,6 +101,9 @@ func newDescs() descs {
 	def(&d.impDelay, "pacbench_impairment_delay_seconds",
 		"Delay added by the impairment while applied (0 when inactive or not a latency impairment).", []string{"kind", "target"})
 	def(&d.runInfo, "pacbench_run_info", "Information about the run; always 1.", RunInfoLabels())
+	def(&d.phaseInfo, "pacbench_phase_info",
+		"1 for the phase of the profile's phase list running now (index = its 0-based place), 0 for the others.",
+		[]string{"phase", "index"})
 	return d
 }
 
@@ -118,7 +123,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	e := c.e
 	e.mu.Lock()
-	s, info := e.snap, e.info
+	s, info, phases, current := e.snap, e.info, e.phases, e.current
 	imps := make(map[impKey]float64, len(e.imps))
 	for k, v := range e.imps {
 		imps[k] = v
@@ -159,6 +164,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if info != nil {
 		ch <- prometheus.MustNewConstMetric(d.runInfo.desc, prometheus.GaugeValue, 1, info...)
+	}
+	for i, name := range phases {
+		ch <- prometheus.MustNewConstMetric(d.phaseInfo.desc, prometheus.GaugeValue, b2f(i == current), name, strconv.Itoa(i))
 	}
 }
 

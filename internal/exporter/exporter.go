@@ -28,6 +28,7 @@
 //	pacbench_impairment_active              gauge, by kind and target
 //	pacbench_impairment_delay_seconds       gauge, by kind and target
 //	pacbench_run_info                       gauge = 1, labels run_id, profile, version, system, mode
+//	pacbench_phase_info                     gauge, by phase and index: 1 for the phase running now
 package exporter
 
 import (
@@ -131,10 +132,12 @@ type Exporter struct {
 	scratch    *hdrhistogram.Histogram
 	checkDescs map[string]*prometheus.Desc // check family → descriptor
 
-	mu   sync.Mutex // guards snap, imps, info
-	snap *snapshot
-	imps map[impKey]float64 // known impairment → delay (s) if active, -1 if not
-	info []string           // run_info label values; nil until SetRunInfo
+	mu      sync.Mutex // guards snap, imps, info, phases, current
+	snap    *snapshot
+	imps    map[impKey]float64 // known impairment → delay (s) if active, -1 if not
+	info    []string           // run_info label values; nil until SetRunInfo
+	phases  []string           // phase label values by index; nil until SetPhases
+	current int                // index of the running phase; -1: none
 }
 
 // New returns an Exporter registered with o.Registry.
@@ -176,6 +179,7 @@ func New(o Options) (*Exporter, error) {
 		checkDescs: map[string]*prometheus.Desc{},
 		snap:       &snapshot{},
 		imps:       map[impKey]float64{},
+		current:    -1,
 	}
 	reg := o.Registry
 	if reg == nil {
@@ -227,6 +231,26 @@ func (e *Exporter) SetRunInfo(labels map[string]string) {
 	}
 	e.mu.Lock()
 	e.info = vals
+	e.mu.Unlock()
+}
+
+// SetPhases declares the profile's phases, by index, for
+// pacbench_phase_info (all inactive until SetPhase).
+func (e *Exporter) SetPhases(names []string) {
+	clean := make([]string, len(names))
+	for i, n := range names {
+		clean[i] = cleanLabel(n)
+	}
+	e.mu.Lock()
+	e.phases, e.current = clean, -1
+	e.mu.Unlock()
+}
+
+// SetPhase marks phase index as the one running (-1 or out of range: none,
+// e.g. before the first phase and after the last).
+func (e *Exporter) SetPhase(index int) {
+	e.mu.Lock()
+	e.current = index
 	e.mu.Unlock()
 }
 

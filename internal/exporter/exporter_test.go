@@ -37,6 +37,8 @@ func fullExporter(t *testing.T) *Exporter {
 	})
 	e.SetRunInfo(map[string]string{"run_id": "20250101-120000-abcd", "profile": "quickstart", "version": "dev",
 		"system": "etcd", "mode": "side_by_side", "secret": "must-not-appear"})
+	e.SetPhases([]string{"baseline", "latency", "partition"})
+	e.SetPhase(1)
 	return e
 }
 
@@ -85,6 +87,7 @@ func TestPedanticRegistry(t *testing.T) {
 	e.Update("etcd", []string{"a", "b"}, handMade(t), handMadeInterval(t))
 	e.SetImpairments([]Active{{Kind: "latency", Target: "etcd1", Delay: time.Millisecond}})
 	e.SetRunInfo(map[string]string{"run_id": "x"})
+	e.SetPhases([]string{"p"})
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,7 @@ func labelSpec() map[string]map[string][]string {
 		"pacbench_impairment_active":           imp,
 		"pacbench_impairment_delay_seconds":    imp,
 		"pacbench_run_info":                    {"run_id": nil, "profile": nil, "version": nil, "system": nil, "mode": nil},
+		"pacbench_phase_info":                  {"phase": nil, "index": nil},
 	}
 }
 
@@ -156,6 +157,8 @@ func TestLabelsClosed(t *testing.T) {
 	e.Update("etcd", []string{"", "read=linearizable"}, res, iv)
 	e.SetImpairments([]Active{{Kind: impair.KindLatency, Target: "etcd1", Delay: time.Millisecond}, {Kind: "rm -rf", Target: "x\ny"}})
 	e.SetRunInfo(map[string]string{"run_id": runID, "profile": "p.yaml"})
+	e.SetPhases([]string{"base\nline\"} # evil", ""})
+	e.SetPhase(0)
 	checkLabels(t, e, "\n", "\"", "evil\n")
 }
 

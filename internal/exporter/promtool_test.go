@@ -25,6 +25,8 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	e.Update("etcd", []string{"read=linearizable", "read=serializable"}, res, iv)
 	e.SetImpairments([]Active{{Kind: "latency", Target: "etcd1"}})
 	e.SetRunInfo(map[string]string{"run_id": runID})
+	e.SetPhases([]string{"baseline", "partition"})
+	e.SetPhase(0)
 	srv := httptest.NewServer(e.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -38,6 +39,7 @@ type promSink struct {
 	log    io.Writer
 	system string
 	levels []string
+	phases []string
 }
 
 // NewPrometheus is the Factory of the metrics endpoint, on when
@@ -71,14 +73,22 @@ func (p *promSink) Addr() string { return p.srv.Addr() }
 
 // Start implements Sink: pacbench_run_info.
 func (p *promSink) Start(info Info) error {
-	p.system, p.levels = info.System, info.Levels
+	p.system, p.levels, p.phases = info.System, info.Levels, info.Phases
 	p.exp.SetRunInfo(map[string]string{"run_id": info.RunID, "profile": info.Profile, "version": info.Version,
 		"system": info.System, "mode": info.Mode})
+	p.exp.SetPhases(info.Phases)
 	return nil
 }
 
-// AddInterval implements Sink (the work is in Cumulative).
-func (p *promSink) AddInterval(Tick) error { return nil }
+// AddInterval implements Sink: pacbench_phase_info follows the phase
+// running at the end of each interval (none after the final one).
+func (p *promSink) AddInterval(t Tick) error {
+	p.exp.SetPhase(slices.Index(p.phases, t.Phase))
+	if t.Final {
+		p.exp.SetPhase(-1)
+	}
+	return nil
+}
 
 // Cumulative implements Cumulative: publish the interval and the totals.
 func (p *promSink) Cumulative(t Tick, res *metrics.Results) error {

@@ -154,3 +154,50 @@ func TestThresholdsExitCode(t *testing.T) {
 		})
 	}
 }
+
+// TestReportThresholds: pacbench report RUN_DIR evaluates the run's
+// thresholds and --threshold's on its summary.json (exit 3 on a failure,
+// summary.json unchanged); a bad --threshold is a usage error before
+// report.html is touched.
+func TestReportThresholds(t *testing.T) {
+	t.Parallel()
+	b, _ := os.ReadFile(writeFakeProfile(t, [2]string{"s", "f"}, [2]string{"a", "b"}))
+	yml := strings.ReplaceAll(string(b), "duration: 400ms", "duration: 1s") + "thresholds:\n  - kept_up == true\n"
+	prof := filepath.Join(t.TempDir(), "th.yaml")
+	if err := os.WriteFile(prof, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if code, _, stderr := invokeEnv(t, fakeEnv(context.Background(), nil), "run", "--profile", prof, "--out", out,
+		"--run-id", "r", "--metrics-addr", "off", "--interval", "100ms", "--quiet", "--threshold", "read.count > 0"); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	dir := filepath.Join(out, "r")
+	before, _ := os.ReadFile(filepath.Join(dir, "summary.json"))
+	html := filepath.Join(dir, "report.html")
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		code  int
+		want  string
+	}{
+		{"as run", nil, 0, "thresholds: all passed\n  pass  kept_up == true  (" + prof + ":10)"},
+		{"added", []string{"--threshold", "read.p99(b) < 1us"}, ExitThreshold, "thresholds: 1 of 3 FAILED"},
+		{"bad", []string{"--threshold", "x: read.p99 < 1us"}, ExitUsage, `--threshold "x: read.p99 < 1us": column 1: no scenario x`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := os.Stat(html)
+			args := append([]string{"report", dir}, tc.flags...)
+			code, stdout, stderr := invokeEnv(t, fakeEnv(context.Background(), nil), args...)
+			if code != tc.code || !strings.Contains(stdout+stderr, tc.want) {
+				t.Fatalf("exit %d, want %d and %q:\n%s\n%s", code, tc.code, tc.want, stdout, stderr)
+			}
+			if after, _ := os.Stat(html); tc.code == ExitUsage && (after == nil || !after.ModTime().Equal(st.ModTime())) {
+				t.Errorf("report.html rewritten after a usage error")
+			}
+		})
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "summary.json")); string(after) != string(before) {
+		t.Error("pacbench report changed summary.json")
+	}
+}

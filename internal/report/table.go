@@ -56,7 +56,7 @@ func WriteTable(w io.Writer, s *Summary) error {
 	for _, sc := range s.Scenarios {
 		bw.printf("  %s: %s — %s\n", sc.Name, verdictWord(sc.PACELC), sc.PACELC.Evidence)
 	}
-	writeThresholds(bw, s)
+	writeThresholds(bw, s.Thresholds)
 	return bw.err
 }
 

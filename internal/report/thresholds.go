@@ -2,25 +2,34 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/pacbench/pacbench/internal/threshold"
 )
 
+// WriteThresholds prints each threshold with its measured values and
+// pass/fail, as the table ends (nothing without thresholds).
+func WriteThresholds(w io.Writer, rs []threshold.Result) error {
+	bw := &errWriter{w: w}
+	writeThresholds(bw, rs)
+	return bw.err
+}
+
 // writeThresholds prints each threshold with its measured values and
 // pass/fail (nothing without thresholds).
-func writeThresholds(bw *errWriter, s *Summary) {
-	if len(s.Thresholds) == 0 {
+func writeThresholds(bw *errWriter, rs []threshold.Result) {
+	if len(rs) == 0 {
 		return
 	}
-	failed := len(threshold.Failed(s.Thresholds))
+	failed := len(threshold.Failed(rs))
 	verdict := "all passed"
 	if failed > 0 {
-		verdict = fmt.Sprintf("%d of %d FAILED", failed, len(s.Thresholds))
+		verdict = fmt.Sprintf("%d of %d FAILED", failed, len(rs))
 	}
 	bw.printf("\nthresholds: %s\n", verdict)
-	for _, r := range s.Thresholds {
+	for _, r := range rs {
 		status := "pass"
 		if !r.Pass {
 			status = "FAIL"

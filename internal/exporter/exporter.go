@@ -44,6 +44,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pacbench/pacbench/internal/checkers"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
@@ -509,9 +510,20 @@ func bucketLE(upper int64, u metrics.Unit) string {
 	return strconv.FormatInt(upper, 10)
 }
 
-// Families returns the names of the fixed metric families (those of the
-// op series, phases, impairments and the run); FamiliesOf adds the checks'.
+// Families returns the names of every metric family the exporter exports
+// in a run with the built-in checks (internal/checkers.Registry): the
+// fixed families (op series, phases, impairments, the run), then the
+// checks'. FamiliesOf gives them for any set of checks.
 func Families() []string {
+	cs, err := checkers.Registry(checkers.Config{})
+	if err != nil {
+		return fixedFamilies()
+	}
+	return FamiliesOf(cs)
+}
+
+// fixedFamilies returns the families that do not come from checks.
+func fixedFamilies() []string {
 	d := newDescs()
 	out := make([]string, 0, len(d.all))
 	for _, f := range d.all {
@@ -521,9 +533,9 @@ func Families() []string {
 }
 
 // FamiliesOf returns every family the exporter exports for a run with
-// checks cs: Families, then the checks' families in registration order.
+// checks cs: the fixed families, then the checks' in registration order.
 func FamiliesOf(cs *metrics.Checks) []string {
-	out := Families()
+	out := fixedFamilies()
 	seen := map[string]bool{}
 	for _, m := range cs.Measures() {
 		if f := m.Metric.Name; f != "" && !seen[f] {

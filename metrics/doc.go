@@ -1,18 +1,24 @@
 // Package metrics is pacbench's measurement core (DESIGN.md, "Measurement
-// method"): the run clock, per-worker HdrHistograms merged at interval
-// boundaries, error counting by class, the staleness oracle, session
-// guarantee counters and t-visibility buckets.
+// method"): the run clock, one HdrHistogram per series merged from the
+// workers' packed samples, error counting by class, the staleness oracle,
+// the check seam (Check, Measure, Layout, Tally, the Checks registry) and
+// the reference percentile (Quantile).
 //
 // # Data flow
 //
-// A Recorder is created once per run. Each worker goroutine gets its own
-// Worker (NewWorker) and records every op into it (Record, CheckRead,
-// Wrote); the hot path touches only that worker's state, the shared Oracle
-// (lock-free for readers) and one uncontended per-worker mutex. One collector
-// goroutine calls Collect at every interval boundary: it swaps each worker's
-// double-buffered interval state, merges it into the interval snapshot it
-// returns and into the cumulative per-(scenario, phase) results that Results
-// copies out.
+// A Recorder is created once per run with the run's Checks. Each worker
+// goroutine gets its own Worker (NewWorker, NewWorkerFor) and records every
+// op into it (RecordOp, or RecordRead for a read op and its checks; Read
+// and Write report the reads and write outcomes of other ops to the
+// checks). The hot path touches only that worker's state, the shared Oracle
+// (lock-free for readers) and one uncontended per-worker mutex; a full
+// sample buffer is flushed under the open interval's lock. One collector
+// goroutine calls Collect at every interval boundary: it flushes every
+// worker into the interval and points it at the next one (so every op is
+// in exactly one interval), returns the interval and merges it into the
+// cumulative per-(scenario, phase) results that Results hands out
+// (histograms shared copy-on-write). Finish runs the checks that judge
+// whole histories.
 //
 // # Units
 //
@@ -24,8 +30,10 @@
 //
 // # Memory
 //
-// Memory is O(series + keys), never O(ops): per worker, only series that
-// occur get histograms (two buffers each; a buffer idle for a whole interval
-// is returned to a pool), per key the oracle keeps a small ring of recent
-// writes, per worker a bounded session table.
+// Memory is O(series + keys), never O(ops) nor O(workers × series): a
+// worker holds a 64-sample buffer and the counters of its current phase,
+// never a histogram; per series the open interval and the cumulative
+// results hold one histogram per measure; per key the oracle keeps a small
+// ring of recent writes. Checks' per-worker state obeys the same rule (it
+// records through the Tally).
 package metrics

@@ -404,7 +404,8 @@ func (r *Recorder) Recycle(iv *Interval) {
 // Finish runs every check that is a Finisher (after the last op and the
 // last Collect) and stores their verdicts, which Results then carries.
 // Verdicts naming an unknown measure, a measure of another check or one
-// that is not a KindVerdict are ignored.
+// that is not a KindVerdict, or a (scenario, phase) where no op ran, are
+// ignored.
 func (r *Recorder) Finish(ctx context.Context, info FinishInfo) {
 	c := r.layout.checks
 	for ci, ch := range c.list {
@@ -420,8 +421,12 @@ func (r *Recorder) Finish(ctx context.Context, info FinishInfo) {
 				v.Scenario < 0 || v.Scenario >= r.nScen || v.Phase < 0 || v.Phase >= r.nPhase {
 				continue
 			}
+			c := r.cells[v.Scenario*r.nPhase+v.Phase]
+			if c == nil {
+				continue // no op ran there: nothing was judged
+			}
 			vv := v.Verdict
-			r.cell(v.Scenario, v.Phase).verdicts[g] = &vv
+			c.verdicts[g] = &vv
 		}
 		r.mu.Unlock()
 	}

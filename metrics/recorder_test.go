@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -284,4 +285,46 @@ func TestNewWorkerScenarioRange(t *testing.T) {
 		}
 	}()
 	rec.NewWorker(1, 0)
+}
+
+// verdictCheck judges every (scenario, phase) after the run.
+type verdictCheck struct{ countCheck }
+
+func (*verdictCheck) Name() string { return "verdict" }
+
+func (*verdictCheck) Measures() []Measure {
+	return []Measure{{Name: "verdict.ok", Kind: KindVerdict}}
+}
+
+func (*verdictCheck) NewWorker(WorkerInfo) CheckWorker { return nil }
+
+func (*verdictCheck) Finish(context.Context, FinishInfo) []CellVerdict {
+	yes := true
+	return []CellVerdict{
+		{Scenario: 0, Phase: 0, Measure: "verdict.ok", Verdict: Verdict{OK: &yes, Detail: "fine"}},
+		{Scenario: 0, Phase: 1, Measure: "verdict.ok", Verdict: Verdict{OK: &yes}}, // no op ran there
+		{Scenario: 0, Phase: 0, Measure: "count.reads", Verdict: Verdict{OK: &yes}}, // another check's
+		{Scenario: 9, Phase: 0, Measure: "verdict.ok", Verdict: Verdict{OK: &yes}}, // out of range
+	}
+}
+
+// TestFinishStoresVerdicts: a Finisher's verdicts become its measure's
+// values in the cells that ran ops; others are ignored.
+func TestFinishStoresVerdicts(t *testing.T) {
+	t.Parallel()
+	rec := NewRecorder(Options{Phases: []string{"a", "b"}, Checks: mustChecks(t, &countCheck{}, &verdictCheck{})})
+	rec.NewWorker(0, 0).RecordAt(0, op.Read, op.OK, 10, 5, 5)
+	rec.Collect(100)
+	rec.Finish(context.Background(), FinishInfo{})
+	res := rec.Results()
+	if len(res.Cells) != 1 {
+		t.Fatalf("%d cells, want the one that ran ops", len(res.Cells))
+	}
+	v, ok := res.Value(res.Cell(0, 0), "verdict.ok")
+	if !ok || v.Verdict == nil || !*v.Verdict.OK || v.Verdict.Detail != "fine" {
+		t.Errorf("verdict %+v", v.Verdict)
+	}
+	if r, _ := res.Value(res.Cell(0, 0), "count.reads"); r.Verdict != nil {
+		t.Error("a verdict was stored on another check's counter")
+	}
 }

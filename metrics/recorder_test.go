@@ -302,9 +302,9 @@ func (*verdictCheck) Finish(context.Context, FinishInfo) []CellVerdict {
 	yes := true
 	return []CellVerdict{
 		{Scenario: 0, Phase: 0, Measure: "verdict.ok", Verdict: Verdict{OK: &yes, Detail: "fine"}},
-		{Scenario: 0, Phase: 1, Measure: "verdict.ok", Verdict: Verdict{OK: &yes}}, // no op ran there
+		{Scenario: 0, Phase: 1, Measure: "verdict.ok", Verdict: Verdict{OK: &yes}},  // no op ran there
 		{Scenario: 0, Phase: 0, Measure: "count.reads", Verdict: Verdict{OK: &yes}}, // another check's
-		{Scenario: 9, Phase: 0, Measure: "verdict.ok", Verdict: Verdict{OK: &yes}}, // out of range
+		{Scenario: 9, Phase: 0, Measure: "verdict.ok", Verdict: Verdict{OK: &yes}},  // out of range
 	}
 }
 

@@ -1,6 +1,10 @@
 package profile
 
-import "time"
+import (
+	"time"
+
+	"github.com/pacbench/pacbench/internal/load"
+)
 
 // Bounds that validation enforces, so that a profile that validates can
 // run: every number is finite and small enough that the run's memory and
@@ -19,7 +23,7 @@ const (
 	// MaxRate bounds load.rate (ops/s per scenario): 100× the engine's
 	// measured capacity on two cores (about 1 M ops/s, docs/performance.md);
 	// a schedule beyond it could only ever be late.
-	MaxRate = 1e8
+	MaxRate = load.MaxRate
 	// MaxThinkTime bounds load.think_time.
 	MaxThinkTime = time.Hour
 	// MaxPhaseDuration bounds one phase's duration (and --duration). Longer

@@ -154,7 +154,7 @@ func TestOverrideErrors(t *testing.T) {
 		{"value out of bounds", []string{"load.rate=1e9"}, "", `x.yaml: override -p load.rate=1e9: load.rate: at most 1e+08 ops/s per scenario, got 1e+09`},
 		{"bad level", []string{"levels[1].read=TWELVE"}, "", `x.yaml:6:5: levels[1]: cassandra: invalid level: read "TWELVE" (want ONE, TWO, THREE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM, EACH_QUORUM, SERIAL, LOCAL_SERIAL) (with override -p levels[1].read=TWELVE)`},
 		{"bad duration", []string{"phases[1].duration=soon"}, "", `override -p phases[1].duration=soon: phases[1].duration: invalid duration "soon"`},
-		{"key only another model reads", []string{"load.model=closed"}, "", `x.yaml:3:21: load.rate: only applies to model: open (not to closed)`},
+		{"key only another model reads", []string{"load.model=closed"}, "", `x.yaml:3:21: load.rate: only applies to model: open, stages (not to closed)`},
 		{"problem inside a flow value", []string{"load={model: open, workers: 0, rate: 5}"}, "", `override -p load={model: open, workers: 0, rate: 5}: load.workers: must be ≥ 1, got 0`},
 		{"duplicate name names the override", []string{"phases[1].name=baseline"}, "", `phases[1].name: duplicate phase name "baseline" (first at line 8)`},
 		{"missing field in an appended item", []string{"phases[2].name=x"}, "", `override -p phases[2].name=x: phases[2]: duration required`},

@@ -71,7 +71,7 @@ type Options struct {
 	Impairers *impair.Registry
 	// LoadModels holds the load models used to check load.model and the
 	// keys and options each model reads. Nil: the built-in models
-	// (load.Builtin: closed, open).
+	// (load.Builtin: closed, open, stages, ramp).
 	LoadModels *load.Registry
 	// Checks are the checks whose fields thresholds may name. Nil: the
 	// built-in checks.

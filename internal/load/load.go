@@ -158,7 +158,7 @@ func NewRegistry(ms ...Model) *Registry {
 
 // Builtin returns a new registry of the built-in models.
 func Builtin() *Registry {
-	return NewRegistry(Closed{}, Open{})
+	return NewRegistry(Closed{}, Open{}, Stages{}, Ramp{})
 }
 
 // Register adds m under its name; it panics on a duplicate or empty name

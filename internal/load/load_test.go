@@ -13,13 +13,13 @@ import (
 func TestRegistry(t *testing.T) {
 	t.Parallel()
 	reg := load.Builtin()
-	if got := reg.Names(); !slices.Equal(got, []string{"closed", "open"}) {
+	if got := reg.Names(); !slices.Equal(got, []string{"closed", "open", "ramp", "stages"}) {
 		t.Errorf("Names() = %v", got)
 	}
-	if _, err := reg.Lookup("ramping"); !errors.Is(err, load.ErrUnknownModel) || err.Error() != `unknown load model "ramping" (want closed, open)` {
+	if _, err := reg.Lookup("ramping"); !errors.Is(err, load.ErrUnknownModel) || err.Error() != `unknown load model "ramping" (want closed, open, ramp, stages)` {
 		t.Errorf("Lookup(ramping) = %v", err)
 	}
-	for key, want := range map[string][]string{load.KeyRate: {"open"}, load.KeyThinkTime: {"closed"}, load.KeyOptions: nil} {
+	for key, want := range map[string][]string{load.KeyRate: {"open", "stages"}, load.KeyThinkTime: {"closed", "ramp"}, load.KeyOptions: {"ramp", "stages"}} {
 		if got := reg.Using(key); !slices.Equal(got, want) {
 			t.Errorf("Using(%s) = %v, want %v", key, got, want)
 		}

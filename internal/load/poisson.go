@@ -47,20 +47,21 @@ func (p *PoissonPacer) Skip(n uint64, t time.Duration) uint64 {
 	if p.Next(n, 0) >= t {
 		return n
 	}
-	p.n += 1 + p.count(p.freq*(t-p.next).Seconds())
+	p.n += 1 + poissonCount(p.rng, p.freq*(t-p.next).Seconds())
 	p.next = t + p.draw()
 	return p.n
 }
 
-// count draws a Poisson variate of mean mu ≥ 0.
-func (p *PoissonPacer) count(mu float64) uint64 {
+// poissonCount draws a Poisson variate of mean mu ≥ 0 from rng: exactly
+// below a mean of 64, from the normal approximation above.
+func poissonCount(rng *rand.Rand, mu float64) uint64 {
 	if mu < 64 {
-		k, prod, limit := uint64(0), p.rng.Float64(), math.Exp(-mu)
+		k, prod, limit := uint64(0), rng.Float64(), math.Exp(-mu)
 		for prod > limit {
 			k++
-			prod *= p.rng.Float64()
+			prod *= rng.Float64()
 		}
 		return k
 	}
-	return uint64(max(0, math.Round(mu+math.Sqrt(mu)*p.rng.NormFloat64())))
+	return uint64(max(0, math.Round(mu+math.Sqrt(mu)*rng.NormFloat64())))
 }

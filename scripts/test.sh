@@ -2,7 +2,8 @@
 # scripts/test.sh — the one test command (README, .ci/run). On a fresh
 # machine it installs and starts everything the tests need, by itself:
 #   - Go module dependencies (go mod download),
-#   - Prometheus + promtool (Debian package) for the exporter/dashboard tests,
+#   - Prometheus + promtool (Debian package, 2.x) and Prometheus 3.x (built
+#     from its Go module, tools/prometheus3) for the exporter/dashboard tests,
 #   - FerretDB (built from its Go module) as the MongoDB-wire server,
 #   - Apache Cassandra 5.0 (Maven Central) as a real 3-node loopback cluster
 #     behind Toxiproxy (built from its Go module),
@@ -77,10 +78,13 @@ step "kubernetes manifests and Chaos Mesh objects (tools/kubecheck, its own modu
 	go test -count=1 -timeout 20m $GOTEST_FLAGS ./...
 )
 
-step "prometheus"
+step "prometheus (Debian's 2.x; 3.x built from its Go module, cached)"
 PACBENCH_PROMETHEUS_BIN=$(scripts/prometheus.sh install)
 export PACBENCH_PROMETHEUS_BIN
 PATH=$(dirname "$PACBENCH_PROMETHEUS_BIN"):$PATH
+(cd tools/prometheus3 && check_tidy)
+PACBENCH_PROMETHEUS3_BIN=$(scripts/prometheus.sh build3)
+export PACBENCH_PROMETHEUS3_BIN
 
 step "chromium (headless browser tests of the HTML reports)"
 if ! command -v chromium >/dev/null 2>&1 && [[ -z "${PACBENCH_CHROMIUM:-}" ]]; then

@@ -90,10 +90,16 @@ start() {
 		</dev/null >"$STATE/log" 2>&1 &
 	echo $! >"$STATE/pid"
 	local deadline=$((SECONDS + START_TIMEOUT))
+	# Alive, not running(): until setsid has exec'd FerretDB the child's
+	# command line is this script's, and on a loaded machine that window
+	# is long enough to call a starting server dead.
+	local pid rc=0
+	pid=$(cat "$STATE/pid")
 	until listening; do
-		if ! running; then
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" 2>/dev/null || rc=$?
 			cat "$STATE/log" >&2
-			die "FerretDB exited during start-up (log above)"
+			die "FerretDB exited during start-up with status $rc (log above)"
 		fi
 		((SECONDS < deadline)) || { stop; die "FerretDB did not listen on $ADDR within ${START_TIMEOUT}s"; }
 		sleep 0.2

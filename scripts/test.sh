@@ -99,7 +99,10 @@ export PACBENCH_ARTIFACTS=${PACBENCH_ARTIFACTS:-$ROOT/test-artifacts}
 mkdir -p "$PACBENCH_ARTIFACTS"
 
 step "ferretdb"
-eval "$(scripts/ferretdb.sh start)"
+# The assignment, not eval "$(…)": a failed start must stop the script here
+# (set -e does not see a failing command substitution inside eval's words).
+ferretdb_env=$(scripts/ferretdb.sh start)
+eval "$ferretdb_env"
 
 step "race detector: packages that need no server"
 # shellcheck disable=SC2086
@@ -113,7 +116,8 @@ if [[ "${PACBENCH_SKIP_CASSANDRA:-}" != 1 ]]; then
 	step "cassandra: fetch and start a 3-node cluster"
 	scripts/cassandra.sh fetch
 	start=$(date +%s)
-	eval "$(scripts/cassandra.sh start)"
+	cassandra_env=$(scripts/cassandra.sh start)
+	eval "$cassandra_env"
 	echo "cassandra cluster up in $(( $(date +%s) - start ))s"
 fi
 

@@ -27,9 +27,15 @@ import (
 	digest "github.com/opencontainers/go-digest"
 )
 
-func readDockerfile(t *testing.T) []byte {
+// dockerfiles are the repository's Dockerfiles: the compose stack's image
+// and the Kubernetes image (deploy/kubernetes/image).
+var dockerfiles = []string{"Dockerfile", "deploy/kubernetes/image/Dockerfile"}
+
+func readDockerfile(t *testing.T) []byte { return readDockerfileAt(t, "Dockerfile") }
+
+func readDockerfileAt(t *testing.T, name string) []byte {
 	t.Helper()
-	dt, err := os.ReadFile(filepath.Join(repoRoot, "Dockerfile"))
+	dt, err := os.ReadFile(filepath.Join(repoRoot, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +46,12 @@ func readDockerfile(t *testing.T) []byte {
 // instruction parser (its parse-time lint rules reporting to t).
 func dockerfileStages(t *testing.T) ([]instructions.Stage, []instructions.ArgCommand) {
 	t.Helper()
-	res, err := parser.Parse(bytes.NewReader(readDockerfile(t)))
+	return dockerfileStagesAt(t, "Dockerfile")
+}
+
+func dockerfileStagesAt(t *testing.T, name string) ([]instructions.Stage, []instructions.ArgCommand) {
+	t.Helper()
+	res, err := parser.Parse(bytes.NewReader(readDockerfileAt(t, name)))
 	if err != nil {
 		t.Fatalf("Dockerfile: %v", err)
 	}
@@ -77,12 +88,21 @@ func (r *fakeRegistry) ResolveImageConfig(_ context.Context, ref string, _ sourc
 }
 
 // TestDockerfileLint runs BuildKit's Dockerfile linter (every rule
-// `docker build --check` runs) over the Dockerfile: no warning, no error.
+// `docker build --check` runs) over each Dockerfile: no warning, no error.
 func TestDockerfileLint(t *testing.T) {
 	t.Parallel()
-	dt := readDockerfile(t)
+	for _, name := range dockerfiles {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			lintDockerfile(t, name)
+		})
+	}
+}
+
+func lintDockerfile(t *testing.T, name string) {
+	dt := readDockerfileAt(t, name)
 	reg := &fakeRegistry{}
-	src := llb.NewSourceMap(nil, "Dockerfile", "Dockerfile", dt)
+	src := llb.NewSourceMap(nil, name, name, dt)
 	src.Definition = &llb.Definition{} // the file is not an LLB source here
 	res, err := dockerfile2llb.DockerfileLint(context.Background(), dt, dockerfile2llb.ConvertOpt{MetaResolver: reg, SourceMap: src})
 	if err != nil {
@@ -102,6 +122,35 @@ func TestDockerfileLint(t *testing.T) {
 		t.Error("the linter resolved no base image: did it run?")
 	}
 	t.Logf("base images resolved: %v", reg.refs)
+}
+
+// TestDockerfileBasesPinned asserts that every base image of every
+// Dockerfile names an exact release (major.minor.patch, after the
+// Dockerfile's own ARG defaults), like the compose stack's images: a
+// floating tag would build a different image next month.
+func TestDockerfileBasesPinned(t *testing.T) {
+	t.Parallel()
+	for _, name := range dockerfiles {
+		stages, metaArgs := dockerfileStagesAt(t, name)
+		defaults := map[string]string{}
+		for _, a := range metaArgs {
+			for _, kv := range a.Args {
+				if kv.Value != nil {
+					defaults[kv.Key] = *kv.Value
+				}
+			}
+		}
+		for _, st := range stages {
+			base := os.Expand(st.BaseName, func(k string) string { return defaults[k] })
+			if base == "scratch" {
+				continue
+			}
+			_, tag, ok := strings.Cut(base, ":")
+			if !ok || !exactTag.MatchString(tag) {
+				t.Errorf("%s: FROM %s (%s) is not pinned to an exact major.minor.patch release", name, st.BaseName, base)
+			}
+		}
+	}
 }
 
 // TestDockerfileImage checks what the image is: multi-stage, a static

@@ -22,8 +22,8 @@ import (
 	"github.com/pacbench/pacbench/workloads"
 )
 
-// mongoImage is the server image, as in docker-compose.yml.
-const mongoImage = "mongo:8.0"
+// mongoImage is the server image, the exact release docker-compose.yml pins.
+const mongoImage = "mongo:8.0.17"
 
 // secondaryDelay is mongo3's replication delay (secondaryDelaySecs).
 const secondaryDelay = 2 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,8 @@ const (
 // phase runs under that phase's impairments, start to finish.
 type gate struct {
 	state  atomic.Int64                  // phase<<3 | mode
+	mu     sync.Mutex                    // guards timers
+	timers []*fineTimer                  // the sessions' fine timers, kicked at every change
 	ch     atomic.Pointer[chan struct{}] // closed at every change of state
 	starts []atomic.Int64                // run-clock start of each phase (written before it opens)
 	bounds []time.Duration               // schedule time at which each phase starts; the last entry is the end
@@ -59,11 +62,32 @@ func (g *gate) load() (phase, mode int) {
 	return int(s >> 3), int(s & 7)
 }
 
-// set publishes (phase, mode) and wakes every waiting session.
+// set publishes (phase, mode) and wakes every waiting session: those
+// waiting on the change channel, and those in a fine-timer wait (kicked
+// after the channel is closed, so a kicked wait sees it closed).
 func (g *gate) set(phase, mode int) {
 	g.state.Store(int64(phase)<<3 | int64(mode))
 	ch := make(chan struct{})
 	close(*g.ch.Swap(&ch))
+	g.mu.Lock()
+	for _, t := range g.timers {
+		t.kick()
+	}
+	g.mu.Unlock()
+}
+
+// addTimer registers a session's fine timer to be kicked at every change.
+func (g *gate) addTimer(t *fineTimer) {
+	g.mu.Lock()
+	g.timers = append(g.timers, t)
+	g.mu.Unlock()
+}
+
+// dropTimer unregisters t (before it is closed).
+func (g *gate) dropTimer(t *fineTimer) {
+	g.mu.Lock()
+	g.timers = slices.DeleteFunc(g.timers, func(x *fineTimer) bool { return x == t })
+	g.mu.Unlock()
 }
 
 // changed returns a channel that is closed at the next set. Take it before

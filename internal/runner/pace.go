@@ -6,11 +6,6 @@ import (
 	"github.com/pacbench/pacbench/internal/load"
 )
 
-// fineMargin is how long before an open-loop op is due its worker switches
-// from a Go timer (about 1 ms granularity on an idle Linux process, and
-// interruptible by the gate) to its fineTimer.
-const fineMargin = 2 * time.Millisecond
-
 // loop runs the worker's ops until its group stops: it asks its pacer when
 // the next op is due (on the schedule's clock), waits at the gate until
 // that op's phase admits it, issues it and records it in the phase it was
@@ -96,25 +91,22 @@ func (w *worker) admit(pi int, at time.Duration) (phase int, intended int64, ok 
 }
 
 // sleepUntil waits until the run clock reaches t; it returns false when ch
-// (the gate's change channel) is closed first (noticed at once during a
-// Go-timer wait, within fineMargin during a fine one).
+// (the gate's change channel) is closed first. Open loop on Linux waits on
+// the worker's fineTimer (which the gate kicks when it changes); otherwise
+// a Go timer, spinning through the last 50 µs.
 func (w *worker) sleepUntil(t int64, ch <-chan struct{}) bool {
+	if w.fine != nil {
+		ok, err := w.fine.wait(t, ch)
+		if err == nil {
+			return ok
+		}
+		w.sc.g.dropTimer(w.fine)
+		_ = w.fine.close()
+		w.fine = nil // Go timers from now on
+	}
 	clock := w.sc.r.clock
 	d := time.Duration(t - clock.Now())
 	if d <= 0 {
-		return true
-	}
-	if w.fine != nil {
-		if d > fineMargin && !w.timerWait(d-fineMargin, ch) {
-			return false
-		}
-		if d = time.Duration(t - clock.Now()); d > 0 {
-			if err := w.fine.sleep(d); err != nil {
-				_ = w.fine.close()
-				w.fine = nil // Go timers from now on
-				return w.sleepUntil(t, ch)
-			}
-		}
 		return true
 	}
 	if d < 50*time.Microsecond {

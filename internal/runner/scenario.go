@@ -83,7 +83,9 @@ func (r *run) newScenario(ctx context.Context, si int, g *gate) (*scenarioRun, e
 		wk.caser, _ = sess.(drivers.CASer)
 		wk.inserter, _ = sess.(drivers.Inserter)
 		if sc.open {
-			wk.fine, _ = newFineTimer() // nil on failure: Go timers only
+			if wk.fine, _ = newFineTimer(r.clock); wk.fine != nil { // nil on failure: Go timers only
+				g.addTimer(wk.fine)
+			}
 		}
 		sc.workers = append(sc.workers, wk)
 	}
@@ -115,6 +117,7 @@ func (sc *scenarioRun) close() {
 		_ = w.sess.Close()
 		w.cancel()
 		if w.fine != nil {
+			sc.g.dropTimer(w.fine)
 			_ = w.fine.close()
 		}
 	}

@@ -163,14 +163,18 @@ func (x *execution) openOutputs(ctx context.Context) error {
 }
 
 func (x *execution) info() sink.Info {
-	p := x.plan
+	return runInfo(x.plan, x.o.RunID, x.o.Version, x.names, x.clock.Base(), x.o.Interval, x.dir)
+}
+
+// runInfo is what the sinks of a run (or of a merge) start with.
+func runInfo(p *profile.Plan, runID, version string, names report.Names, base time.Time, interval time.Duration, dir *sink.Dir) sink.Info {
 	levels := make([]string, len(p.Scenarios))
 	for i, s := range p.Scenarios {
 		levels[i] = s.Levels.String()
 	}
-	return sink.Info{RunID: x.o.RunID, Profile: p.Profile.Name, Version: x.o.Version, System: p.Profile.System.Driver,
-		Mode: p.Mode, Scenarios: p.ScenarioNames(), Phases: p.PhaseNames(), Levels: levels, Names: x.names,
-		ClockBase: x.clock.Base(), Interval: x.o.Interval, Dir: x.dir}
+	return sink.Info{RunID: runID, Profile: p.Profile.Name, Version: version, System: p.Profile.System.Driver,
+		Mode: p.Mode, Scenarios: p.ScenarioNames(), Phases: p.PhaseNames(), Levels: levels, Names: names,
+		ClockBase: base, Interval: interval, Dir: dir}
 }
 
 // discard finishes the sinks and removes the staged directory: nothing
@@ -224,6 +228,11 @@ func (x *execution) finish(res *runner.Result, cfg runner.Config, runErr error) 
 		x.notes = append(x.notes, err.Error())
 	}
 	end := &sink.End{Summary: sum, Manifest: man, Results: res.Results, Linearizability: res.Linearizability, Err: runErr}
+	if m, err := report.NewMeasurements(x.o.RunID, res); err != nil {
+		x.notes = append(x.notes, err.Error())
+	} else {
+		end.Measurements = m
+	}
 	for _, n := range x.notes {
 		end.AddNote(n)
 	}
@@ -261,6 +270,7 @@ func (x *execution) manifest(res *runner.Result, cfg runner.Config, runErr error
 		StartedAt:   res.Start.UTC().Format(time.RFC3339Nano),
 		EndedAt:     res.End.UTC().Format(time.RFC3339Nano),
 		ClockBase:   x.clock.Base().UTC().Format(time.RFC3339Nano),
+		IntervalMs:  float64(x.o.Interval) / 1e6,
 		Phases:      res.Phases,
 		Load:        res.Load,
 		Notes:       append([]string(nil), res.Errors...),

@@ -12,6 +12,10 @@ type Clock struct {
 // NewClock returns a Clock whose base is now.
 func NewClock() Clock { return Clock{base: time.Now()} }
 
+// ClockAt returns a Clock whose base is base: for results rebuilt from
+// files (pacbench merge), whose times count from a recorded base.
+func ClockAt(base time.Time) Clock { return Clock{base: base} }
+
 // Now returns the nanoseconds elapsed since the base, read from the
 // monotonic clock (immune to wall-clock steps).
 func (c Clock) Now() int64 { return int64(time.Since(c.base)) }

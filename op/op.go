@@ -87,6 +87,16 @@ func (c Class) String() string {
 	return fmt.Sprintf("class(%d)", c)
 }
 
+// ParseClass returns the class named s (Class.String), or false.
+func ParseClass(s string) (Class, bool) {
+	for i, n := range classNames {
+		if n == s {
+			return Class(i), true
+		}
+	}
+	return 0, false
+}
+
 // ErrorClasses returns every class except OK, in index order.
 func ErrorClasses() []Class {
 	out := make([]Class, 0, NumClasses-1)

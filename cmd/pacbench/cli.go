@@ -172,7 +172,7 @@ the built-in quickstart: linearizable vs serializable reads through a follower.`
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
 	root.AddCommand(newRunCmd(env), newValidateCmd(env), newDriversCmd(env), newHealCmd(env),
-		newVersionCmd(env), newClusterCmd(env), newCalibrateCmd(env), newReportCmd(env), newCompareCmd(env))
+		newVersionCmd(env), newClusterCmd(env), newCalibrateCmd(env), newReportCmd(env), newCompareCmd(env), newMergeCmd(env))
 	return root
 }
 
@@ -333,16 +333,8 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	if errors.Is(err, bench.ErrUsage) {
 		return usageErr("%v", err)
 	}
-	if out != nil && out.Summary != nil {
-		if werr := format(env.Stdout, out.Summary); werr != nil {
-			return runErr(fmt.Errorf("stdout: %w", werr))
-		}
-		for _, n := range out.Summary.Notes {
-			fmt.Fprintf(env.Stderr, "note: %s\n", n)
-		}
-		if out.Dir != "" {
-			fmt.Fprintf(env.Stderr, "results: %s\n", out.Dir)
-		}
+	if err := printOutcome(env, format, out); err != nil {
+		return err
 	}
 	if out != nil && out.Interrupt != "" {
 		fmt.Fprintf(env.Stderr, "pacbench: %s\n", out.Interrupt)
@@ -355,6 +347,24 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	}
 	if out != nil && out.Summary != nil {
 		return thresholdsErr(out.Summary.Thresholds)
+	}
+	return nil
+}
+
+// printOutcome writes the summary in format on stdout, its notes and the
+// results directory on stderr (nothing without a summary).
+func printOutcome(env *Env, format sink.Format, out *bench.Outcome) error {
+	if out == nil || out.Summary == nil {
+		return nil
+	}
+	if err := format(env.Stdout, out.Summary); err != nil {
+		return runErr(fmt.Errorf("stdout: %w", err))
+	}
+	for _, n := range out.Summary.Notes {
+		fmt.Fprintf(env.Stderr, "note: %s\n", n)
+	}
+	if out.Dir != "" {
+		fmt.Fprintf(env.Stderr, "results: %s\n", out.Dir)
 	}
 	return nil
 }

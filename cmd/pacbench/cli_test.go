@@ -56,6 +56,8 @@ func TestUsageAndValidation(t *testing.T) {
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, wantErr: []string{"unknown command"}},
 		{name: "bad shard", args: []string{"run", "--shard", "3/3"}, code: 2, wantErr: []string{`--shard: "3/3"`, "index 3 is outside 0…2"}},
 		{name: "shard of a local cluster", args: []string{"run", "--shard", "0/2"}, code: 2, wantErr: []string{"--shard 0/2", "cluster: local starts one per process"}},
+		{name: "merge needs -o", args: []string{"merge", "somewhere"}, code: 2, wantErr: []string{"-o DIR is required"}},
+		{name: "merge of no run", args: []string{"merge", "testdata", "-o", "OUT/m"}, code: 2, wantErr: []string{"testdata: no manifest.json"}},
 		{name: "start-at past", args: []string{"run", "--start-at", "2020-01-02T03:04:05Z"}, code: 2, wantErr: []string{"--start-at 2020-01-02T03:04:05Z is already past"}},
 		{name: "start-at garbage", args: []string{"run", "--start-at", "tomorrow"}, code: 2, wantErr: []string{`--start-at: "tomorrow" is not an RFC 3339 instant`}},
 		{name: "validate bad impairments", args: []string{"validate", "testdata/bad-impairment.yaml"}, code: 2,
@@ -82,8 +84,8 @@ func TestUsageAndValidation(t *testing.T) {
 			t.Parallel()
 			args := append([]string(nil), tc.args...)
 			for i, a := range args {
-				if a == "OUT" {
-					args[i] = t.TempDir()
+				if a == "OUT" || strings.HasPrefix(a, "OUT/") {
+					args[i] = t.TempDir() + strings.TrimPrefix(a, "OUT")
 				}
 			}
 			code, out, errs := invoke(t, args...)

@@ -2,8 +2,10 @@ package checkers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -174,6 +176,35 @@ func (l *Linearizability) Finish(ctx context.Context, info metrics.FinishInfo) [
 			Verdict: metrics.Verdict{OK: v.Linearizable, Evidence: ev, Detail: ev.Reason}})
 	}
 	return out
+}
+
+// MergeVerdicts implements metrics.VerdictMerger: linearizability is
+// local (a history is linearizable if and only if every key's is), and
+// shards check disjoint keys, so the run is linearizable when every shard
+// is (metrics.CombineVerdicts); the evidence adds the ops and keys
+// checked, lists the illegal keys by their global index and keeps the
+// longest check time. Evidence that is not this check's is ignored.
+func (l *Linearizability) MergeVerdicts(_ string, parts []metrics.ShardVerdict) metrics.Verdict {
+	ev := &Evidence{}
+	for _, p := range parts {
+		var e Evidence
+		raw, ok := p.Verdict.Evidence.(json.RawMessage)
+		if !ok || json.Unmarshal(raw, &e) != nil {
+			continue
+		}
+		ev.Ops += e.Ops
+		ev.Keys += e.Keys
+		ev.CheckMs = max(ev.CheckMs, e.CheckMs)
+		if ev.Reason == "" && p.Verdict.OK == nil {
+			ev.Reason = e.Reason
+		}
+		for _, k := range e.IllegalKeys {
+			ev.IllegalKeys = append(ev.IllegalKeys, p.Shard.Global(k))
+		}
+		ev.visualized = ev.visualized || e.Visualization != ""
+	}
+	slices.Sort(ev.IllegalKeys)
+	return metrics.Verdict{OK: metrics.CombineVerdicts(parts), Evidence: ev, Detail: ev.Reason}
 }
 
 // Verdicts returns porcupine's verdicts (with their visualizations) after

@@ -243,14 +243,19 @@ func windowFor(ws []runner.PhaseWindow, pi int, scenario string) (runner.PhaseWi
 	return runner.PhaseWindow{}, false
 }
 
-func fillPhase(ph *Phase, c *metrics.Cell, cs *metrics.Checks) {
-	var okN, all int64
+// opKinds returns the op kinds of c in index order.
+func opKinds(c *metrics.Cell) []op.Kind {
 	kinds := make([]op.Kind, 0, len(c.Ops))
 	for k := range c.Ops {
 		kinds = append(kinds, k)
 	}
 	sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
-	for _, k := range kinds {
+	return kinds
+}
+
+func fillPhase(ph *Phase, c *metrics.Cell, cs *metrics.Checks) {
+	var okN, all int64
+	for _, k := range opKinds(c) {
 		st := c.Ops[k]
 		o := opSummary(st, ph.DurationS)
 		o.Checks = checkFields(cs, c, metrics.ScopeOp, k)

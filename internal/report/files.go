@@ -53,6 +53,9 @@ type Manifest struct {
 	// ClockBase is the wall time of the run clock's zero; every *_ns field
 	// is nanoseconds since it.
 	ClockBase string `json:"clock_base"`
+	// IntervalMs is the measurement interval of the interval logs (0 in
+	// results written before it was recorded).
+	IntervalMs float64 `json:"interval_ms,omitempty"`
 	// Phases as they ran, with their impairment windows.
 	Phases []runner.PhaseWindow `json:"phases"`
 	// Load per scenario (index = scenario).
@@ -249,6 +252,13 @@ type HlogWriter struct {
 	w     *hdrhistogram.HistogramLogWriter
 	base  int64 // ms since epoch of the run clock's zero
 	names Names
+}
+
+// NewLogWriter starts an HdrHistogram log (format 1.3) on sink with the
+// comment lines given, start and base time baseMs (ms since the epoch)
+// and the legend: the header of every pacbench interval log.
+func NewLogWriter(sink io.Writer, baseMs int64, comments ...string) (*hdrhistogram.HistogramLogWriter, error) {
+	return newLogWriter(sink, baseMs, comments...)
 }
 
 // NewHlogWriter starts a log on sink whose timestamps are relative to

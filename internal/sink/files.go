@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/pacbench/pacbench/internal/report"
@@ -92,6 +93,45 @@ func (s *csvSink) WriteFiles(dir *Dir, end *End) error {
 		return fmt.Errorf("summary.csv: %w", err)
 	}
 	return dir.WriteFile("summary.csv", b)
+}
+
+// measurementsSink writes measurements.json.
+type measurementsSink struct{ files }
+
+// NewMeasurements is the Factory of measurements.json (always on): the
+// cumulative measurements exactly, which pacbench merge reads.
+func NewMeasurements(context.Context, Config) (Sink, error) { return &measurementsSink{}, nil }
+
+// WriteFiles implements FileWriter.
+func (s *measurementsSink) WriteFiles(dir *Dir, end *End) error {
+	if end.Measurements == nil {
+		return nil
+	}
+	return writeJSON(dir, report.MeasurementsFile, end.Measurements, end.AddNote)
+}
+
+// FilesFactory returns the Factory of a sink that writes the given files
+// (name → contents) into the run directory, in name order: outputs that
+// are ready when the results are written (pacbench merge's interval logs,
+// summed from the shards' in place of the streaming log sinks).
+func FilesFactory(contents map[string][]byte) Factory {
+	return func(context.Context, Config) (Sink, error) { return &staticFiles{contents: contents}, nil }
+}
+
+type staticFiles struct {
+	files
+	contents map[string][]byte
+}
+
+// WriteFiles implements FileWriter.
+func (s *staticFiles) WriteFiles(dir *Dir, _ *End) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(s.contents)) {
+		if !dirHas(dir, name) {
+			errs = append(errs, dir.WriteFile(name, s.contents[name]))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // hgrmSink writes one .hgrm per series.

@@ -127,6 +127,9 @@ type End struct {
 	Results *metrics.Results
 	// Linearizability verdicts, with porcupine's visualizations.
 	Linearizability []checkers.Verdict
+	// Measurements are the cumulative measurements exactly, for
+	// measurements.json (nil: not written).
+	Measurements *report.Measurements
 	// Err is the run's error (nil: it ran to the end).
 	Err error
 }
@@ -220,6 +223,18 @@ func (r *Registry) Names() []string {
 	return out
 }
 
+// Replace swaps the factory registered as name for f, in place (same
+// position in the file order).
+func (r *Registry) Replace(name string, f Factory) error {
+	for i, e := range r.entries {
+		if e.name == name {
+			r.entries[i].f = f
+			return nil
+		}
+	}
+	return fmt.Errorf("sink: no %q to replace", name)
+}
+
 // Clone returns a copy that can be extended without changing r.
 func (r *Registry) Clone() *Registry {
 	return &Registry{entries: append([]entry(nil), r.entries...)}
@@ -227,7 +242,7 @@ func (r *Registry) Clone() *Registry {
 
 // Default returns the built-in sinks, in the order their files are
 // written: summary.json first (small, the one to keep on a full disk),
-// then manifest.json, summary.csv, the .hgrm files, the linearizability
+// then manifest.json, summary.csv, measurements.json, the .hgrm files, the linearizability
 // visualizations, the interval logs (intervals.hlog, checks.hlog),
 // report.html (built from the files before it), the Prometheus endpoint
 // and the progress line.
@@ -237,6 +252,7 @@ func Default() *Registry {
 		{"summary", NewSummary},
 		{"manifest", NewManifest},
 		{"csv", NewCSV},
+		{"measurements", NewMeasurements},
 		{"hgrm", NewHgrm},
 		{"linearizability", NewLinearizability},
 		{"hlog", NewHlog},

@@ -36,10 +36,15 @@ func ProxyLink(t *testing.T, upstream string, via func(addr string) (cfg drivers
 			t.Errorf("stop toxiproxy: %v", err)
 		}
 	})
-	// A fixed port, so that re-enabling the proxy listens where clients dial.
-	addr := closedAddr(t)
-	if _, err := toxiclient.NewClient(srv.API()).CreateProxy(proxyName, addr, upstream); err != nil {
-		t.Fatalf("create proxy %s → %s: %v", addr, upstream, err)
+	// A port outside the ephemeral range, so that re-enabling the proxy
+	// listens again where clients dial (impair.ListenStable).
+	tc := toxiclient.NewClient(srv.API())
+	addr, err := impair.ListenStable("127.0.0.1", func(addr string) error {
+		_, err := tc.CreateProxy(proxyName, addr, upstream)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("create proxy → %s: %v", upstream, err)
 	}
 	tp := impair.NewToxiproxy(srv.API(), impair.Topology{Members: []impair.MemberLinks{
 		{Name: "member", Role: "node", ClientProxy: proxyName},

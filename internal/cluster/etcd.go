@@ -234,12 +234,17 @@ func (e *Etcd) plan(n int) ([]memberConfig, []net.Listener, error) {
 		held = append(held, l)
 		return l.Addr().String(), nil
 	}
+	// Proxies on ports outside the ephemeral range: `down` closes a
+	// proxy's listener and the heal binds the same port again.
 	proxy := func(name, upstream string) (string, error) {
-		p, err := tc.CreateProxy(name, net.JoinHostPort(loopback, "0"), upstream)
+		addr, err := impair.ListenStable(loopback, func(addr string) error {
+			_, err := tc.CreateProxy(name, addr, upstream)
+			return err
+		})
 		if err != nil {
 			return "", fmt.Errorf("create proxy %s: %w", name, err)
 		}
-		return p.Listen, nil
+		return addr, nil
 	}
 	fail := func(err error) ([]memberConfig, []net.Listener, error) {
 		for _, l := range held {

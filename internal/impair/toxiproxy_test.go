@@ -65,12 +65,17 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{srv: srv, api: toxiclient.NewClient(srv.API()), listen: map[string]string{}}
 	up := echoServer(t)
 	for _, m := range []string{"a", "b"} {
-		p, err := f.api.CreateProxy(m+"-client", "127.0.0.1:0", up)
+		// Stable ports: the tests take proxies down and re-enable them.
+		name := m + "-client"
+		addr, err := impair.ListenStable("127.0.0.1", func(addr string) error {
+			_, err := f.api.CreateProxy(name, addr, up)
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.listen[p.Name] = p.Listen
-		f.topo.Members = append(f.topo.Members, impair.MemberLinks{Name: m, ClientProxy: p.Name})
+		f.listen[name] = addr
+		f.topo.Members = append(f.topo.Members, impair.MemberLinks{Name: m, ClientProxy: name})
 	}
 	return f
 }

@@ -58,7 +58,12 @@ func TestFullDisk(t *testing.T) {
 			mnt := mountTmpfs(t, "2m")
 			fillTo(t, mnt, free)
 			t0 := time.Now()
-			code, stdout, stderr := invoke(t, "run", "--duration", "8s", "--interval", "100ms", "--out", mnt,
+			// 60 s of phases: the interval log grows by at least ~6 KB/s at
+			// 100 ms intervals however few ops a loaded machine runs (one
+			// line per series per interval), so 96 KiB fill within ~16 s,
+			// in the second of the four phases at the latest; with 8 s a
+			// slow machine finished every phase before the disk was full.
+			code, stdout, stderr := invoke(t, "run", "--duration", "60s", "--interval", "100ms", "--out", mnt,
 				"--run-id", "full", "--metrics-addr", "127.0.0.1:0", "--format", "json")
 			took := time.Since(t0)
 			if code != ExitRun {

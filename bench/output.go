@@ -172,7 +172,11 @@ func runInfo(p *profile.Plan, runID, version string, names report.Names, base ti
 	for i, s := range p.Scenarios {
 		levels[i] = s.Levels.String()
 	}
-	return sink.Info{RunID: runID, Profile: p.Profile.Name, Version: version, System: p.Profile.System.Driver,
+	shard := ""
+	if p.Shard.Sharded() {
+		shard = p.Shard.String()
+	}
+	return sink.Info{RunID: runID, Profile: p.Profile.Name, Version: version, System: p.Profile.System.Driver, Shard: shard,
 		Mode: p.Mode, Scenarios: p.ScenarioNames(), Phases: p.PhaseNames(), Levels: levels, Names: names,
 		ClockBase: base, Interval: interval, Dir: dir}
 }

@@ -27,7 +27,7 @@
 //	pacbench_phase_active                   gauge: 1 if the phase ran ops in the last interval
 //	pacbench_impairment_active              gauge, by kind and target
 //	pacbench_impairment_delay_seconds       gauge, by kind and target
-//	pacbench_run_info                       gauge = 1, labels run_id, profile, version, system, mode
+//	pacbench_run_info                       gauge = 1, labels run_id, profile, version, system, mode, shard
 //	pacbench_phase_info                     gauge, by phase and index: 1 for the phase running now
 package exporter
 
@@ -117,8 +117,12 @@ func ActiveFromActions(acts []impair.Action) []Active {
 }
 
 // RunInfoLabels returns the label names of pacbench_run_info, in order;
-// SetRunInfo ignores other keys (a new slice each call).
-func RunInfoLabels() []string { return []string{"run_id", "profile", "version", "system", "mode"} }
+// SetRunInfo ignores other keys (a new slice each call). shard is "I/N"
+// for shard I of a run split over N processes (run --shard), "none" for a
+// run that is not sharded: the shards of one run share its run_id.
+func RunInfoLabels() []string {
+	return []string{"run_id", "profile", "version", "system", "mode", "shard"}
+}
 
 // Exporter turns pacbench measurements into Prometheus metrics. All methods
 // are safe for concurrent use; Update calls are serialised internally.

@@ -59,7 +59,7 @@ func labelSpec() map[string]map[string][]string {
 		"pacbench_phase_active":                cell(nil),
 		"pacbench_impairment_active":           imp,
 		"pacbench_impairment_delay_seconds":    imp,
-		"pacbench_run_info":                    {"run_id": nil, "profile": nil, "version": nil, "system": nil, "mode": nil},
+		"pacbench_run_info":                    {"run_id": nil, "profile": nil, "version": nil, "system": nil, "mode": nil, "shard": nil},
 		"pacbench_phase_info":                  {"phase": nil, "index": nil},
 	}
 }

@@ -75,7 +75,7 @@ func (p *promSink) Addr() string { return p.srv.Addr() }
 func (p *promSink) Start(info Info) error {
 	p.system, p.levels, p.phases = info.System, info.Levels, info.Phases
 	p.exp.SetRunInfo(map[string]string{"run_id": info.RunID, "profile": info.Profile, "version": info.Version,
-		"system": info.System, "mode": info.Mode})
+		"system": info.System, "mode": info.Mode, "shard": info.Shard})
 	p.exp.SetPhases(info.Phases)
 	return nil
 }

@@ -56,3 +56,36 @@ func TestPrometheusPhaseInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestPrometheusRunInfoShard: pacbench_run_info carries the run id and the
+// shard ("I/N", "none" for a run that is not sharded), the labels that
+// tell the shards of one run apart and bring them together.
+func TestPrometheusRunInfoShard(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ shard, want string }{{"1/3", `shard="1/3"`}, {"", `shard="none"`}} {
+		s, err := NewPrometheus(context.Background(), Config{MetricsAddr: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := s.(*promSink)
+		if err := p.Start(Info{RunID: "run-1", Shard: tc.shard}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get("http://" + p.Addr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		_ = p.Stop(context.Background())
+		var info string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "pacbench_run_info{") {
+				info = l
+			}
+		}
+		if !strings.Contains(info, `run_id="run-1"`) || !strings.Contains(info, tc.want) {
+			t.Errorf("shard %q: %q, want run_id and %s", tc.shard, info, tc.want)
+		}
+	}
+}

@@ -83,6 +83,9 @@ type Stopper interface {
 // Info is what a sink is started with. Read-only.
 type Info struct {
 	RunID, Profile, Version, System, Mode string
+	// Shard is the part of a sharded run this process runs, "I/N" ("":
+	// the whole run).
+	Shard string
 	// Scenarios and Phases are the plan's names by index; Levels the level
 	// label of each scenario.
 	Scenarios, Phases, Levels []string

@@ -21,8 +21,17 @@ import (
 	"github.com/pacbench/pacbench/internal/testenv"
 )
 
+// asCLIEnv, set in a test binary's environment, makes it run as the
+// pacbench command itself (main) instead of its tests: for commands that
+// re-execute their own binary for other subcommands (calibrate --open runs
+// `calibrate raw-open` and `run` as child processes).
+const asCLIEnv = "PACBENCH_TEST_AS_CLI"
+
 func TestMain(m *testing.M) {
 	cluster.MaybeRunMember()
+	if os.Getenv(asCLIEnv) == "1" {
+		main()
+	}
 	os.Exit(m.Run())
 }
 

@@ -56,38 +56,21 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
 		LoadAvgStart: loadAvg(),
 	}}
-	endpoints := o.Endpoints
-	if len(endpoints) == 0 {
-		fmt.Fprintln(o.Log, "starting a local 3-member etcd cluster")
-		c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{Exe: o.Exe})
-		if err != nil {
-			return nil, fmt.Errorf("calibrate: local etcd cluster: %w", err)
-		}
-		defer func() {
-			if serr := c.Stop(); serr != nil {
-				err = errors.Join(err, fmt.Errorf("calibrate: stop local cluster: %w", serr))
-			}
-		}()
-		endpoints = c.Endpoints()
-		rep.Settings.LocalCluster = true
-	}
-	raw, err := openRaw(ctx, o, endpoints)
+	tg, err := startTarget(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	defer raw.close()
-	s := &rep.Settings
-	s.Members = raw.members
-	s.ReadMember, s.ReadEndpoint = raw.readMember.Name, raw.readMember.ClientURLs[0]
-	s.WriteMember, s.WriteEndpoint = raw.writeMember.Name, raw.writeMember.ClientURLs[0]
-	fmt.Fprintf(o.Log, "reads via %s (%s), writes via %s (%s)\n", s.ReadMember, s.ReadEndpoint, s.WriteMember, s.WriteEndpoint)
+	defer func() { err = errors.Join(err, tg.close()) }()
+	raw, endpoints, s := tg.raw, tg.endpoints, &rep.Settings
+	s.LocalCluster, s.Members = tg.local, raw.members
+	s.ReadMember, s.ReadEndpoint, s.WriteMember, s.WriteEndpoint = tg.routes()
 
 	plan, err := pacbenchPlan(o, endpoints, s.ReadMember, s.WriteMember)
 	if err != nil {
 		return nil, err
 	}
 	reg := drivers.NewRegistry(etcd.New())
-	if err := raw.load(ctx, o, plan); err != nil {
+	if err := raw.load(ctx, o, plan.Workload); err != nil {
 		return nil, err
 	}
 	for i := range o.Pairs {
@@ -262,4 +245,57 @@ func loadAvg() float64 {
 // etcd driver configures its own (no endpoint auto-sync, no logging).
 func newClient(eps []string, dialTimeout time.Duration) (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: dialTimeout, Logger: zap.NewNop()})
+}
+
+// target is the cluster a calibration measures: a local one it started or
+// the one o.Endpoints names, and the raw side's clients on it.
+type target struct {
+	endpoints []string
+	local     bool
+	raw       *rawSide
+	cluster   *cluster.Etcd // the local cluster (nil: none started)
+}
+
+// startTarget starts a local 3-member etcd cluster unless o.Endpoints
+// names one, connects the raw side to it and logs the members reads and
+// writes go through. Release it with close.
+func startTarget(ctx context.Context, o Options) (*target, error) {
+	t := &target{endpoints: o.Endpoints}
+	if len(t.endpoints) == 0 {
+		fmt.Fprintln(o.Log, "starting a local 3-member etcd cluster")
+		c, err := cluster.StartEtcd(ctx, cluster.EtcdOptions{Exe: o.Exe})
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: local etcd cluster: %w", err)
+		}
+		t.cluster, t.endpoints, t.local = c, c.Endpoints(), true
+	}
+	raw, err := openRaw(ctx, o, t.endpoints)
+	if err != nil {
+		return nil, errors.Join(err, t.close())
+	}
+	t.raw = raw
+	rm, re, wm, we := t.routes()
+	fmt.Fprintf(o.Log, "reads via %s (%s), writes via %s (%s)\n", rm, re, wm, we)
+	return t, nil
+}
+
+// routes returns the members reads and writes go through and their
+// client URLs.
+func (t *target) routes() (readMember, readEndpoint, writeMember, writeEndpoint string) {
+	r, w := t.raw.readMember, t.raw.writeMember
+	return r.Name, r.ClientURLs[0], w.Name, w.ClientURLs[0]
+}
+
+// close closes the raw side's clients and stops the local cluster.
+func (t *target) close() error {
+	if t.raw != nil {
+		t.raw.close()
+	}
+	if t.cluster == nil {
+		return nil
+	}
+	if err := t.cluster.Stop(); err != nil {
+		return fmt.Errorf("calibrate: stop local cluster: %w", err)
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pacbench/pacbench/profile"
 	"github.com/pacbench/pacbench/workloads"
 )
 
@@ -45,7 +46,15 @@ const (
 	DefaultLevel     = LevelSerializable
 	DefaultReadVia   = RouteFollower
 	DefaultWriteVia  = RouteLeader
+	// RunOpen's defaults (issue 18's setting: 2,000 ops/s, 32 workers).
+	DefaultRate         = 2000.0
+	DefaultOpenWorkers  = 32
+	DefaultOpenDuration = 10 * time.Second
 )
+
+// TargetCPURatio is issue 18's goal for RunOpen: pacbench's CPU time per
+// op at most 1.1× the raw paced loop's.
+const TargetCPURatio = 1.1
 
 // Targets of issue 8: pacbench's throughput at least 95 % of the raw
 // client's and its service-time p50 at most 5 % above it.
@@ -92,6 +101,14 @@ type Options struct {
 	OpTimeout time.Duration
 	// Seed makes the key and op sequences reproducible (0 = 1).
 	Seed int64
+	// Rate is the open-loop target in ops/s of RunOpen (default 2000;
+	// Run, the closed loop, ignores it). RunOpen's Workers default to
+	// DefaultOpenWorkers and its Duration to DefaultOpenDuration.
+	Rate float64
+	// CompareExe, for RunOpen, is another pacbench binary (an older
+	// build) measured as a third side, alternating with the other two
+	// (empty: none).
+	CompareExe string
 	// Log receives one progress line per run (nil: discarded).
 	Log io.Writer
 }
@@ -137,6 +154,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if o.Rate == 0 {
+		o.Rate = DefaultRate
+	}
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if o.Pairs < 1 {
@@ -150,6 +170,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Workers < 1 {
 		bad("workers: %d, want at least 1", o.Workers)
+	}
+	if !(o.Rate > 0) || o.Rate > profile.MaxRate {
+		bad("rate: %g ops/s, want (0, %g]", o.Rate, float64(profile.MaxRate))
 	}
 	if o.Records < 1 || o.Records > workloads.MaxRecords {
 		bad("records: %d, want 1…%d", o.Records, workloads.MaxRecords)

@@ -98,8 +98,8 @@ func (r *rawSide) close() {
 // load writes every record once with a value of the configured size, so
 // that the raw side's first reads find data (pacbench reloads them itself
 // before each of its runs, outside its measured phase).
-func (r *rawSide) load(ctx context.Context, o Options, plan *profile.Plan) error {
-	ks := workloads.NewKeyspace(plan.Workload)
+func (r *rawSide) load(ctx context.Context, o Options, spec workloads.Spec) error {
+	ks := workloads.NewKeyspace(spec)
 	value := strings.Repeat("v", o.ValueSize)
 	var wg sync.WaitGroup
 	errs := make([]error, o.Workers)

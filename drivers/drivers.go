@@ -253,6 +253,24 @@ type Preparer interface {
 	Prepare(ctx context.Context) error
 }
 
+// Auditor is an optional Driver capability for the lost-write audit
+// (DESIGN.md, "lost acknowledged write"): the level sets at which pacbench
+// reads a system's final state after the last heal. Both methods are pure
+// functions of their arguments (safe for concurrent use) and return level
+// sets the driver's ValidateLevels accepts.
+type Auditor interface {
+	// AuditLevels returns the strongest read level the database offers
+	// for data written at levels (a scenario's level set): etcd
+	// linearizable, Cassandra ALL (its serial level, SERIAL, when cas is
+	// true: what lightweight transactions wrote is read through Paxos),
+	// MongoDB majority read concern from the primary.
+	AuditLevels(levels Levels, cas bool) Levels
+	// ReplicaLevels returns the weakest read level, for sessions pinned to
+	// one member (SessionConfig.ReadEndpoints): what that member serves on
+	// its own, to see replicas converge after a heal.
+	ReplicaLevels(levels Levels) Levels
+}
+
 // Registry maps driver names to drivers. The zero value is not usable; use
 // NewRegistry. Safe for concurrent use.
 type Registry struct {

@@ -244,6 +244,11 @@ func validMeasure(m Measure, own, families map[string]Measure) error {
 	default:
 		return fmt.Errorf("measure %s: unknown kind %d", m.Name, m.Kind)
 	}
+	if m.Given != "" {
+		if o, ok := own[m.Given]; m.Kind != KindCounter || !ok || o.Kind != KindVerdict {
+			return fmt.Errorf("counter %s: given %q is not an earlier verdict of the same check", m.Name, m.Given)
+		}
+	}
 	if f := m.Metric.Name; f != "" {
 		if m.Kind == KindRatio || m.Kind == KindVerdict {
 			return fmt.Errorf("measure %s: ratios and verdicts are not exported", m.Name)

@@ -61,6 +61,12 @@ type Measure struct {
 	// Bounds are the exclusive upper bounds (in Unit) of a KindBuckets'
 	// buckets, ascending; the last may be math.MaxInt64 (open-ended).
 	Bounds []int64
+	// Given (KindCounter only) names an earlier KindVerdict measure of the
+	// same check: in a cell where that verdict is absent (not judged) the
+	// counter has no value — null in summary.json, empty in the CSV, "-"
+	// in the table — instead of 0 (the audit's lost count of a phase that
+	// was not audited). Prometheus still exports the counter (0).
+	Given string
 	// Metric is the Prometheus family the measure is exported as (zero:
 	// not exported).
 	Metric Metric
@@ -139,6 +145,10 @@ type Column struct {
 	Op      op.Kind
 	Measure string
 	Stat    Stat
+	// Trailing places the column after every fixed column of the CSV
+	// (run_id, phase_index, level_*), so columns added after the CSV's
+	// layout was published never move the existing ones.
+	Trailing bool
 }
 
 // Layout is where a check's measures appear in the summary, the CSV and

@@ -432,6 +432,71 @@ func (r *Recorder) Finish(ctx context.Context, info FinishInfo) {
 	}
 }
 
+// CellValue is a measurement a check made outside the record path (the
+// lost-write audit reads the database after a group of scenarios ended)
+// for one (scenario, phase) cell and one of its measures (by Name): Count
+// is added to a KindCounter, each of Observe is recorded into a
+// KindHistogram, and Verdict (when set) becomes a KindVerdict's value.
+type CellValue struct {
+	Scenario, Phase int
+	Measure         string
+	Count           int64
+	Observe         []int64
+	Verdict         *Verdict
+}
+
+// Add merges values into the cumulative results (Results carries them;
+// no interval does). Values naming an unknown measure, a cell out of
+// range, or a kind the value does not fit are refused, all of them,
+// before anything is added. Goroutine-safe.
+func (r *Recorder) Add(values []CellValue) error {
+	c := r.layout.checks
+	for _, v := range values {
+		g, ok := c.byName[v.Measure]
+		if !ok {
+			return fmt.Errorf("metrics: add: unknown measure %q", v.Measure)
+		}
+		if v.Scenario < 0 || v.Scenario >= r.nScen || v.Phase < 0 || v.Phase >= r.nPhase {
+			return fmt.Errorf("metrics: add %s: cell (%d, %d) out of range", v.Measure, v.Scenario, v.Phase)
+		}
+		k := r.layout.measures[g].Kind
+		if (v.Count != 0 && k != KindCounter) || (len(v.Observe) > 0 && k != KindHistogram) || (v.Verdict != nil && k != KindVerdict) {
+			return fmt.Errorf("metrics: add %s: value does not fit its kind", v.Measure)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range values {
+		g := c.byName[v.Measure]
+		cl := r.cell(v.Scenario, v.Phase)
+		m := r.layout.measures[g]
+		switch m.Kind {
+		case KindCounter:
+			cl.counters[r.layout.slot[g]] += v.Count
+		case KindHistogram:
+			if len(v.Observe) == 0 {
+				continue
+			}
+			h := newHistogramFor(m.Unit)
+			hi := highestFor(m.Unit)
+			for _, x := range v.Observe {
+				if uint64(x) > uint64(hi) {
+					x = min(max(x, 0), hi)
+					cl.clamped++
+				}
+				_ = h.RecordValue(x)
+			}
+			cl.hists[r.layout.slot[g]].merge(h, m.Unit)
+		case KindVerdict:
+			if v.Verdict != nil {
+				vv := *v.Verdict
+				cl.verdicts[g] = &vv
+			}
+		}
+	}
+	return nil
+}
+
 // cell is the cumulative state of one (scenario, phase).
 type cell struct {
 	ops      [op.NumKinds]cellKind

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 
@@ -326,5 +327,55 @@ func TestFinishStoresVerdicts(t *testing.T) {
 	}
 	if r, _ := res.Value(res.Cell(0, 0), "count.reads"); r.Verdict != nil {
 		t.Error("a verdict was stored on another check's counter")
+	}
+}
+
+// addCheck has one measure of each kind Recorder.Add takes.
+type addCheck struct{}
+
+func (*addCheck) Name() string { return "add" }
+func (*addCheck) Measures() []Measure {
+	return []Measure{{Name: "add.n", Kind: KindCounter}, {Name: "add.t", Kind: KindHistogram, Unit: UnitNanoseconds},
+		{Name: "add.ok", Kind: KindVerdict}}
+}
+func (*addCheck) Layout() Layout                   { return Layout{} }
+func (*addCheck) NewWorker(WorkerInfo) CheckWorker { return nil }
+
+func TestRecorderAdd(t *testing.T) {
+	t.Parallel()
+	rec := NewRecorder(Options{Scenarios: []string{"s0", "s1"}, Phases: []string{"p0", "p1"}, Keys: 1, Checks: mustChecks(t, &addCheck{})})
+	yes := true
+	bad := []struct {
+		name string
+		v    CellValue
+		want string
+	}{
+		{"unknown measure", CellValue{Measure: "add.x", Count: 1}, "unknown measure"},
+		{"cell out of range", CellValue{Scenario: 2, Measure: "add.n", Count: 1}, "out of range"},
+		{"count into a histogram", CellValue{Measure: "add.t", Count: 1}, "does not fit"},
+		{"verdict into a counter", CellValue{Measure: "add.n", Verdict: &Verdict{OK: &yes}}, "does not fit"},
+	}
+	for _, tc := range bad {
+		// A bad value refuses the whole batch: the good one before it is not added.
+		err := rec.Add([]CellValue{{Measure: "add.n", Count: 5}, tc.v})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Add: %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+	err := rec.Add([]CellValue{{Scenario: 1, Phase: 1, Measure: "add.n", Count: 2}, {Scenario: 1, Phase: 1, Measure: "add.n", Count: 3},
+		{Scenario: 1, Phase: 1, Measure: "add.t", Observe: []int64{1e6, 3e6}}, {Scenario: 1, Phase: 1, Measure: "add.ok", Verdict: &Verdict{OK: &yes}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rec.Results()
+	if n, _ := res.Value(res.Cell(0, 0), "add.n"); n.Count != 0 {
+		t.Errorf("cell (0, 0) add.n = %d after refused batches, want 0", n.Count)
+	}
+	c := res.Cell(1, 1)
+	n, _ := res.Value(c, "add.n")
+	h, _ := res.Value(c, "add.t")
+	v, _ := res.Value(c, "add.ok")
+	if n.Count != 5 || h.Hist == nil || h.Hist.TotalCount() != 2 || v.Verdict == nil || !*v.Verdict.OK {
+		t.Errorf("cell (1, 1): count %d, histogram %v, verdict %+v; want 5, 2 samples, true", n.Count, h.Hist, v.Verdict)
 	}
 }

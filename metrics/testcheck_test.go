@@ -98,6 +98,9 @@ func TestNewChecksValidates(t *testing.T) {
 		{"field without key", &badCheck{ms: []Measure{counter}, l: Layout{Fields: []Field{{Measure: "c"}}}}, "without a key"},
 		{"column without name", &badCheck{ms: []Measure{counter}, l: Layout{Columns: []Column{{Measure: "c"}}}}, "without a name"},
 		{"section of a counter", &badCheck{ms: []Measure{counter}, l: Layout{Sections: []Section{{Title: "t", Measure: "c"}}}}, "wrong kind"},
+		{"given of nothing", &badCheck{ms: []Measure{{Name: "g", Kind: KindCounter, Given: "v"}}}, "not an earlier verdict"},
+		{"given a counter", &badCheck{ms: []Measure{counter, {Name: "g", Kind: KindCounter, Given: "c"}}}, "not an earlier verdict"},
+		{"given on a verdict", &badCheck{ms: []Measure{{Name: "v", Kind: KindVerdict}, {Name: "w", Kind: KindVerdict, Given: "v"}}}, "not an earlier verdict"},
 		{"nil", nil, "nil check"},
 	}
 	for _, tc := range cases {

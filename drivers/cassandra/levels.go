@@ -101,3 +101,29 @@ func sortedKeys(l drivers.Levels) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// AuditLevels implements drivers.Auditor: reads at ALL (every replica
+// answers and the newest timestamp wins) or, when the scenario wrote with
+// lightweight transactions (cas), at its serial level (a Paxos read that
+// completes any accepted proposal, as LWT reads must). The serial level is
+// kept, write is not used by the audit.
+func (*Driver) AuditLevels(l drivers.Levels, cas bool) drivers.Levels {
+	serial := strings.ToUpper(strings.TrimSpace(l[KeySerial]))
+	if serial == "" {
+		serial = DefaultSerial
+	}
+	read := "ALL"
+	if cas {
+		read = serial
+	}
+	return drivers.Levels{KeyRead: read, KeyWrite: DefaultWrite, KeySerial: serial}
+}
+
+// ReplicaLevels implements drivers.Auditor: ONE, coordinated by the node a
+// session is pinned to. Which replica answers is the coordinator's choice
+// (the snitch's order); see docs/results.md, "audit".
+func (*Driver) ReplicaLevels(drivers.Levels) drivers.Levels {
+	return drivers.Levels{KeyRead: "ONE", KeyWrite: DefaultWrite, KeySerial: DefaultSerial}
+}
+
+var _ drivers.Auditor = (*Driver)(nil)

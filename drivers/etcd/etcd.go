@@ -524,3 +524,17 @@ func (*Driver) DescribeLevels(l drivers.Levels) (read, write string) {
 }
 
 var _ drivers.LevelDescriber = (*Driver)(nil)
+
+// AuditLevels implements drivers.Auditor: linearizable reads (a ReadIndex
+// round through the leader), whatever the scenario read at.
+func (*Driver) AuditLevels(drivers.Levels, bool) drivers.Levels {
+	return drivers.Levels{"read": Linearizable, "write": WriteDefault}
+}
+
+// ReplicaLevels implements drivers.Auditor: serializable reads, served by
+// the member a session is pinned to from its own state.
+func (*Driver) ReplicaLevels(drivers.Levels) drivers.Levels {
+	return drivers.Levels{"read": Serializable, "write": WriteDefault}
+}
+
+var _ drivers.Auditor = (*Driver)(nil)

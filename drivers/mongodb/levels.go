@@ -360,3 +360,18 @@ func (*Driver) DescribeLevels(l drivers.Levels) (read, write string) {
 }
 
 var _ drivers.LevelDescriber = (*Driver)(nil)
+
+// AuditLevels implements drivers.Auditor: majority read concern from the
+// primary (what a majority of the replica set acknowledged).
+func (*Driver) AuditLevels(drivers.Levels, bool) drivers.Levels {
+	return drivers.Levels{KeyReadConcern: "majority", KeyReadPreference: "primary"}
+}
+
+// ReplicaLevels implements drivers.Auditor: local read concern with the
+// nearest preference, so a session pinned to a secondary (a direct
+// connection) reads that member's own data.
+func (*Driver) ReplicaLevels(drivers.Levels) drivers.Levels {
+	return drivers.Levels{KeyReadConcern: "local", KeyReadPreference: "nearest"}
+}
+
+var _ drivers.Auditor = (*Driver)(nil)

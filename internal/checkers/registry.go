@@ -13,6 +13,8 @@ type Config struct {
 	SessionKeys int
 	// Linearizability configures the sampler (no keys: off).
 	Linearizability LinConfig
+	// Audit configures the lost-write audit.
+	Audit AuditConfig
 }
 
 // Registry returns the checks of a run, in rendering order (their fields,
@@ -24,6 +26,7 @@ func Registry(c Config, extra ...metrics.Check) (*metrics.Checks, error) {
 		NewSession(c.SessionKeys, 0, c.Sessions),
 		NewLinearizability(c.Linearizability),
 		Visibility{},
+		NewAudit(c.Audit),
 	}
 	return metrics.NewChecks(append(checks, extra...)...)
 }

@@ -56,6 +56,8 @@ func labelSpec() map[string]map[string][]string {
 		"pacbench_read_staleness_versions":     cell(nil),
 		"pacbench_visibility_reads_total":      cell(map[string][]string{"t_le": tle, "fresh": {"true", "false"}}),
 		"pacbench_session_violations_total":    cell(map[string][]string{"kind": {"ryw", "monotonic_read"}}),
+		"pacbench_audit_writes_total":          cell(map[string][]string{"result": {"acked", "indeterminate", "lost", "unknown", "indeterminate_found"}}),
+		"pacbench_audit_convergence_seconds":   cell(nil),
 		"pacbench_phase_active":                cell(nil),
 		"pacbench_impairment_active":           imp,
 		"pacbench_impairment_delay_seconds":    imp,

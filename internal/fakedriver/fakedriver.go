@@ -8,6 +8,7 @@ package fakedriver
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +33,16 @@ type Options struct {
 	PanicAfter int64
 	// Unreachable makes Open fail with drivers.ErrUnreachable.
 	Unreachable bool
+	// DropWrite makes the DropWrite-th write of the client (counted from 1
+	// over all sessions, CAS included; 0: none) acknowledged but never
+	// stored: an acknowledged write the database loses.
+	DropWrite int64
+	// FailWrite makes the FailWrite-th write (0: none) fail with a timeout
+	// after it was stored: its outcome is indeterminate to the client.
+	FailWrite int64
+	// StallKeys are keys whose reads never return: they block until their
+	// context ends and fail as timeouts.
+	StallKeys []string
 }
 
 // Driver is the fake driver.
@@ -45,6 +56,7 @@ var (
 	_ drivers.Session = (*session)(nil)
 	_ drivers.CASer   = (*session)(nil)
 	_ drivers.Scanner = (*session)(nil)
+	_ drivers.Auditor = (*Driver)(nil)
 )
 
 // New returns a fake driver.
@@ -78,6 +90,16 @@ func (d *Driver) ValidateLevels(l drivers.Levels) error {
 	return nil
 }
 
+// AuditLevels implements drivers.Auditor: fresh reads.
+func (d *Driver) AuditLevels(drivers.Levels, bool) drivers.Levels {
+	return drivers.Levels{"read": "fresh", "write": ""}
+}
+
+// ReplicaLevels implements drivers.Auditor: stale reads (Options.Lag).
+func (d *Driver) ReplicaLevels(drivers.Levels) drivers.Levels {
+	return drivers.Levels{"read": "stale", "write": ""}
+}
+
 // Open implements drivers.Driver.
 func (d *Driver) Open(context.Context, drivers.Config) (drivers.Client, error) {
 	if d.o.Unreachable {
@@ -92,11 +114,12 @@ type version struct {
 }
 
 type client struct {
-	o     Options
-	mu    sync.Mutex
-	data  map[string][]version
-	first time.Time
-	reads int64
+	o      Options
+	mu     sync.Mutex
+	data   map[string][]version
+	first  time.Time
+	reads  int64
+	writes int64
 }
 
 func (c *client) Session(_ context.Context, cfg drivers.SessionConfig) (drivers.Session, error) {
@@ -151,6 +174,10 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 		return drivers.Value{}, err
 	}
 	c := s.c
+	if slices.Contains(c.o.StallKeys, key) {
+		<-ctx.Done()
+		return drivers.Value{}, op.Classify(op.Timeout, ctx.Err())
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reads++
@@ -177,12 +204,19 @@ func (s *session) Write(ctx context.Context, key string, value []byte) error {
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.writes++
+	if c.writes == c.o.DropWrite {
+		return nil // acknowledged, never stored
+	}
 	vs := append(c.data[key], version{at: time.Now(), val: append([]byte(nil), value...)})
 	// Keep what a lagging reader can still see, and a little more.
 	for len(vs) > 2 && time.Since(vs[1].at) > c.o.Lag+time.Second {
 		vs = vs[1:]
 	}
 	c.data[key] = vs
+	if c.writes == c.o.FailWrite {
+		return op.Classify(op.Timeout, fmt.Errorf("fake: write %q: %w (stored)", key, context.DeadlineExceeded))
+	}
 	return nil
 }
 

@@ -59,6 +59,9 @@ func fieldValues(cs *metrics.Checks, c *metrics.Cell, f metrics.Field) []KV {
 	m, v := lookup(cs, c, f.Measure)
 	switch m.Kind {
 	case metrics.KindCounter:
+		if !given(cs, c, m) {
+			return []KV{{f.Key, nil}}
+		}
 		return []KV{{f.Key, v.Count}}
 	case metrics.KindRatio:
 		return []KV{{f.Key, ratioValue(cs, c, m)}}
@@ -83,6 +86,16 @@ func fieldValues(cs *metrics.Checks, c *metrics.Cell, f metrics.Field) []KV {
 		return out
 	}
 	return nil
+}
+
+// given reports whether counter m has a value in c: always, unless its
+// Given verdict is absent there.
+func given(cs *metrics.Checks, c *metrics.Cell, m metrics.Measure) bool {
+	if m.Given == "" {
+		return true
+	}
+	_, v := lookup(cs, c, m.Given)
+	return v.Verdict != nil
 }
 
 // ratioValue is Num/Den of a ratio measure in c (nil: no denominator).
@@ -147,6 +160,9 @@ func columnCell(cs *metrics.Checks, c *metrics.Cell, col metrics.Column, k op.Ki
 	m, v := lookup(cs, c, col.Measure)
 	switch m.Kind {
 	case metrics.KindCounter:
+		if !given(cs, c, m) {
+			return 0, nil, false
+		}
 		return float64(v.Count), nil, true
 	case metrics.KindRatio:
 		if r := ratioValue(cs, c, m); r != nil {

@@ -392,9 +392,15 @@ func CSV(s *Summary) ([]byte, error) {
 	for _, c := range op.ErrorClasses() {
 		header = append(header, "err_"+c.String())
 	}
-	var cols []metrics.Column
+	var cols, tail []metrics.Column
 	if s.checks != nil {
-		cols = s.checks.Layout().Columns
+		for _, c := range s.checks.Layout().Columns {
+			if c.Trailing {
+				tail = append(tail, c)
+			} else {
+				cols = append(cols, c)
+			}
+		}
 	}
 	for _, c := range cols {
 		header = append(header, c.Name)
@@ -404,6 +410,9 @@ func CSV(s *Summary) ([]byte, error) {
 	header = append(header, "run_id", "phase_index")
 	for _, k := range keys {
 		header = append(header, "level_"+k)
+	}
+	for _, c := range tail {
+		header = append(header, c.Name)
 	}
 	_ = w.Write(header)
 	for _, sc := range s.Scenarios {
@@ -425,7 +434,8 @@ func CSV(s *Summary) ([]byte, error) {
 				kind, _ := op.ParseKind(k)
 				row := append(csvRow(sc, lv, ph, k, ph.Ops[k]), checkColumns(s, ph, cols, kind)...)
 				row = append(row, waitColumns(ph.Ops[k])...)
-				_ = w.Write(append(row, tidy(pi)...))
+				row = append(row, tidy(pi)...)
+				_ = w.Write(append(row, checkColumns(s, ph, tail, kind)...))
 			}
 		}
 	}

@@ -33,6 +33,7 @@ func (r *run) newChecks() (*metrics.Checks, error) {
 	cs, err := checkers.Registry(checkers.Config{
 		Sessions:        r.plan.Load.Schedule.Workers() * len(r.plan.Scenarios),
 		Linearizability: lin,
+		Audit:           checkers.AuditConfig{Scenarios: len(r.plan.Scenarios), Phases: len(r.plan.Phases)},
 	}, r.cfg.Checks...)
 	if err != nil {
 		return nil, fmt.Errorf("checks: %w", err)

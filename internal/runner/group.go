@@ -176,6 +176,9 @@ func (r *run) runGroup(ctx context.Context, idx []int) error {
 	defer g.cancelHard()
 	runErr := g.run(ctx)
 	g.stop(runErr != nil)
+	if runErr == nil {
+		g.auditGroup(ctx, idx)
+	}
 	for _, sc := range g.scs {
 		elapsed := g.measured
 		if sc.open {

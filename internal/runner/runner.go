@@ -209,6 +209,9 @@ type Result struct {
 	// Convergence has, for every phase that follows an impaired phase,
 	// the staleness of its reads in ConvergenceBin-wide bins.
 	Convergence []ConvergenceBins
+	// Audits are the lost-write audits, one per group of scenarios that
+	// ran together (none when the audit is off).
+	Audits []AuditStats
 	// Start and End wall times; BaseTime is the run clock's base.
 	Start, End time.Time
 	// Clock is the run clock.

@@ -1,0 +1,112 @@
+package checkers_test
+
+// The lost-write audit through the real engine against the fake driver:
+// a check that cannot see a loss is worthless, so the fake drops, fails or
+// stalls exactly one chosen write or key and the audit must say exactly
+// that.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/checkers"
+	"github.com/pacbench/pacbench/internal/fakedriver"
+	"github.com/pacbench/pacbench/internal/plan"
+	"github.com/pacbench/pacbench/internal/report"
+	"github.com/pacbench/pacbench/internal/runner"
+	"github.com/pacbench/pacbench/profile"
+	"github.com/pacbench/pacbench/workloads"
+)
+
+// auditProfile inserts about 100 new keys (open loop, one worker, each
+// key written once), so the chosen write is its key's last one.
+const auditProfile = `
+system: {driver: fake, endpoints: [fake://1], op_timeout: 300ms}
+workload: {records: 10, value_size: 64, mix: {insert: 1}, distribution: uniform, load: false}
+load: {model: open, rate: 200, workers: 1}
+levels: [{name: only, read: fresh}]
+phases: [{name: baseline, duration: 500ms}]
+`
+
+func runAudit(t *testing.T, o fakedriver.Options) (*runner.Result, *report.Summary) {
+	t.Helper()
+	reg := drivers.NewRegistry(fakedriver.New(o))
+	p, err := profile.Parse("audit.yaml", []byte(auditProfile), profile.Options{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := p.Plan(profile.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed, err := plan.New(pl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runner.Run(context.Background(), runner.Config{Plan: typed, Registry: reg, Interval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, report.Build(report.Input{RunID: "audit", Plan: pl, Result: res})
+}
+
+func TestAuditFakeDriver(t *testing.T) {
+	t.Parallel()
+	// Insert n (from 1) writes key index records+n-1 (one worker).
+	fifth := fmt.Sprintf("%s%0*d", workloads.KeyPrefix, workloads.KeyDigits, 10+4)
+	tests := []struct {
+		name string
+		o    fakedriver.Options
+		// want: lost, unknown, indeterminate, indeterminate_found counts
+		// of the phase; intact: "true", "false" or "null".
+		lost, unknown, indet, found int64
+		intact                      string
+	}{
+		{"one acknowledged write dropped", fakedriver.Options{DropWrite: 5}, 1, 0, 0, 0, "false"},
+		{"final read times out", fakedriver.Options{StallKeys: []string{fifth}}, 0, 1, 0, 0, "null"},
+		{"timed-out write that took effect", fakedriver.Options{FailWrite: 5}, 0, 0, 1, 1, "true"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res, s := runAudit(t, tc.o)
+			c := res.Results.Cell(0, 0)
+			acked, _ := res.Results.Value(c, checkers.AuditAcked)
+			if acked.Count < 10 {
+				t.Fatalf("only %d acknowledged inserts: the chosen write did not happen", acked.Count)
+			}
+			got := func(m string) int64 {
+				v, ok := res.Results.Value(c, m)
+				if !ok {
+					t.Fatalf("no measure %s", m)
+				}
+				return v.Count
+			}
+			if l, u, i, f := got(checkers.AuditLost), got(checkers.AuditUnknown), got(checkers.AuditIndeterminate),
+				got(checkers.AuditIndeterminateFound); l != tc.lost || u != tc.unknown || i != tc.indet || f != tc.found {
+				t.Errorf("lost %d unknown %d indeterminate %d found %d, want %d %d %d %d (audits %+v)",
+					l, u, i, f, tc.lost, tc.unknown, tc.indet, tc.found, res.Audits)
+			}
+			v, _ := res.Results.Value(c, checkers.AuditIntact)
+			intact := "null"
+			if v.Verdict == nil {
+				t.Fatalf("no audit verdict (audits %+v)", res.Audits)
+			}
+			if v.Verdict.OK != nil {
+				intact = map[bool]string{true: "true", false: "false"}[*v.Verdict.OK]
+			}
+			if intact != tc.intact {
+				t.Errorf("intact %s (%s), want %s", intact, v.Verdict.Detail, tc.intact)
+			}
+			if n, ok := s.Scenarios[0].Phases[0].Checks.Int("audit", "lost"); !ok || n != tc.lost {
+				t.Errorf("summary audit.lost = %d (%v), want %d", n, ok, tc.lost)
+			}
+			if len(res.Audits) != 1 || res.Audits[0].Keys != int(acked.Count+tc.indet) {
+				t.Errorf("audits %+v: want one of %d keys", res.Audits, acked.Count+tc.indet)
+			}
+		})
+	}
+}

@@ -9,6 +9,11 @@
 #   scripts/cassandra.sh status   show processes and `nodetool status`; exit 0 iff all are up
 #   scripts/cassandra.sh env      print the `export …` lines
 #   scripts/cassandra.sh clean    stop, then delete the cluster's data directory
+#   scripts/cassandra.sh pid N    print node N's process id; exit 1 if it is not running
+#   scripts/cassandra.sh start-node N
+#                                 start node N again if it is not running (same data,
+#                                 same addresses) and wait until its CQL port serves
+#                                 (pacbench's kill fault restarts a node with it)
 #
 # Layout (node N = 1, 2, 3):
 #   Cassandra binds           127.0.0.N:7000 (storage)  127.0.0.N:9042 (CQL)
@@ -412,6 +417,44 @@ cmd_status() {
 	return $rc
 }
 
+# node_arg N: check that N names a node.
+node_arg() {
+	local n
+	for n in "${nodes[@]}"; do
+		[[ ${1:-} == "$n" ]] && return 0
+	done
+	log "usage: $0 ${2:-pid} N (N = ${nodes[*]})"
+	exit 2
+}
+
+cmd_pid() {
+	node_arg "${1:-}" pid
+	local pf
+	pf=$(node_pidfile "$1")
+	if ! pid_alive "$pf"; then
+		log "node $1 is not running"
+		return 1
+	fi
+	cat "$pf"
+}
+
+cmd_start_node() {
+	node_arg "${1:-}" start-node
+	local n=$1 t0=$SECONDS deadline=$((SECONDS + start_timeout))
+	if pid_alive "$(node_pidfile "$n")"; then
+		log "node $n is running (pid $(cat "$(node_pidfile "$n")"))"
+		return 0
+	fi
+	[[ -f $lib/cassandra-all-$version.jar ]] || die "Cassandra is not fetched (run: $0 fetch)"
+	[[ -f $dir/node$n/conf/cassandra.yaml ]] || die "node $n was never started here (run: $0 start)"
+	need_java
+	trap on_start_failure EXIT
+	start_node "$n"
+	wait_cql "$n" "$deadline"
+	trap - EXIT
+	log "node $n up: CQL serving in $((SECONDS - t0))s"
+}
+
 cmd_clean() {
 	cmd_stop
 	rm -rf "$dir"
@@ -425,8 +468,10 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 env) cmd_env ;;
 clean) cmd_clean ;;
+pid) cmd_pid "${2:-}" ;;
+start-node) cmd_start_node "${2:-}" ;;
 *)
-	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

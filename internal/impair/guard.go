@@ -146,7 +146,9 @@ func (g *Guard) Apply(ctx context.Context, actions []Action) error {
 	return g.call(ctx, "apply", func(ctx context.Context) error { return g.b.Apply(ctx, actions) })
 }
 
-// Clear removes what was applied, bounded by ClearTimeout, and records what
+// Clear removes what was applied, bounded by ClearTimeout (or the
+// backend's larger ClearBudget: a restart of a killed member is given its
+// start timeout), and records what
 // it removed and what is left. Abandoned, it returns at once and counts
 // everything that was in place as left.
 func (g *Guard) Clear(ctx context.Context) error {
@@ -156,10 +158,12 @@ func (g *Guard) Clear(ctx context.Context) error {
 	busy := g.busy
 	g.mu.Unlock()
 	var before []string
+	limit := g.o.ClearTimeout
 	if !busy {
 		before = g.b.Pending()
+		limit = ClearTimeout(g.b, limit)
 	}
-	ctx, cancel := context.WithTimeout(ctx, g.o.ClearTimeout)
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	err := g.call(ctx, "clear", g.b.Clear)
 	g.mu.Lock()
@@ -177,9 +181,22 @@ func (g *Guard) Clear(ctx context.Context) error {
 	}
 	g.left, g.lastErr = after, err
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		g.lastErr = fmt.Errorf("%w (gave up after %s)", err, g.o.ClearTimeout)
+		g.lastErr = fmt.Errorf("%w (gave up after %s)", err, limit)
 	}
 	return g.lastErr
+}
+
+// ClearBudget is the time the next Clear is given: ClearTimeout, or more
+// when the wrapped backend needs it (ClearBudgeter), unless a call holds
+// the backend.
+func (g *Guard) ClearBudget() time.Duration {
+	g.mu.Lock()
+	busy := g.busy
+	g.mu.Unlock()
+	if busy {
+		return g.o.ClearTimeout
+	}
+	return ClearTimeout(g.b, g.o.ClearTimeout)
 }
 
 // Pending returns what is left as far as the guard knows (without asking a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // KindsHandler is an optional capability of a Factory or a Backend: the
@@ -13,6 +14,23 @@ import (
 // (KindsOf(ClassNetwork)).
 type KindsHandler interface {
 	HandledKinds() []string
+}
+
+// ClearBudgeter is an optional capability of a Backend: how long its next
+// Clear may need, given what it has applied (a restart of a killed member
+// takes up to its start timeout). Guard and the runner give Clear at least
+// that.
+type ClearBudgeter interface {
+	ClearBudget() time.Duration
+}
+
+// ClearTimeout returns how long to give b's Clear: def, or b's budget
+// (ClearBudgeter) when that is larger.
+func ClearTimeout(b Backend, def time.Duration) time.Duration {
+	if cb, ok := b.(ClearBudgeter); ok {
+		return max(def, cb.ClearBudget())
+	}
+	return def
 }
 
 // HandledKinds returns the fault kinds x (a Factory or a Backend) applies.
@@ -143,6 +161,16 @@ func (m *Mux) Heal(ctx context.Context) (HealReport, error) {
 		}
 	}
 	return rep, errors.Join(errs...)
+}
+
+// ClearBudget is the sum of the parts' budgets (Clear visits them one
+// after the other); parts without one count 0.
+func (m *Mux) ClearBudget() time.Duration {
+	var d time.Duration
+	for _, p := range m.parts {
+		d += ClearTimeout(p.Backend, 0)
+	}
+	return d
 }
 
 // Preflight runs the Preflighter parts on their share of actions.

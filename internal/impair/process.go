@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // BackendProcess is the kind of the process backend: pause and kill of
@@ -36,6 +37,26 @@ type Processes interface {
 	Restart(ctx context.Context, member string) error
 }
 
+// DefaultRestartTimeout bounds one Restart of a Processes without
+// RestartTimeouter.
+const DefaultRestartTimeout = 30 * time.Second
+
+// RestartTimeouter is an optional capability of Processes: how long the
+// restart of member may take (DefaultRestartTimeout without it).
+type RestartTimeouter interface {
+	RestartTimeout(member string) time.Duration
+}
+
+// restartTimeout is p's bound on restarting member.
+func restartTimeout(p Processes, member string) time.Duration {
+	if rt, ok := p.(RestartTimeouter); ok {
+		if d := rt.RestartTimeout(member); d > 0 {
+			return d
+		}
+	}
+	return DefaultRestartTimeout
+}
+
 // ProcessHealer is an optional capability of Processes: undo what earlier
 // runs may have left (stopped processes, members down), for `pacbench
 // heal`. In a dry run it lists what it would do.
@@ -45,7 +66,8 @@ type ProcessHealer interface {
 
 // ProcessBackend is the Backend of the process kinds (pause, kill) over a
 // deployment's Processes: Apply pauses or kills, Clear resumes what it
-// paused and restarts what it killed; what it could not is left pending
+// paused and restarts what it killed (each restart bounded by the
+// member's restart timeout); what it could not is left pending
 // (and reported as not healed). Safe for concurrent use.
 type ProcessBackend struct {
 	procs Processes
@@ -95,8 +117,9 @@ func (b *ProcessBackend) Apply(ctx context.Context, actions []Action) error {
 }
 
 // Clear resumes every paused member, then restarts every killed one (in
-// the order they were killed). Members it could not resume or restart
-// stay pending; the error names them.
+// the order they were killed, each bounded by its restart timeout).
+// Members it could not resume or restart stay pending; the error names
+// them.
 func (b *ProcessBackend) Clear(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -111,7 +134,10 @@ func (b *ProcessBackend) Clear(ctx context.Context) error {
 	b.paused = left
 	left = nil
 	for _, m := range b.killed {
-		if err := b.procs.Restart(ctx, m); err != nil {
+		rctx, cancel := context.WithTimeout(ctx, restartTimeout(b.procs, m))
+		err := b.procs.Restart(rctx, m)
+		cancel()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("restart %s: %w", m, err))
 			left = append(left, m)
 		}
@@ -121,6 +147,18 @@ func (b *ProcessBackend) Clear(ctx context.Context) error {
 		return fmt.Errorf("process: %w", err)
 	}
 	return nil
+}
+
+// ClearBudget is what the next Clear may need: the restart timeouts of
+// the killed members plus 10 s for the resumes.
+func (b *ProcessBackend) ClearBudget() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := 10 * time.Second
+	for _, m := range b.killed {
+		d += restartTimeout(b.procs, m)
+	}
+	return d
 }
 
 // Pending lists the members still paused or killed, one line each.
@@ -221,20 +259,21 @@ type ProcessReach struct {
 // check reports the targets of s whose process is out of reach. members
 // are all the deployment's member names (nil: unknown).
 func (r *ProcessReach) check(s Spec, members []string, add func(key, format string, args ...any)) {
+	reach, hint := r.Members, r.Hint
 	if r.All {
 		return
 	}
-	reachesAll := members != nil && !slices.ContainsFunc(members, func(m string) bool { return !slices.Contains(r.Members, m) })
+	reachesAll := members != nil && !slices.ContainsFunc(members, func(m string) bool { return !slices.Contains(reach, m) })
 	for i, t := range s.targets() {
 		switch {
 		case t == "":
 		case slices.Contains(Roles(), t):
 			if !reachesAll {
 				add(targetKey(s, i), "%s of a role (%s) needs every member's process within reach, and pacbench cannot reach %s; %s",
-					s.Kind, t, strings.Join(unreached(members, r.Members), ", "), r.Hint)
+					s.Kind, t, strings.Join(unreached(members, reach), ", "), hint)
 			}
-		case !slices.Contains(r.Members, t):
-			add(targetKey(s, i), "%s: pacbench cannot reach the process of %q; %s", s.Kind, t, r.Hint)
+		case !slices.Contains(reach, t):
+			add(targetKey(s, i), "%s: pacbench cannot reach the process of %q; %s", s.Kind, t, hint)
 		}
 	}
 }

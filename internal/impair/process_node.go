@@ -34,13 +34,23 @@ type ProcessSpec struct {
 	// Container is the member's own container (not its netem sidecar):
 	// docker pause/unpause and docker kill/start.
 	Container string `yaml:"container" json:"container,omitempty"`
+	// StartTimeout bounds the restart after a kill (Start, or docker
+	// start), at most MaxStartTimeout (0: DefaultStartTimeout).
+	StartTimeout Duration `yaml:"start_timeout" json:"start_timeout,omitempty"`
 }
+
+// Bounds of ProcessSpec.StartTimeout.
+const (
+	DefaultStartTimeout = 3 * time.Minute
+	MaxStartTimeout     = 30 * time.Minute
+)
 
 // Keys of a ProcessSpec (SetupError.Field).
 const (
-	KeyProcessPID       = "pid"
-	KeyProcessStart     = "start"
-	KeyProcessContainer = "container"
+	KeyProcessPID          = "pid"
+	KeyProcessStart        = "start"
+	KeyProcessContainer    = "container"
+	KeyProcessStartTimeout = "start_timeout"
 )
 
 // IsZero reports whether p sets nothing.
@@ -66,39 +76,45 @@ func (p ProcessSpec) Resolve(dir string) ProcessSpec {
 // CheckProcessSpec reports the problems of one member's process settings,
 // with fields relative to it: a container, or both commands (each an
 // executable program with arguments; relative program paths are looked
-// up against dir, see Resolve, and named as written).
+// up against dir, see Resolve, and named as written), and a start_timeout
+// in (0, MaxStartTimeout] when given.
 func CheckProcessSpec(p ProcessSpec, dir string) []SetupError {
-	resolved := p.Resolve(dir)
 	var out []SetupError
+	if p.StartTimeout < 0 || p.StartTimeout.D() > MaxStartTimeout {
+		out = append(out, SetupError{KeyProcessStartTimeout, fmt.Errorf("want a duration in (0, %s], got %s", MaxStartTimeout, p.StartTimeout)})
+	}
 	cmds := len(p.PID) > 0 || len(p.Start) > 0
 	switch {
 	case p.IsZero():
-		return []SetupError{{"", errors.New("give container (docker pause/kill/start), or the pid and start commands of a process on this host")}}
+		return append(out, SetupError{"", errors.New("give container (docker pause/kill/start), or the pid and start commands of a process on this host")})
 	case p.Container != "" && cmds:
-		return []SetupError{{KeyProcessContainer, errors.New("give either container or the pid/start commands, not both")}}
-	case p.Container != "":
-		return nil
+		return append(out, SetupError{KeyProcessContainer, errors.New("give either container or the pid/start commands, not both")})
 	}
-	for _, c := range []struct {
-		key            string
-		argv, resolved []string
-	}{{KeyProcessPID, p.PID, resolved.PID}, {KeyProcessStart, p.Start, resolved.Start}} {
-		switch {
-		case len(c.argv) == 0:
-			out = append(out, SetupError{c.key, errors.New("required with the other command (a list: program and arguments)")})
-		case slices.Contains(c.argv, ""):
-			out = append(out, SetupError{c.key, errors.New("empty word in the command")})
-		default:
-			if _, err := exec.LookPath(c.resolved[0]); err != nil {
-				where := ""
-				if c.resolved[0] != c.argv[0] {
-					where = " (relative to the profile's directory)"
-				}
-				out = append(out, SetupError{c.key, fmt.Errorf("program %q%s: not found or not executable", c.argv[0], where)})
-			}
+	if p.Container != "" {
+		return out
+	}
+	resolved := p.Resolve(dir)
+	out = append(out, checkCommand(KeyProcessPID, p.PID, resolved.PID)...)
+	return append(out, checkCommand(KeyProcessStart, p.Start, resolved.Start)...)
+}
+
+// checkCommand checks one command of a ProcessSpec: present, no empty
+// word, an executable program (resolved: with its path resolved).
+func checkCommand(key string, argv, resolved []string) []SetupError {
+	switch {
+	case len(argv) == 0:
+		return []SetupError{{key, errors.New("required with the other command (a list: program and arguments)")}}
+	case slices.Contains(argv, ""):
+		return []SetupError{{key, errors.New("empty word in the command")}}
+	}
+	if _, err := exec.LookPath(resolved[0]); err != nil {
+		where := ""
+		if resolved[0] != argv[0] {
+			where = " (relative to the profile's directory)"
 		}
+		return []SetupError{{key, fmt.Errorf("program %q%s: not found or not executable", argv[0], where)}}
 	}
-	return out
+	return nil
 }
 
 // nodeProcesses reaches each member's process through its ProcessSpec:
@@ -200,6 +216,14 @@ func (n *nodeProcesses) signal(ctx context.Context, member, verb string, sig sys
 	default:
 		return waitProc(ctx, p, func(state byte) bool { return state == 0 || state == 'Z' || state == 'X' }, "die")
 	}
+}
+
+// RestartTimeout implements RestartTimeouter: the member's start_timeout.
+func (n *nodeProcesses) RestartTimeout(member string) time.Duration {
+	if d := n.specs[member].StartTimeout.D(); d > 0 {
+		return d
+	}
+	return DefaultStartTimeout
 }
 
 // Restart implements Processes: docker start, or the start command.

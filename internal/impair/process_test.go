@@ -92,6 +92,56 @@ func TestProcessBackend(t *testing.T) {
 	}
 }
 
+// slowProcs never finishes a restart before its context ends; its
+// restart timeout is short.
+type slowProcs struct{ fakeProcs }
+
+func (f *slowProcs) Restart(ctx context.Context, m string) error {
+	_ = f.do("restart", m)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (f *slowProcs) RestartTimeout(string) time.Duration { return 50 * time.Millisecond }
+
+// TestRestartBounded: each restart is bounded by the member's restart
+// timeout (a restart that hangs is a failed heal, the member left
+// pending), and the clear budget covers the restarts of the killed
+// members, through a Guard and a Mux too.
+func TestRestartBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := &slowProcs{}
+	b := NewProcessBackend(f)
+	if d := b.ClearBudget(); d != 10*time.Second {
+		t.Errorf("budget with nothing killed = %s, want 10s", d)
+	}
+	if err := b.Apply(ctx, []Action{{Kind: KindKill, Member: "m1"}, {Kind: KindKill, Member: "m2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := b.ClearBudget(); d != 10*time.Second+100*time.Millisecond {
+		t.Errorf("budget with two killed = %s, want 10.1s", d)
+	}
+	mux := NewMux(MuxPart{Backend: &fakeBackend{name: "net"}}, MuxPart{Backend: b, Kinds: []string{KindKill}})
+	if d := ClearTimeout(mux, time.Second); d != b.ClearBudget() {
+		t.Errorf("mux clear timeout = %s, want the process part's budget %s", d, b.ClearBudget())
+	}
+	if d := ClearTimeout(mux, time.Minute); d != time.Minute {
+		t.Errorf("mux clear timeout = %s, want the larger default", d)
+	}
+	start := time.Now()
+	err := b.Clear(ctx)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "restart m2") {
+		t.Errorf("clear with hanging restarts: %v", err)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("clear took %s: restarts not bounded", took)
+	}
+	if got, want := b.Pending(), []string{"kill m1 (not restarted)", "kill m2 (not restarted)"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("pending %q, want %q", got, want)
+	}
+}
+
 // TestMux: actions go to the part applying their kind; Clear, Pending and
 // Heal reach every part in order.
 func TestMux(t *testing.T) {
@@ -237,6 +287,9 @@ func TestCheckProcessSpec(t *testing.T) {
 		{"pid alone", ProcessSpec{PID: []string{"true"}}, []string{"start: required with the other command"}},
 		{"missing program", ProcessSpec{PID: []string{"/nonexistent/pid"}, Start: []string{"true", ""}}, []string{`pid: program "/nonexistent/pid": not found`, "start: empty word"}},
 		{"relative program", ProcessSpec{PID: []string{"./svc.sh"}, Start: []string{"true"}}, []string{`pid: program "./svc.sh" (relative to the profile's directory): not found`}},
+		{"start timeout", ProcessSpec{Container: "c1", StartTimeout: Duration(5 * time.Minute)}, nil},
+		{"negative start timeout", ProcessSpec{Container: "c1", StartTimeout: Duration(-time.Second)}, []string{"start_timeout: want a duration in (0, 30m0s]"}},
+		{"start timeout too long", ProcessSpec{Container: "c1", StartTimeout: Duration(time.Hour)}, []string{"start_timeout: want a duration in (0, 30m0s]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -628,7 +628,8 @@ func (r *run) applyPhase(ctx context.Context, ph plan.Phase) ([]ImpairmentEvent,
 }
 
 func (r *run) clearImpairments() {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// At least 15 s; longer when the backend needs it (a killed member's restart).
+	ctx, cancel := context.WithTimeout(context.Background(), impair.ClearTimeout(r.cfg.Impairer, 15*time.Second))
 	defer cancel()
 	if err := r.cfg.Impairer.Clear(ctx); err != nil {
 		r.res.Errors = append(r.res.Errors, fmt.Sprintf("clear impairments: %v", err))

@@ -152,15 +152,23 @@ func (j *judgement) key(r FinalRead) {
 	if r.Found {
 		f = r.Seq
 	}
+	// The final value's write is indeterminate (it took effect, when is
+	// unknown: possibly after every later write, as a request delayed in
+	// a paused server's socket is): it did not complete before the later
+	// writes were invoked, so none of them is lost (DESIGN.md).
+	late := false
 	for _, e := range es {
-		switch {
-		case e.acked() && e.seq() > f:
-			j.lostWrite(r.Key, e, f)
-		case !e.acked() && e.seq() == f && r.Found:
+		if !e.acked() && e.seq() == f && r.Found {
 			j.found[e.cell()]++
+			late = true
 		}
 	}
-	if ev := a.logs[r.Key].evicted; ev != 0 && ev.seq() > f && inGroup(ev.cell()/a.cfg.Phases, j.in.Group) {
+	for _, e := range es {
+		if e.acked() && e.seq() > f && !late {
+			j.lostWrite(r.Key, e, f)
+		}
+	}
+	if ev := a.logs[r.Key].evicted; ev != 0 && ev.seq() > f && !late && inGroup(ev.cell()/a.cfg.Phases, j.in.Group) {
 		// An evicted acknowledged write is lost too; older ones may be.
 		j.res.BoundedKeys++
 		j.lostWrite(r.Key, ev, f)

@@ -7,6 +7,7 @@ package checkers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/runner"
+	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/profile"
 	"github.com/pacbench/pacbench/workloads"
 )
@@ -106,6 +108,54 @@ func TestAuditFakeDriver(t *testing.T) {
 			}
 			if len(res.Audits) != 1 || res.Audits[0].Keys != int(acked.Count+tc.indet) {
 				t.Errorf("audits %+v: want one of %d keys", res.Audits, acked.Count+tc.indet)
+			}
+		})
+	}
+}
+
+// TestAuditJudge judges one key's logged writes against its final read.
+func TestAuditJudge(t *testing.T) {
+	t.Parallel()
+	const A, I = metrics.Acked, metrics.Indeterminate
+	timeout := errors.New("read timed out")
+	tests := []struct {
+		name                 string
+		writes               []metrics.WriteOutcome // seq 1, 2, …
+		final                checkers.FinalRead
+		lost, unknown, found int64
+	}{
+		{"newest acked write kept", []metrics.WriteOutcome{A, A, A}, checkers.FinalRead{Found: true, Seq: 3}, 0, 0, 0},
+		{"older value kept over the last", []metrics.WriteOutcome{A, A, A}, checkers.FinalRead{Found: true, Seq: 2}, 1, 0, 0},
+		{"no value at all", []metrics.WriteOutcome{A, A}, checkers.FinalRead{}, 2, 0, 0},
+		{"indeterminate write applied late", []metrics.WriteOutcome{A, I, A}, checkers.FinalRead{Found: true, Seq: 2}, 0, 0, 1},
+		{"indeterminate write never applied", []metrics.WriteOutcome{A, I}, checkers.FinalRead{Found: true, Seq: 1}, 0, 0, 0},
+		{"final read failed", []metrics.WriteOutcome{A, A}, checkers.FinalRead{Err: timeout}, 0, 2, 0},
+		{"foreign value", []metrics.WriteOutcome{A}, checkers.FinalRead{Found: true, Foreign: true}, 0, 1, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cs, err := checkers.Registry(checkers.Config{Audit: checkers.AuditConfig{Scenarios: 1, Phases: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"s"}, Phases: []string{"p"}, Keys: 4, Checks: cs})
+			w := rec.NewWorkerFor(metrics.WorkerInfo{Scenario: 0, Session: 1})
+			for i, o := range tc.writes {
+				ev := w.WriteEvent()
+				*ev = metrics.Write{Key: 2, Seq: uint64(i + 1), Outcome: o}
+				w.Write(ev)
+			}
+			a := checkers.AuditOf(cs)
+			fr := tc.final
+			fr.Key = 2
+			res := a.Judge(checkers.AuditInput{Group: []int{0}, Reads: []checkers.FinalRead{fr}, HealPhase: -1})
+			if res.Lost != tc.lost || res.Unknown != tc.unknown || res.IndeterminateFound != tc.found {
+				t.Errorf("lost %d unknown %d found %d, want %d %d %d", res.Lost, res.Unknown, res.IndeterminateFound,
+					tc.lost, tc.unknown, tc.found)
+			}
+			if err := rec.Add(res.Values); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -263,29 +263,8 @@ func checkRunFlags(env *Env, f runFlags) (sink.Format, error) {
 }
 
 func runRun(ctx context.Context, env *Env, f runFlags) error {
-	format, err := checkRunFlags(env, f)
+	format, prof, startAt, err := prepareRun(env, f)
 	if err != nil {
-		return err
-	}
-	if f.healTimeout <= 0 || f.healTimeout > 10*time.Minute {
-		return usageErr("--heal-timeout: want a duration in (0, 10m], got %s", f.healTimeout)
-	}
-	startAt, err := parseStartAt(f.startAt, time.Now())
-	if err != nil {
-		return err
-	}
-	sets, err := parseOverrides(f.params)
-	if err != nil {
-		return err
-	}
-	prof, err := loadProfile(env, f.profile, sets)
-	if err != nil {
-		return err
-	}
-	if err := addThresholds(prof, f.thresholds); err != nil {
-		return err
-	}
-	if err := checkShard(prof, f.shard); err != nil {
 		return err
 	}
 	if f.dryRun {
@@ -294,6 +273,67 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 		}
 		return nil
 	}
+	if env.HealHint != nil {
+		env.HealHint(healHint(prof, f.profile))
+	}
+	out, err := bench.Execute(ctx, executeOptions(env, f, prof, startAt))
+	if errors.Is(err, bench.ErrUsage) {
+		return usageErr("%v", err)
+	}
+	if err := printOutcome(env, format, out); err != nil {
+		return err
+	}
+	if out != nil && out.Interrupt != "" {
+		fmt.Fprintf(env.Stderr, "pacbench: %s\n", out.Interrupt)
+	}
+	if err != nil {
+		if errors.Is(err, runner.ErrInterrupted) {
+			return runErr(fmt.Errorf("%w\n(%s)", err, stopReport(out)))
+		}
+		return runErr(err)
+	}
+	if out != nil && out.Summary != nil {
+		return thresholdsErr(out.Summary.Thresholds)
+	}
+	return nil
+}
+
+// prepareRun checks run's flags and loads the profile with its overrides,
+// thresholds and shard: every usage error (exit 2) before anything starts.
+func prepareRun(env *Env, f runFlags) (sink.Format, *profile.Profile, time.Time, error) {
+	fail := func(err error) (sink.Format, *profile.Profile, time.Time, error) {
+		return nil, nil, time.Time{}, err
+	}
+	format, err := checkRunFlags(env, f)
+	if err != nil {
+		return fail(err)
+	}
+	if f.healTimeout <= 0 || f.healTimeout > 10*time.Minute {
+		return fail(usageErr("--heal-timeout: want a duration in (0, 10m], got %s", f.healTimeout))
+	}
+	startAt, err := parseStartAt(f.startAt, time.Now())
+	if err != nil {
+		return fail(err)
+	}
+	sets, err := parseOverrides(f.params)
+	if err != nil {
+		return fail(err)
+	}
+	prof, err := loadProfile(env, f.profile, sets)
+	if err != nil {
+		return fail(err)
+	}
+	if err := addThresholds(prof, f.thresholds); err != nil {
+		return fail(err)
+	}
+	if err := checkShard(prof, f.shard); err != nil {
+		return fail(err)
+	}
+	return format, prof, startAt, nil
+}
+
+// executeOptions are bench.Execute's options for run's flags and env.
+func executeOptions(env *Env, f runFlags, prof *profile.Profile, startAt time.Time) bench.Options {
 	addr := f.metricsAddr
 	if addr == "off" {
 		addr = ""
@@ -302,10 +342,7 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	if !f.quiet {
 		progress = env.Stderr
 	}
-	if env.HealHint != nil {
-		env.HealHint(healHint(prof, f.profile))
-	}
-	out, err := bench.Execute(ctx, bench.Options{
+	return bench.Options{
 		Profile:     prof,
 		Overrides:   profile.Overrides{Duration: f.duration, Seed: f.seed, Shard: f.shard},
 		StartAt:     startAt,
@@ -329,26 +366,7 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 		Abandon:     env.Abandon,
 		HealTimeout: f.healTimeout,
 		ProfileFile: f.profile,
-	})
-	if errors.Is(err, bench.ErrUsage) {
-		return usageErr("%v", err)
 	}
-	if err := printOutcome(env, format, out); err != nil {
-		return err
-	}
-	if out != nil && out.Interrupt != "" {
-		fmt.Fprintf(env.Stderr, "pacbench: %s\n", out.Interrupt)
-	}
-	if err != nil {
-		if errors.Is(err, runner.ErrInterrupted) {
-			return runErr(fmt.Errorf("%w\n(%s)", err, stopReport(out)))
-		}
-		return runErr(err)
-	}
-	if out != nil && out.Summary != nil {
-		return thresholdsErr(out.Summary.Thresholds)
-	}
-	return nil
 }
 
 // printOutcome writes the summary in format on stdout, its notes and the

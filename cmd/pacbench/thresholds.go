@@ -52,7 +52,7 @@ func dirThresholds(dir string, extra []string) ([]*threshold.Threshold, []byte, 
 	defer root.Close()
 	doc, err := root.ReadFile("summary.json")
 	if err != nil {
-		return nil, nil, usageErr("%s: not a pacbench run: %v", dir, err)
+		return nil, nil, usageErr("%s: not a pacbench run directory: %v", dir, err)
 	}
 	var sum struct {
 		Scenarios []struct {

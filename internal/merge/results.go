@@ -193,9 +193,9 @@ func shifted(ns, offset int64) int64 {
 }
 
 // loads merges the shards' load statistics per scenario: workers, ops,
-// skipped arrivals and rates added (every shard's rate over its own
-// measured time), the largest schedule lag, kept up only if every shard
-// kept up.
+// skipped arrivals, rates (every shard's rate over its own measured time)
+// and lag totals added, the largest schedule lags, kept up only if every
+// shard kept up, behind for the generator if any shard was.
 func loads(parts []part) []runner.LoadStats {
 	var out []runner.LoadStats
 	for _, p := range parts {
@@ -208,6 +208,11 @@ func loads(parts []part) []runner.LoadStats {
 			m.TargetRate += l.TargetRate
 			m.AchievedRate += l.AchievedRate
 			m.MaxScheduleLagMs = max(m.MaxScheduleLagMs, l.MaxScheduleLagMs)
+			m.MaxBusyLagMs, m.BusyLagMs = max(m.MaxBusyLagMs, l.MaxBusyLagMs), m.BusyLagMs+l.BusyLagMs
+			m.MaxGeneratorLagMs, m.GeneratorLagMs = max(m.MaxGeneratorLagMs, l.MaxGeneratorLagMs), m.GeneratorLagMs+l.GeneratorLagMs
+			if m.BehindReason != runner.BehindGenerator && l.BehindReason != "" {
+				m.BehindReason = l.BehindReason // the generator's fault in any shard wins
+			}
 			m.KeptUp = m.KeptUp && l.KeptUp
 			m.Ops += l.Ops
 			m.Skipped += l.Skipped

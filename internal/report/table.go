@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
 )
@@ -254,13 +255,26 @@ func writeScenarios(bw *errWriter, s *Summary) {
 		if l := sc.Load; l != nil {
 			if l.Model == "open" {
 				load = fmt.Sprintf("open loop, target %.0f ops/s, achieved %.0f, max schedule lag %s", l.TargetRate, l.AchievedRate, ms(l.MaxScheduleLagMs))
-				if !l.KeptUp {
-					load += " — FELL BEHIND the schedule (response times include the backlog)"
-				}
+				load += behindNote(l)
 			} else {
 				load = fmt.Sprintf("closed loop, %d workers, %.0f ops/s", l.Workers, l.AchievedRate)
 			}
 		}
 		bw.printf("  %s — %s (%s, %s)\n", sc.Name, lv, sc.System, load)
 	}
+}
+
+// behindNote says whether and why an open-loop scenario fell behind its
+// schedule, with the time ops waited for each reason.
+func behindNote(l *runner.LoadStats) string {
+	split := fmt.Sprintf("ops waited %s in all for a busy worker (at most %s), %s for the generator (at most %s)",
+		ms(l.BusyLagMs), ms(l.MaxBusyLagMs), ms(l.GeneratorLagMs), ms(l.MaxGeneratorLagMs))
+	switch {
+	case !l.KeptUp:
+		return " — FELL BEHIND the schedule: the generator was late with workers free (CPU starvation, GC or pacing; " + split + ")"
+	case l.BehindReason == runner.BehindWorkersBusy:
+		return " — behind the schedule because every late op's worker was busy waiting on the database (" + split +
+			"; response times include the wait)"
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/pacbench/pacbench/internal/load"
@@ -14,6 +15,7 @@ func (w *worker) loop() {
 	r, g := w.sc.r, w.sc.g
 	skipper, _ := w.pacer.(load.Skipper)
 	var now time.Duration // schedule time at which the previous op completed (closed loop)
+	var end int64         // run-clock time at which the previous op completed
 	hint := 0
 	for n := uint64(0); ; {
 		at := w.pacer.Next(n, now)
@@ -36,15 +38,40 @@ func (w *worker) loop() {
 		start := r.clock.Now()
 		if !w.sc.open {
 			intended = start
-		} else if lag := start - intended; lag > w.maxLag.Load() {
-			w.maxLag.Store(lag)
+		} else if start > intended {
+			w.noteLag(intended, start, end)
 		}
 		w.started.Add(1)
 		w.exec(o, phase, intended, start)
 		w.moveSession()
+		end = r.clock.Now()
 		if !w.sc.open {
-			now = g.schedTime(phase, r.clock.Now())
+			now = g.schedTime(phase, end)
 		}
+	}
+}
+
+// noteLag accounts an open-loop op's schedule lag (start − intended > 0),
+// split into the time its worker was still busy with its previous op
+// (which completed at prevEnd: waiting on the database, the op's recording
+// included) and the rest, when the worker was free but the op had not
+// started: the generator late (CPU starvation, GC, the pacer's wake-up).
+// Written only by the worker's goroutine.
+func (w *worker) noteLag(intended, start, prevEnd int64) {
+	lag := start - intended
+	busy := min(max(prevEnd-intended, 0), lag)
+	gen := lag - busy
+	storeMax(&w.maxLag, lag)
+	storeMax(&w.maxBusyLag, busy)
+	storeMax(&w.maxGenLag, gen)
+	w.busyLag.Store(w.busyLag.Load() + busy)
+	w.genLag.Store(w.genLag.Load() + gen)
+}
+
+// storeMax raises a to v (a has one writer).
+func storeMax(a *atomic.Int64, v int64) {
+	if v > a.Load() {
+		a.Store(v)
 	}
 }
 

@@ -156,6 +156,24 @@ type ImpairmentEvent struct {
 	Error     string        `json:"error,omitempty"`
 }
 
+// Reasons an open-loop scenario fell behind its schedule
+// (LoadStats.BehindReason).
+const (
+	// BehindGenerator: the generator was late with workers free (CPU
+	// starvation, GC, pacing); KeptUp is false.
+	BehindGenerator = "generator"
+	// BehindWorkersBusy: every late op waited for its worker, busy with
+	// a previous op (the database was slow); the achieved rate fell below
+	// 95 % of the target, arrivals were skipped or an op waited more than
+	// MaxGeneratorLag for its worker. KeptUp stays true.
+	BehindWorkersBusy = "workers_busy"
+)
+
+// MaxGeneratorLag is the largest generator lag (LoadStats) of one op with
+// which a scenario still kept up, and the largest wait for a busy worker
+// before it is reported as BehindWorkersBusy.
+const MaxGeneratorLag = time.Second
+
 // LoadStats reports whether a scenario's load model was honoured.
 type LoadStats struct {
 	Model string `json:"model"`
@@ -171,10 +189,25 @@ type LoadStats struct {
 	// MaxScheduleLagMs is the largest delay between an op's intended and
 	// actual start (open loop), in ms.
 	MaxScheduleLagMs float64 `json:"max_schedule_lag_ms,omitempty"`
-	// KeptUp is false when the open-loop schedule fell behind (achieved
-	// rate below 95 % of target, max lag above one second, or arrivals
-	// skipped).
+	// The schedule lag split (open loop): BusyLagMs is the time ops
+	// waited, summed over ops, because their worker was still busy with
+	// its previous op (waiting on the database), MaxBusyLagMs the largest
+	// such wait of one op; GeneratorLagMs and MaxGeneratorLagMs the same
+	// for the rest of the lag, when the worker was free but the op had not
+	// started (the generator late: CPU starvation, GC, pacing), in ms.
+	BusyLagMs         float64 `json:"busy_lag_ms,omitempty"`
+	MaxBusyLagMs      float64 `json:"max_busy_lag_ms,omitempty"`
+	GeneratorLagMs    float64 `json:"generator_lag_ms,omitempty"`
+	MaxGeneratorLagMs float64 `json:"max_generator_lag_ms,omitempty"`
+	// KeptUp is false when the open-loop generator fell behind its
+	// schedule on its own: an op started more than MaxGeneratorLag after
+	// its intended start (or after its worker became free, if later).
+	// Lag while workers were busy waiting on the database does not count
+	// (BehindReason says when that kept the schedule from being met).
 	KeptUp bool `json:"kept_up"`
+	// BehindReason says why an open-loop scenario did not keep its
+	// schedule (BehindGenerator, BehindWorkersBusy; empty when it did).
+	BehindReason string `json:"behind_reason,omitempty"`
 	// Ops started.
 	Ops int64 `json:"ops"`
 	// Skipped counts open-loop arrivals never issued: still overdue when

@@ -127,12 +127,14 @@ func (sc *scenarioRun) close() {
 // time (on the schedule clock in open loop).
 func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
 	load := sc.r.plan.Load
-	var maxLag int64
+	var maxLag, maxBusy, maxGen, busy, gen int64
 	st := LoadStats{Model: load.Model, Workers: len(sc.workers), KeptUp: true}
 	for _, w := range sc.workers {
 		st.Ops += w.started.Load()
 		st.Skipped += w.skipped.Load()
 		maxLag = max(maxLag, w.maxLag.Load())
+		maxBusy, maxGen = max(maxBusy, w.maxBusyLag.Load()), max(maxGen, w.maxGenLag.Load())
+		busy, gen = busy+w.busyLag.Load(), gen+w.genLag.Load()
 	}
 	if elapsedNs > 0 {
 		st.AchievedRate = float64(st.Ops) / (float64(elapsedNs) / 1e9)
@@ -140,7 +142,27 @@ func (sc *scenarioRun) stats(elapsedNs int64) LoadStats {
 	if sc.open {
 		st.TargetRate = load.Schedule.Rate(time.Duration(elapsedNs))
 		st.MaxScheduleLagMs = float64(maxLag) / 1e6
-		st.KeptUp = st.AchievedRate >= 0.95*st.TargetRate && st.MaxScheduleLagMs <= 1000 && st.Skipped == 0
+		st.MaxBusyLagMs, st.BusyLagMs = float64(maxBusy)/1e6, float64(busy)/1e6
+		st.MaxGeneratorLagMs, st.GeneratorLagMs = float64(maxGen)/1e6, float64(gen)/1e6
+		st.judge()
 	}
 	return st
+}
+
+// judge sets KeptUp and BehindReason of open-loop stats: behind when an
+// op's lag of either kind exceeded MaxGeneratorLag, arrivals were skipped
+// or the achieved rate fell below 95 % of the target; the generator's
+// fault (not kept up) when its own lag exceeded the limit or was the
+// larger part of the lag in all, the busy workers' otherwise.
+func (st *LoadStats) judge() {
+	limit := float64(MaxGeneratorLag) / 1e6
+	behind := st.MaxGeneratorLagMs > limit || st.MaxBusyLagMs > limit || st.Skipped > 0 || st.AchievedRate < 0.95*st.TargetRate
+	switch {
+	case !behind:
+		st.KeptUp, st.BehindReason = true, ""
+	case st.MaxGeneratorLagMs > limit || st.GeneratorLagMs > st.BusyLagMs:
+		st.KeptUp, st.BehindReason = false, BehindGenerator
+	default:
+		st.KeptUp, st.BehindReason = true, BehindWorkersBusy
+	}
 }

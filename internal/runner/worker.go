@@ -49,7 +49,12 @@ type worker struct {
 	// between workers on the per-op path.
 	started atomic.Int64 // ops started
 	maxLag  atomic.Int64 // largest open-loop schedule lag, ns
-	skipped atomic.Int64 // open-loop arrivals skipped (their phase was over)
+	// The lag split (noteLag): the part while the worker was still busy
+	// with its previous op, and the rest (the worker idle, the generator
+	// late): largest and summed, ns.
+	maxBusyLag, busyLag atomic.Int64
+	maxGenLag, genLag   atomic.Int64
+	skipped             atomic.Int64 // open-loop arrivals skipped (their phase was over)
 	// through is the last phase in which the worker issues nothing more
 	// (read by the group to end a phase).
 	through atomic.Int64

@@ -47,6 +47,9 @@ type Options struct {
 	Overwrite bool
 	// MetricsAddr serves /metrics there during the run ("" = off).
 	MetricsAddr string
+	// RemoteWrite pushes the metrics to this Prometheus remote-write URL
+	// every interval and at the end ("" = off).
+	RemoteWrite string
 	// Linger keeps the metrics endpoint up this long after the run.
 	Linger time.Duration
 	// Interval between measurement collections (default 1s; MinInterval

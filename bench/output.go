@@ -141,7 +141,7 @@ func (x *execution) openOutputs(ctx context.Context) error {
 		return err
 	}
 	x.dir = dir
-	set, err := o.Sinks.Open(ctx, sink.Config{MetricsAddr: o.MetricsAddr, Linger: o.Linger, Progress: o.Progress,
+	set, err := o.Sinks.Open(ctx, sink.Config{MetricsAddr: o.MetricsAddr, RemoteWrite: o.RemoteWrite, Linger: o.Linger, Progress: o.Progress,
 		ProgressTTY: o.ProgressTTY, Log: o.Log})
 	if err != nil {
 		_ = dir.Abort()

@@ -185,7 +185,7 @@ const metricsAddrEnv = "PACBENCH_METRICS_ADDR"
 type runFlags struct {
 	profile, out, format, metricsAddr, runID string
 	thresholds                               []string
-	shard, startAt                           string
+	shard, startAt, remoteWrite              string
 	params                                   []string // -p PATH=VALUE
 	duration, linger, interval, healTimeout  time.Duration
 	seed                                     int64
@@ -225,6 +225,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.StringArrayVar(&f.thresholds, "threshold", nil, "pass/fail `condition` on the results, e.g. 'read.p99(baseline) < 20ms' (repeatable; exit 3 if one fails; docs/results.md#thresholds)")
 	fl.StringVar(&f.shard, "shard", "", "run shard `I/N` of a run split over N processes (0 ≤ I < N): keys k mod N = I, 1/N of the workers and rate; overrides the profile's shard")
 	fl.StringVar(&f.startAt, "start-at", "", "start barrier: begin the first phase at this RFC 3339 `instant` (e.g. 2030-01-01T00:05:00Z), later phases at their planned offsets; refused if already past")
+	fl.StringVar(&f.remoteWrite, "remote-write", "", "also push the metrics to a Prometheus remote-write `url` every interval and at the end (e.g. http://127.0.0.1:9090/api/v1/write; for short runs and pods that end)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print each phase's impairment commands (netem: docker exec tc/iptables; toxiproxy: toxics) and exit without running")
 	return cmd
 }
@@ -257,6 +258,11 @@ func checkRunFlags(env *Env, f runFlags) (sink.Format, error) {
 				name = "$" + metricsAddrEnv
 			}
 			return nil, usageErr("%s: %v (or \"off\")", name, err)
+		}
+	}
+	if f.remoteWrite != "" {
+		if _, err := sink.ValidateRemoteWrite(f.remoteWrite); err != nil {
+			return nil, usageErr("%v", err)
 		}
 	}
 	return format, nil
@@ -352,6 +358,7 @@ func executeOptions(env *Env, f runFlags, prof *profile.Profile, startAt time.Ti
 		RunID:       f.runID,
 		Overwrite:   f.overwrite,
 		MetricsAddr: addr,
+		RemoteWrite: f.remoteWrite,
 		Linger:      f.linger,
 		Interval:    f.interval,
 		Progress:    progress,

@@ -65,6 +65,7 @@ func TestUsageAndValidation(t *testing.T) {
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, wantErr: []string{"unknown command"}},
 		{name: "bad shard", args: []string{"run", "--shard", "3/3"}, code: 2, wantErr: []string{`--shard: "3/3"`, "index 3 is outside 0…2"}},
 		{name: "shard of a local cluster", args: []string{"run", "--shard", "0/2"}, code: 2, wantErr: []string{"--shard 0/2", "cluster: local starts one per process"}},
+		{name: "bad remote-write", args: []string{"run", "--remote-write", "ftp://u:s3cret@h/x"}, code: 2, wantErr: []string{"--remote-write ftp://u:xxxxx@h/x: want http(s)://"}},
 		{name: "merge needs -o", args: []string{"merge", "somewhere"}, code: 2, wantErr: []string{"-o DIR is required"}},
 		{name: "merge of no run", args: []string{"merge", "testdata", "-o", "OUT/m"}, code: 2, wantErr: []string{"testdata: no manifest.json"}},
 		{name: "start-at past", args: []string{"run", "--start-at", "2020-01-02T03:04:05Z"}, code: 2, wantErr: []string{"--start-at 2020-01-02T03:04:05Z is already past"}},

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pacbench/pacbench/internal/exporter"
 	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/metrics"
@@ -40,36 +42,56 @@ type promSink struct {
 	system string
 	levels []string
 	phases []string
+	push   *remoteWriter // nil: no --remote-write
 }
 
 // NewPrometheus is the Factory of the metrics endpoint, on when
-// cfg.MetricsAddr is set. It binds the address at once, so a bad address
-// or a port in use is a usage error before anything starts.
+// cfg.MetricsAddr is set, and of the remote-write push, on when
+// cfg.RemoteWrite is. It binds the address at once, so a bad address, a
+// port in use or a bad URL is a usage error before anything starts.
 func NewPrometheus(ctx context.Context, cfg Config) (Sink, error) {
-	if cfg.MetricsAddr == "" {
+	if cfg.MetricsAddr == "" && cfg.RemoteWrite == "" {
 		return nil, nil
 	}
-	if err := ValidateListenAddr(cfg.MetricsAddr); err != nil {
-		return nil, fmt.Errorf("--metrics-addr: %w", err)
-	}
-	exp, err := exporter.New(exporter.Options{})
+	reg := prometheus.NewRegistry()
+	exp, err := exporter.New(exporter.Options{Registry: reg})
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	srv, err := exporter.Serve(ctx, cfg.MetricsAddr, exp.Handler())
-	if err != nil {
-		return nil, Usage(fmt.Errorf("--metrics-addr %s: %w", cfg.MetricsAddr, err))
 	}
 	log := cfg.Log
 	if log == nil {
 		log = io.Discard
 	}
+	p := &promSink{exp: exp, linger: cfg.Linger, log: log}
+	if cfg.RemoteWrite != "" {
+		u, err := ValidateRemoteWrite(cfg.RemoteWrite)
+		if err != nil {
+			return nil, err
+		}
+		p.push = newRemoteWriter(u, reg)
+	}
+	if cfg.MetricsAddr == "" {
+		return p, nil
+	}
+	if err := ValidateListenAddr(cfg.MetricsAddr); err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	srv, err := exporter.Serve(ctx, cfg.MetricsAddr, exp.Handler())
+	if err != nil {
+		return nil, Usage(fmt.Errorf("--metrics-addr %s: %w", cfg.MetricsAddr, err))
+	}
 	fmt.Fprintf(log, "metrics on http://%s/metrics\n", srv.Addr())
-	return &promSink{exp: exp, srv: srv, linger: cfg.Linger, log: log}, nil
+	p.srv = srv
+	return p, nil
 }
 
-// Addr is the address /metrics is served on.
-func (p *promSink) Addr() string { return p.srv.Addr() }
+// Addr is the address /metrics is served on ("" with remote-write only).
+func (p *promSink) Addr() string {
+	if p.srv == nil {
+		return ""
+	}
+	return p.srv.Addr()
+}
 
 // Start implements Sink: pacbench_run_info.
 func (p *promSink) Start(info Info) error {
@@ -93,6 +115,9 @@ func (p *promSink) AddInterval(t Tick) error {
 // Cumulative implements Cumulative: publish the interval and the totals.
 func (p *promSink) Cumulative(t Tick, res *metrics.Results) error {
 	p.exp.Update(p.system, p.levels, res, t.Interval)
+	if p.push != nil {
+		p.push.offer()
+	}
 	return nil
 }
 
@@ -101,8 +126,19 @@ func (p *promSink) Impairments(active []impair.Action) {
 	p.exp.SetImpairments(exporter.ActiveFromActions(active))
 }
 
-// Finish implements Sink.
-func (p *promSink) Finish(*End) error { return nil }
+// Finish implements Sink: the final remote-write push (the last
+// interval's totals), noted in the results if any push failed.
+func (p *promSink) Finish(end *End) error {
+	if p.push == nil || end == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultRemoteWriteTimeout)
+	defer cancel()
+	if note := p.push.flush(ctx); note != "" {
+		end.AddNote(note)
+	}
+	return nil
+}
 
 // Stop implements Stopper: keep /metrics up for the linger (so the last
 // scrape is not lost), cut short by ctx, then close it.
@@ -115,6 +151,9 @@ func (p *promSink) Stop(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 		}
+	}
+	if p.srv == nil {
+		return nil
 	}
 	return p.srv.Close()
 }

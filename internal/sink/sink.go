@@ -153,6 +153,9 @@ func (e *End) AddNote(note string) {
 type Config struct {
 	// MetricsAddr serves /metrics there ("" = no Prometheus sink).
 	MetricsAddr string
+	// RemoteWrite pushes the metrics to this Prometheus remote-write URL
+	// every interval and at the end ("" = no push).
+	RemoteWrite string
 	// Linger keeps /metrics up this long after the run (0: none).
 	Linger time.Duration
 	// Progress receives the status line (nil: no progress sink).

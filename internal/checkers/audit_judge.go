@@ -79,6 +79,10 @@ type AuditEvidence struct {
 	LostWrites []LostWrite `json:"lost_writes,omitempty"`
 }
 
+// ReadLevels returns the audit's read level set (for the verdict's
+// evidence).
+func (e AuditEvidence) ReadLevels() string { return e.Read }
+
 // LostWrite is one lost acknowledged write.
 type LostWrite struct {
 	Key string `json:"key"`

@@ -65,11 +65,11 @@ func TestAuditFakeDriver(t *testing.T) {
 		// want: lost, unknown, indeterminate, indeterminate_found counts
 		// of the phase; intact: "true", "false" or "null".
 		lost, unknown, indet, found int64
-		intact                      string
+		intact, loss                string // the verdict's third column: lossy, lossless or null
 	}{
-		{"one acknowledged write dropped", fakedriver.Options{DropWrite: 5}, 1, 0, 0, 0, "false"},
-		{"final read times out", fakedriver.Options{StallKeys: []string{fifth}}, 0, 1, 0, 0, "null"},
-		{"timed-out write that took effect", fakedriver.Options{FailWrite: 5}, 0, 0, 1, 1, "true"},
+		{"one acknowledged write dropped", fakedriver.Options{DropWrite: 5}, 1, 0, 0, 0, "false", report.Lossy},
+		{"final read times out", fakedriver.Options{StallKeys: []string{fifth}}, 0, 1, 0, 0, "null", "null"},
+		{"timed-out write that took effect", fakedriver.Options{FailWrite: 5}, 0, 0, 1, 1, "true", report.Lossless},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +102,12 @@ func TestAuditFakeDriver(t *testing.T) {
 			}
 			if intact != tc.intact {
 				t.Errorf("intact %s (%s), want %s", intact, v.Verdict.Detail, tc.intact)
+			}
+			v3 := s.Scenarios[0].PACELC
+			if loss := deref(v3.Loss); loss != tc.loss || v3.LostWrites == nil || *v3.LostWrites != tc.lost ||
+				v3.IndeterminateWrites == nil || *v3.IndeterminateWrites != tc.indet {
+				t.Errorf("verdict loss %s, lost %v, indeterminate %v; want %s, %d, %d (%s)", loss, v3.LostWrites,
+					v3.IndeterminateWrites, tc.loss, tc.lost, tc.indet, v3.Evidence)
 			}
 			if n, ok := s.Scenarios[0].Phases[0].Checks.Int("audit", "lost"); !ok || n != tc.lost {
 				t.Errorf("summary audit.lost = %d (%v), want %d", n, ok, tc.lost)
@@ -159,4 +165,11 @@ func TestAuditJudge(t *testing.T) {
 			}
 		})
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
 }

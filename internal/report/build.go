@@ -367,6 +367,9 @@ func Classify(scs []Scenario, i int, phases []profile.Phase) Verdict {
 		}
 		ev = append(ev, e)
 	}
+	if e := v.addLoss(sc); e != "" {
+		ev = append(ev, e)
+	}
 	v.Evidence = strings.Join(ev, "; ")
 	return v
 }

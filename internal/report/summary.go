@@ -217,6 +217,13 @@ type Verdict struct {
 	Partition *string `json:"partition"`
 	Else      *string `json:"else"`
 	Evidence  string  `json:"evidence"`
+	// Loss is the third column, from the lost-write audit: Lossless,
+	// Lossy, or null (not audited, or some acknowledged writes' fate
+	// unknown). LostWrites and IndeterminateWrites are the audit's totals
+	// over the scenario's phases (null: not audited).
+	Loss                *string `json:"loss"`
+	LostWrites          *int64  `json:"lost_writes"`
+	IndeterminateWrites *int64  `json:"indeterminate_writes"`
 }
 
 func percentiles(h *hdrhistogram.Histogram) Percentiles {

@@ -78,7 +78,14 @@ func verdictWord(v Verdict) string {
 	if v.Else != nil {
 		e = *v.Else
 	}
-	return p + "/" + e
+	if v.LostWrites == nil {
+		return p + "/" + e // not audited
+	}
+	l := "loss?"
+	if v.Loss != nil {
+		l = *v.Loss
+	}
+	return p + "/" + e + "/" + l
 }
 
 func phaseOrder(s *Summary) []string {

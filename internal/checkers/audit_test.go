@@ -33,10 +33,12 @@ levels: [{name: only, read: fresh}]
 phases: [{name: baseline, duration: 500ms}]
 `
 
-func runAudit(t *testing.T, o fakedriver.Options) (*runner.Result, *report.Summary) {
+// runFake runs profile yaml through the real engine against the fake
+// driver (with extra checks) and builds its summary.
+func runFake(t *testing.T, o fakedriver.Options, name, yaml string, extra ...metrics.Check) (*runner.Result, *report.Summary) {
 	t.Helper()
 	reg := drivers.NewRegistry(fakedriver.New(o))
-	p, err := profile.Parse("audit.yaml", []byte(auditProfile), profile.Options{Registry: reg})
+	p, err := profile.Parse(name+".yaml", []byte(yaml), profile.Options{Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +50,12 @@ func runAudit(t *testing.T, o fakedriver.Options) (*runner.Result, *report.Summa
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := runner.Run(context.Background(), runner.Config{Plan: typed, Registry: reg, Interval: 100 * time.Millisecond})
+	res, err := runner.Run(context.Background(), runner.Config{Plan: typed, Registry: reg, Interval: 100 * time.Millisecond,
+		Checks: extra})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, report.Build(report.Input{RunID: "audit", Plan: pl, Result: res})
+	return res, report.Build(report.Input{RunID: name, Plan: pl, Result: res})
 }
 
 func TestAuditFakeDriver(t *testing.T) {
@@ -74,7 +77,7 @@ func TestAuditFakeDriver(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			res, s := runAudit(t, tc.o)
+			res, s := runFake(t, tc.o, "audit", auditProfile)
 			c := res.Results.Cell(0, 0)
 			acked, _ := res.Results.Value(c, checkers.AuditAcked)
 			if acked.Count < 10 {

@@ -8,26 +8,20 @@ package checkers_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/internal/exporter"
 	"github.com/pacbench/pacbench/internal/fakedriver"
-	"github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/internal/report"
-	"github.com/pacbench/pacbench/internal/runner"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/op"
-	"github.com/pacbench/pacbench/profile"
 )
 
 // notFound counts successful reads that found no value, and all successful
@@ -82,37 +76,19 @@ func (notFoundWorker) Read(ev *metrics.Read, t metrics.Tally) {
 // nothing) and finds the toy check in every output.
 func TestToyCheckRendersEverywhere(t *testing.T) {
 	t.Parallel()
-	reg := drivers.NewRegistry(fakedriver.New(fakedriver.Options{}))
-	p, err := profile.Parse("toy.yaml", []byte(`
+	res, s := runFake(t, fakedriver.Options{}, "toy", `
 system: {driver: fake, endpoints: [fake://1]}
 workload: {records: 1000, value_size: 64, mix: {read: 0.5, write: 0.5}, distribution: uniform, load: false}
 load: {model: closed, workers: 2}
 levels: [{name: only, read: fresh}]
 phases: [{name: baseline, duration: 300ms}]
-`), profile.Options{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := p.Plan(profile.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	typed, err := plan.New(pl, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := runner.Run(context.Background(), runner.Config{Plan: typed, Registry: reg, Interval: 100 * time.Millisecond,
-		Checks: []metrics.Check{notFound{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+`, notFound{})
 	c := res.Results.Cell(0, 0)
 	missing, _ := res.Results.Value(c, "not_found.reads")
 	reads, _ := res.Results.Value(c, "not_found.of")
 	if missing.Count == 0 || missing.Count >= reads.Count || reads.Count != c.Ops[op.Read].OK {
 		t.Fatalf("not found %d of %d reads (%d ok): want some, not all", missing.Count, reads.Count, c.Ops[op.Read].OK)
 	}
-	s := report.Build(report.Input{RunID: "toy", Plan: pl, Result: res})
 
 	// summary.json: ops.read.not_found after the built-in staleness object.
 	b, err := json.Marshal(s)

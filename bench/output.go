@@ -277,6 +277,7 @@ func (x *execution) manifest(res *runner.Result, cfg runner.Config, runErr error
 		IntervalMs:  float64(x.o.Interval) / 1e6,
 		Phases:      res.Phases,
 		Load:        res.Load,
+		Audits:      res.Audits,
 		Notes:       append([]string(nil), res.Errors...),
 		MembersDied: x.deaths,
 	}

@@ -100,4 +100,11 @@ phases:
 	if acked == 0 {
 		t.Error("no acknowledged write in the run")
 	}
+	man := readManifest(t, filepath.Join(out, "r"))
+	if len(man.Audits) != 1 || man.Audits[0].Keys == 0 || man.Audits[0].Levels["read"] != "linearizable" || man.Audits[0].Error != "" {
+		t.Errorf("manifest audits %+v: want one audit of the written keys at linearizable", man.Audits)
+	} else {
+		a := man.Audits[0]
+		t.Logf("audit: %d keys in %.0f ms, convergence wait %.0f ms (converged %v)", a.Keys, a.ReadMs, a.WaitMs, a.Converged)
+	}
 }

@@ -60,6 +60,10 @@ type Manifest struct {
 	Phases []runner.PhaseWindow `json:"phases"`
 	// Load per scenario (index = scenario).
 	Load []runner.LoadStats `json:"load"`
+	// Audits are the lost-write audits, one per group of scenarios that
+	// ran together: keys read, levels, convergence wait and read time
+	// (absent: no audit ran).
+	Audits []runner.AuditStats `json:"audits,omitempty"`
 	// Notes are non-fatal problems (failed heals, close errors, output
 	// files not written, non-finite values written as null).
 	Notes []string `json:"notes,omitempty"`

@@ -261,10 +261,7 @@ func DryRun(p *profile.Profile, reg *impair.Registry, w io.Writer) error {
 	sys := plan.Profile.System
 	topo := sys.Links()
 	if sys.Cluster == profile.ClusterLocal {
-		for i := 1; i <= max(sys.Members, 3); i++ {
-			n := fmt.Sprintf("m%d", i)
-			topo.Members = append(topo.Members, impair.MemberLinks{Name: n, ClientProxy: n + "-client", PeerProxy: n + "-peer"})
-		}
+		topo.Members = append(topo.Members, cluster.ProxyTopology(max(sys.Members, 3)).Members...)
 	}
 	topo.Aliases = map[string]string{}
 	if len(topo.Members) > 0 {

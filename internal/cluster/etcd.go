@@ -2,7 +2,10 @@
 // tests. Today: a real etcd cluster whose members each run in their own OS
 // process (a re-exec of the current binary, see MaybeRunMember) on loopback
 // ports, with every client→member and member↔member link going through an
-// embedded Toxiproxy so impairments act on real replication traffic.
+// embedded Toxiproxy so impairments act on real replication traffic. Peer
+// connections go through one proxy per (member, dialer) pair, chosen by a
+// router at the member's advertised peer URL (see ProxyTopology and
+// peerRouter), so that a partition cuts connections in both directions.
 package cluster
 
 import (
@@ -104,9 +107,11 @@ type Etcd struct {
 type member struct {
 	name        string
 	clientURL   string // advertised = client proxy URL
-	peerURL     string // advertised = peer proxy URL
+	peerURL     string // advertised = peer router URL
 	clientProxy string
-	peerProxy   string
+	peerProxy   string            // unattributed peer connections
+	peerFrom    map[string]string // dialer name → pair proxy name
+	router      *peerRouter
 	logPath     string // "" when logs go to EtcdOptions.Log
 
 	config   memberConfig // what every start of the member runs with
@@ -254,8 +259,9 @@ func (e *Etcd) plan(n int) ([]memberConfig, []net.Listener, error) {
 	}
 	configs := make([]memberConfig, n)
 	var initial []string
+	topo := ProxyTopology(n)
 	for i := range n {
-		name := fmt.Sprintf("m%d", i+1)
+		name := topo.Members[i].Name
 		lc, err := reserve()
 		if err != nil {
 			return fail(err)
@@ -264,16 +270,18 @@ func (e *Etcd) plan(n int) ([]memberConfig, []net.Listener, error) {
 		if err != nil {
 			return fail(err)
 		}
-		m := &member{name: name, clientProxy: name + "-client", peerProxy: name + "-peer"}
+		links := topo.Members[i]
+		m := &member{name: name, clientProxy: links.ClientProxy, peerProxy: links.PeerProxy, peerFrom: links.PeerFrom}
 		pc, err := proxy(m.clientProxy, lc)
 		if err != nil {
 			return fail(err)
 		}
-		pp, err := proxy(m.peerProxy, lp)
+		rl, err := net.Listen("tcp", net.JoinHostPort(loopback, "0"))
 		if err != nil {
-			return fail(err)
+			return fail(fmt.Errorf("peer router of %s: %w", name, err))
 		}
-		m.clientURL, m.peerURL = "http://"+pc, "http://"+pp
+		m.router = &peerRouter{ln: rl, conns: map[net.Conn]struct{}{}}
+		m.clientURL, m.peerURL = "http://"+pc, "http://"+rl.Addr().String()
 		e.members = append(e.members, m)
 		initial = append(initial, name+"="+m.peerURL)
 		configs[i] = memberConfig{
@@ -289,6 +297,9 @@ func (e *Etcd) plan(n int) ([]memberConfig, []net.Listener, error) {
 	}
 	for i := range configs {
 		configs[i].InitialCluster = strings.Join(initial, ",")
+	}
+	if err := e.routePeers(proxy, configs); err != nil {
+		return fail(err)
 	}
 	return configs, held, nil
 }
@@ -455,12 +466,13 @@ func (e *Etcd) Endpoints() []string {
 	return out
 }
 
-// Topology returns the members (m1, m2, …) with their proxy names; roles are
-// left empty (resolve them with the driver's topology at run time).
+// Topology returns the members (m1, m2, …) with their proxy names
+// (ProxyTopology) and client endpoints; roles are left empty (resolve them
+// with the driver's topology at run time).
 func (e *Etcd) Topology() impair.Topology {
-	t := impair.Topology{Members: make([]impair.MemberLinks, len(e.members))}
+	t := ProxyTopology(len(e.members))
 	for i, m := range e.members {
-		t.Members[i] = impair.MemberLinks{Name: m.name, ClientProxy: m.clientProxy, PeerProxy: m.peerProxy, Endpoint: m.clientURL}
+		t.Members[i].Endpoint = m.clientURL
 	}
 	return t
 }
@@ -633,6 +645,11 @@ func (e *Etcd) Stop() error {
 		for _, m := range e.members {
 			if m.logFile != nil {
 				m.logFile.Close()
+			}
+			if m.router != nil {
+				if err := m.router.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("peer router of %s: %w", m.name, err))
+				}
 			}
 		}
 		if e.toxi != nil {

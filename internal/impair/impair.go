@@ -47,8 +47,19 @@ type MemberLinks struct {
 	Role string `json:"role"`
 	// ClientProxy is the Toxiproxy proxy name in front of its client port.
 	ClientProxy string `json:"client_proxy,omitempty"`
-	// PeerProxy is the Toxiproxy proxy name in front of its peer port.
+	// PeerProxy is the Toxiproxy proxy name in front of its peer port. With
+	// PeerFrom set it carries only the peer connections that cannot be
+	// attributed to a dialing member (e.g. version probes); alone (a remote
+	// deployment's one proxy per node) it carries every connection to the
+	// member, and then a partition cannot cut the connections the member
+	// dialed itself (see Resolve).
 	PeerProxy string `json:"peer_proxy,omitempty"`
+	// PeerFrom maps a dialing member's name to the Toxiproxy proxy carrying
+	// the peer connections that member dials to this one (pair proxies, as
+	// the local cluster lays them out: "<member>-peer-from-<dialer>").
+	// Downstream on such a proxy is what this member sends to the dialer,
+	// upstream what the dialer sends to it. Nil: no pair proxies.
+	PeerFrom map[string]string `json:"peer_from,omitempty"`
 	// Container is the netem sidecar sharing its network namespace.
 	Container string `json:"container,omitempty"`
 	// Address is its IP address on the deployment's network (iptables).
@@ -98,6 +109,10 @@ type Action struct {
 	// Peers names the members on the other side of a partition (backends
 	// that select members by name, e.g. chaosmesh).
 	Peers []string `json:"peers,omitempty"`
+	// From, on a peer link of a topology with pair proxies, names the
+	// dialing member: the action acts on Member's proxy PeerFrom[From]
+	// instead of its PeerProxy. Empty otherwise.
+	From string `json:"from,omitempty"`
 }
 
 // Backend applies and removes actions. Implementations are safe for

@@ -30,6 +30,23 @@ import (
 //   - down: every link of the member, whole link (no direction).
 //   - pause, kill: one action per named member, on its process (no link).
 //
+// Pair proxies (MemberLinks.PeerFrom, the local cluster's layout): a peer
+// link is every proxy carrying the member's peer traffic, the connections
+// others dialed to it and those it dialed to them (see expandPairs), with
+// directions relative to the member: peer_out (downstream) is everything
+// the member sends, including the requests it sends on connections it
+// dialed (rafthttp pipeline messages, snapshots), upstream everything it
+// receives. A partition of the set S blackholes, in both directions, every
+// proxy between a member of S and one outside it, plus the PeerProxy of the
+// members of S (connections to them naming no dialer); proxies between two
+// members of S stay up. Connections a member of S dials to an outside
+// member without naming itself (version probes, lease forwarding) go
+// through that member's PeerProxy and are not cut. With one PeerProxy per
+// member and no PeerFrom (remote deployments), a partition blackholes the
+// isolated members' PeerProxy only: connections they dialed to the others
+// (through the others' proxies) are not cut, so rafthttp streams those
+// members dialed keep delivering the others' messages to them.
+//
 // Resolve is a pure function: safe for concurrent use.
 func Resolve(imps []Spec, topo Topology) ([]Action, error) {
 	var out []Action
@@ -58,7 +75,8 @@ func resolveOne(imp Spec, topo Topology) ([]Action, error) {
 	}
 	switch imp.Kind {
 	case KindPartition:
-		return partitionActions(members, topo)
+		acts, err := partitionActions(members, topo)
+		return expandPairs(acts, topo, members), err
 	case KindDown:
 		var out []Action
 		for _, m := range members {
@@ -66,7 +84,7 @@ func resolveOne(imp Spec, topo Topology) ([]Action, error) {
 				out = append(out, Action{Kind: KindDown, Member: m, Link: l})
 			}
 		}
-		return out, nil
+		return expandPairs(out, topo, nil), nil
 	case KindPause, KindKill:
 		out := make([]Action, len(members))
 		for i, m := range members {
@@ -91,7 +109,7 @@ func resolveOne(imp Spec, topo Topology) ([]Action, error) {
 			out = append(out, a)
 		}
 	}
-	return out, nil
+	return expandPairs(out, topo, nil), nil
 }
 
 // checkParams validates the spec alone (Validate without surroundings).
@@ -281,6 +299,9 @@ func Describe(a Action) string {
 		fmt.Fprintf(&b, " %d KB/s", a.RateKBps)
 	}
 	fmt.Fprintf(&b, " on %s %s", a.Member, a.Link)
+	if a.From != "" {
+		b.WriteString(" (dialed by " + a.From + ")")
+	}
 	if a.Direction != "" {
 		b.WriteString(" " + a.Direction)
 	}

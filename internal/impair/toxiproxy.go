@@ -242,8 +242,14 @@ func (t *Toxiproxy) proxyFor(a Action) (string, error) {
 			p = m.ClientProxy
 		case LinkPeer:
 			p = m.PeerProxy
+			if a.From != "" {
+				p = m.PeerFrom[a.From]
+			}
 		default:
 			return "", fmt.Errorf("%w: link kind %q of %s", ErrInvalid, a.Link, a.Member)
+		}
+		if p == "" && a.From != "" {
+			return "", fmt.Errorf("%w: %s has no peer proxy for connections dialed by %s", ErrNoLink, a.Member, a.From)
 		}
 		if p == "" {
 			return "", fmt.Errorf("%w: %s link of %s has no proxy", ErrNoLink, a.Link, a.Member)
@@ -398,6 +404,9 @@ func (t *Toxiproxy) proxyNames() map[string]bool {
 			if p != "" {
 				set[p] = true
 			}
+		}
+		for _, p := range m.PeerFrom {
+			set[p] = true
 		}
 	}
 	return set

@@ -55,13 +55,15 @@ checks:
 }
 
 // remoteSystem is the system section reaching cluster c as an existing
-// deployment: its endpoints, its members and their proxies, its Toxiproxy
+// deployment: its endpoints, its members and their proxies (pair proxies
+// included, so that a partition cuts both directions), its Toxiproxy
 // API as a remote impairer, a 1 s op timeout.
 func remoteSystem(c *cluster.Etcd) string {
 	var nodes []string
 	for i, m := range c.Topology().Members {
-		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s}",
-			m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy))
+		from, _ := json.Marshal(m.PeerFrom) // a YAML flow mapping
+		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s, peer_proxy_from: %s}",
+			m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy, from))
 	}
 	return fmt.Sprintf(`system:
   driver: etcd

@@ -8,7 +8,7 @@ import "github.com/pacbench/pacbench/internal/impair"
 func (s System) Links() impair.Topology {
 	var t impair.Topology
 	for _, n := range s.Nodes {
-		t.Members = append(t.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy, PeerProxy: n.PeerProxy,
+		t.Members = append(t.Members, impair.MemberLinks{Name: n.Name, ClientProxy: n.ClientProxy, PeerProxy: n.PeerProxy, PeerFrom: n.PeerProxyFrom,
 			Container: n.Container, Address: n.Address, Endpoint: n.Endpoint, Options: n.Options, Process: n.Process})
 	}
 	return t

@@ -95,6 +95,13 @@ type Node struct {
 	ClientProxy string `yaml:"client_proxy" json:"client_proxy,omitempty"`
 	// PeerProxy is the Toxiproxy proxy carrying the member's peer traffic.
 	PeerProxy string `yaml:"peer_proxy" json:"peer_proxy,omitempty"`
+	// PeerProxyFrom maps another node's name to the Toxiproxy proxy
+	// carrying the peer connections that node dials to this one (pair
+	// proxies, e.g. the layout `pacbench cluster etcd` prints; PeerProxy then
+	// carries the connections naming no dialer). With pair proxies a
+	// partition also cuts the connections the isolated member dialed;
+	// with PeerProxy alone it cannot. Optional.
+	PeerProxyFrom map[string]string `yaml:"peer_proxy_from" json:"peer_proxy_from,omitempty"`
 	// Container is the netem sidecar container sharing the member's netns.
 	Container string `yaml:"container" json:"container,omitempty"`
 	// Address is the member's IP inside the compose network (for iptables).

@@ -267,6 +267,7 @@ func (c *checker) system(p *Profile, o Options) drivers.Driver {
 			}
 		}
 	}
+	c.peerProxyFrom(s.Nodes, seen)
 	for k := range s.Options {
 		if redact.SecretKey.MatchString(k) {
 			c.add("system.options."+k, "secrets are never read from the profile; use system.credentials.password_env (an environment variable name)")
@@ -691,5 +692,24 @@ func (c *checker) checks(ch Checks) {
 			continue
 		}
 		c.durationIn(path, d, true, MaxProbeDelay)
+	}
+}
+
+// peerProxyFrom checks each node's peer_proxy_from: keys name other nodes
+// (seen: node name → index), values are proxy names.
+func (c *checker) peerProxyFrom(nodes []Node, seen map[string]int) {
+	for i, n := range nodes {
+		for _, d := range slices.Sorted(maps.Keys(n.PeerProxyFrom)) {
+			path := fmt.Sprintf("system.nodes[%d].peer_proxy_from.%s", i, d)
+			_, known := seen[d]
+			switch {
+			case d == n.Name:
+				c.add(path, "a node does not dial itself")
+			case !known:
+				c.add(path, "%q is not a node name (want the name of the node dialing %s)", d, n.Name)
+			case n.PeerProxyFrom[d] == "":
+				c.add(path, "empty proxy name")
+			}
+		}
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -633,7 +635,8 @@ func newClusterCmd(env *Env) *cobra.Command {
 			fmt.Fprintf(env.Stdout, "ETCD_ENDPOINTS=%s\n", strings.Join(cl.Endpoints(), ","))
 			fmt.Fprintf(env.Stdout, "TOXIPROXY_API=%s\n", cl.ToxiproxyAPI())
 			for _, m := range cl.Topology().Members {
-				fmt.Fprintf(env.Stdout, "member %s: client proxy %s, peer proxy %s\n", m.Name, m.ClientProxy, m.PeerProxy)
+				from := slices.Sorted(maps.Values(m.PeerFrom))
+				fmt.Fprintf(env.Stdout, "member %s: client proxy %s, peer proxy %s, peer proxies by dialer %s\n", m.Name, m.ClientProxy, m.PeerProxy, strings.Join(from, " "))
 			}
 			fmt.Fprintln(env.Stderr, "cluster running; Ctrl-C to stop")
 			<-cmd.Context().Done()

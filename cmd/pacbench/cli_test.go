@@ -205,7 +205,8 @@ func TestSignalsHealAndWritePartial(t *testing.T) {
 	t.Cleanup(func() { _ = c.Stop() })
 	var nodes []string
 	for i, m := range c.Topology().Members {
-		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s}", m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy))
+		from, _ := json.Marshal(m.PeerFrom) // a YAML flow mapping
+		nodes = append(nodes, fmt.Sprintf("{name: %s, endpoint: %q, client_proxy: %s, peer_proxy: %s, peer_proxy_from: %s}", m.Name, c.Endpoints()[i], m.ClientProxy, m.PeerProxy, from))
 	}
 	prof := filepath.Join(t.TempDir(), "p.yaml")
 	yml := fmt.Sprintf(`

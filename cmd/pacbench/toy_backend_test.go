@@ -188,7 +188,9 @@ phases: [{name: p, duration: 1s, impairments: [{kind: down, target: b}]}]
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, errs)
 		}
-		want := regexp.MustCompile(`^apply latency 20ms on m\d peer downstream\nclear 1$`)
+		// The local cluster's pair proxies: the member's 3 peer proxies
+		// downstream, the 2 it dials through upstream (impair.Resolve).
+		want := regexp.MustCompile(`^apply latency 20ms on m\d peer downstream\n(apply latency 20ms on m\d peer \(dialed by m\d\) (down|up)stream\n){4}clear 5$`)
 		if got := log.String(); !want.MatchString(got) {
 			t.Errorf("toy backend saw %q, want %s", got, want)
 		}

@@ -35,7 +35,9 @@ const (
 	// LinkClient is the client→member link (the member's client proxy).
 	LinkClient LinkKind = "client"
 	// LinkPeer is the member's peer link (its peer proxy): downstream is
-	// what the member sends to its peers over streams they dialled.
+	// what the member sends to its peers over streams they dialled. With
+	// pair proxies (MemberLinks.PeerFrom) it is every proxy carrying the
+	// member's peer traffic, downstream what it sends (see Resolve).
 	LinkPeer LinkKind = "peer"
 )
 

@@ -104,8 +104,9 @@ func (s *ToxiServer) Close() error {
 // whole milliseconds); bandwidth → "bandwidth" toxic; partition → "timeout"
 // toxic with timeout 0 (a blackhole); reset → "reset_peer" toxic; down →
 // the proxy is disabled (connections refused) until Clear. An action
-// without a Direction acts on both directions. Toxics are named with
-// ToxicPrefix.
+// without a Direction acts on both directions. A peer action with From
+// acts on the member's pair proxy PeerFrom[From] instead of its PeerProxy.
+// Toxics are named with ToxicPrefix.
 type Toxiproxy struct {
 	api  string
 	topo Topology

@@ -83,7 +83,9 @@ func (p *Profile) Plan(o Overrides) (*Plan, error) {
 	}
 	if o.Duration > 0 {
 		for i := range cp.Phases {
-			cp.Phases[i].Duration = Duration(o.Duration)
+			if !cp.Phases[i].Warmup {
+				cp.Phases[i].Duration = Duration(o.Duration)
+			}
 		}
 	}
 	c := newChecker("")
@@ -149,6 +151,10 @@ func (p *Profile) clone() *Profile {
 	cp.Checks.Probes = append([]Duration(nil), p.Checks.Probes...)
 	cp.Thresholds = append([]Threshold(nil), p.Thresholds...)
 	cp.Overrides = append([]string(nil), p.Overrides...)
+	if p.Sweep != nil {
+		sw := *p.Sweep
+		cp.Sweep = &sw
+	}
 	cp.Env = maps.Clone(p.Env)
 	return &cp
 }

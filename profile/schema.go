@@ -50,6 +50,9 @@ type Profile struct {
 	// load (workloads.Shard, load.Part; --shard overrides it). Empty: the
 	// whole run.
 	Shard string `yaml:"shard" json:"shard,omitempty"`
+	// Sweep runs the profile once per value of one field, as one run (a
+	// latency–throughput curve per level and its knee); nil: one run.
+	Sweep *Sweep `yaml:"sweep" json:"sweep,omitempty"`
 
 	// Overrides are the -p settings Parse applied (PATH=VALUE, in order),
 	// for the manifest; not read from YAML.
@@ -180,8 +183,15 @@ type LevelSet struct {
 type Phase struct {
 	// Name, e.g. baseline, latency, partition, healed.
 	Name string `yaml:"name" json:"name"`
-	// Duration of the phase (overridden by --duration).
+	// Duration of the phase (overridden by --duration, except for a
+	// warm-up phase).
 	Duration Duration `yaml:"duration" json:"duration"`
+	// Warmup marks a warm-up phase: its ops run and are recorded as the
+	// phase's own results, but it is left out of the PACELC verdict, of a
+	// sweep's curve and knee, and of --duration (it keeps its duration).
+	// A sweep's warm-up (sweep.warmup) is such a phase, named "warmup",
+	// before each value's phases.
+	Warmup bool `yaml:"warmup" json:"warmup,omitempty"`
 	// Impairments active during the phase (empty: healthy network).
 	Impairments []Impairment `yaml:"impairments" json:"impairments,omitempty"`
 	// Line is the source line of the phase, not from YAML.

@@ -173,6 +173,7 @@ func (c *checker) validate(p *Profile, o Options) {
 	c.checks(p.Checks)
 	c.thresholds(p, o)
 	c.shard(p, spec)
+	c.sweep(p)
 }
 
 // shard checks the shard ("I/N"): well formed, and a run that can be

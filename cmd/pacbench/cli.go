@@ -189,6 +189,8 @@ type runFlags struct {
 	thresholds                               []string
 	shard, startAt, remoteWrite              string
 	params                                   []string // -p PATH=VALUE
+	sweep, kneeOp                            string   // --sweep PATH=VALUES, --knee-op
+	kneeP99, sweepWarmup                     time.Duration
 	duration, linger, interval, healTimeout  time.Duration
 	seed                                     int64
 	quiet, dryRun, overwrite                 bool
@@ -228,6 +230,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.StringVar(&f.shard, "shard", "", "run shard `I/N` of a run split over N processes (0 ≤ I < N): keys k mod N = I, 1/N of the workers and rate; overrides the profile's shard")
 	fl.StringVar(&f.startAt, "start-at", "", "start barrier: begin the first phase at this RFC 3339 `instant` (e.g. 2030-01-01T00:05:00Z), later phases at their planned offsets; refused if already past")
 	fl.StringVar(&f.remoteWrite, "remote-write", "", "also push the metrics to a Prometheus remote-write `url` every interval and at the end (e.g. http://127.0.0.1:9090/api/v1/write; for short runs and pods that end)")
+	addSweepFlags(fl, &f)
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print each phase's impairment commands (netem: docker exec tc/iptables; toxiproxy: toxics) and exit without running")
 	return cmd
 }
@@ -283,6 +286,9 @@ func runRun(ctx context.Context, env *Env, f runFlags) error {
 	}
 	if env.HealHint != nil {
 		env.HealHint(healHint(prof, f.profile))
+	}
+	if f.sweep != "" || prof.Sweep != nil {
+		return runSweep(ctx, env, f, executeOptions(env, f, prof, startAt))
 	}
 	out, err := bench.Execute(ctx, executeOptions(env, f, prof, startAt))
 	if errors.Is(err, bench.ErrUsage) {

@@ -116,15 +116,7 @@ func TestOpenPoisson(t *testing.T) {
 	if math.Abs(rate-2000)/2000 > 0.03 {
 		t.Errorf("mean rate %.1f ops/s, want 2000 ± 3%%", rate)
 	}
-	var mean, sq float64
-	for _, g := range gaps {
-		mean += g
-	}
-	mean /= float64(len(gaps))
-	for _, g := range gaps {
-		sq += (g - mean) * (g - mean)
-	}
-	if cv := math.Sqrt(sq/float64(len(gaps))) / mean; math.Abs(cv-1) > 0.05 {
+	if cv := cv(gaps); math.Abs(cv-1) > 0.05 {
 		t.Errorf("gap coefficient of variation %.3f, want 1 ± 0.05 (exponential)", cv)
 	}
 	a, b := s.Pacer(2, 42), s.Pacer(2, 42)
@@ -133,6 +125,19 @@ func TestOpenPoisson(t *testing.T) {
 			t.Fatalf("same seed, arrival %d: %v vs %v", i, x, y)
 		}
 	}
+}
+
+// cv is the coefficient of variation of xs (1 for exponential gaps).
+func cv(xs []float64) float64 {
+	var mean, sq float64
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		sq += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(sq/float64(len(xs))) / mean
 }
 
 func TestOpenCheck(t *testing.T) {

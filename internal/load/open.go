@@ -30,12 +30,16 @@ func (Open) Check(s Spec) []FieldError {
 	if !(s.Rate > 0) {
 		errs = append(errs, FieldError{KeyRate, fmt.Sprintf("open loop needs a target rate > 0 (ops/s), got %v", s.Rate)})
 	}
+	return append(errs, checkArrivals(s)...)
+}
+
+// checkArrivals: arrivals is uniform (also when empty) or poisson.
+func checkArrivals(s Spec) []FieldError {
 	switch s.Arrivals {
 	case "", ArrivalsUniform, ArrivalsPoisson:
-	default:
-		errs = append(errs, FieldError{KeyArrivals, fmt.Sprintf("unknown value %q (want %s, %s)", s.Arrivals, ArrivalsUniform, ArrivalsPoisson)})
+		return nil
 	}
-	return errs
+	return []FieldError{{KeyArrivals, fmt.Sprintf("unknown value %q (want %s, %s)", s.Arrivals, ArrivalsUniform, ArrivalsPoisson)}}
 }
 
 // Schedule implements Model.

@@ -37,12 +37,7 @@ func (Stages) Check(s Spec) []FieldError {
 	if s.Rate < 0 {
 		errs = append(errs, FieldError{KeyRate, fmt.Sprintf("the start rate must not be negative, got %v", s.Rate)})
 	}
-	switch s.Arrivals {
-	case "", ArrivalsUniform, ArrivalsPoisson:
-	default:
-		errs = append(errs, FieldError{KeyArrivals, fmt.Sprintf("unknown value %q (want %s, %s)", s.Arrivals, ArrivalsUniform, ArrivalsPoisson)})
-	}
-	return errs
+	return append(errs, checkArrivals(s)...)
 }
 
 func anyAbove(st []stage, v float64) bool {

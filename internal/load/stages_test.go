@@ -90,15 +90,7 @@ func TestStagesPoisson(t *testing.T) {
 			gaps = append(gaps, float64(all[i]-all[i-1]))
 		}
 	}
-	var mean, sq float64
-	for _, g := range gaps {
-		mean += g
-	}
-	mean /= float64(len(gaps))
-	for _, g := range gaps {
-		sq += (g - mean) * (g - mean)
-	}
-	if cv := math.Sqrt(sq/float64(len(gaps))) / mean; math.Abs(cv-1) > 0.05 {
+	if cv := cv(gaps); math.Abs(cv-1) > 0.05 {
 		t.Errorf("gap coefficient of variation %.3f at a constant rate, want 1 ± 0.05", cv)
 	}
 	a, b := s.Pacer(1, 9), s.Pacer(1, 9)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -432,6 +433,13 @@ func isPartitionNamed(name string, phases []profile.Phase) bool {
 	return false
 }
 
+// isWarmupNamed: the phase is a warm-up (profile.Phase.Warmup), left out
+// of the verdict.
+func isWarmupNamed(name string, phases []profile.Phase) bool {
+	i := slices.IndexFunc(phases, func(ph profile.Phase) bool { return ph.Name == name })
+	return i >= 0 && phases[i].Warmup
+}
+
 type elseSide struct {
 	reads, checked, stale int64
 	p99                   float64
@@ -449,7 +457,7 @@ func (e elseSide) staleRatio() float64 {
 func elseStats(sc Scenario, phases []profile.Phase) elseSide {
 	var e elseSide
 	for _, ph := range sc.Phases {
-		if isPartitionNamed(ph.Name, phases) {
+		if isPartitionNamed(ph.Name, phases) || isWarmupNamed(ph.Name, phases) {
 			continue
 		}
 		r := ph.Ops["read"]

@@ -43,6 +43,10 @@ type Summary struct {
 	// results (results files not written, non-finite values written as
 	// null, an interrupt after the last phase).
 	Notes []string `json:"notes,omitempty"`
+	// Sweep is a sweep's section (pacbench run --sweep, a profile's
+	// sweep:): its values' curves and knees; the values' own summaries are
+	// in their directories and Scenarios is empty. Absent otherwise.
+	Sweep *Sweep `json:"sweep,omitempty"`
 
 	// checks renders the check columns of the CSV and the table (set by
 	// Build; a decoded summary has none and prints only the fixed columns).

@@ -153,6 +153,10 @@ func NewDir(parent, id string, overwrite bool) (*Dir, error) {
 // Path is where the run directory is (or will be, once committed).
 func (d *Dir) Path() string { return d.final }
 
+// StagePath is the staging directory, where the run is until Commit (a
+// sweep writes its values' runs inside it).
+func (d *Dir) StagePath() string { return d.stage }
+
 var elemRe = regexp.MustCompile(`^[A-Za-z0-9_=-][A-Za-z0-9._=-]*$`)
 
 // checkName accepts a slash-separated relative path whose every element is

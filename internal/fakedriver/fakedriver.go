@@ -29,8 +29,10 @@ type Options struct {
 	// StallFrom/StallFor: every op invoked in [StallFrom, StallFrom+StallFor)
 	// after the first op blocks until the stall ends.
 	StallFrom, StallFor time.Duration
-	// PanicAfter makes the Nth read panic (0: never).
-	PanicAfter int64
+	// PanicFrom makes the first read invoked at least PanicFrom after the
+	// first op panic (0: never): a panic at a time, not after a count of
+	// reads that a slow machine may not reach.
+	PanicFrom time.Duration
 	// Unreachable makes Open fail with drivers.ErrUnreachable.
 	Unreachable bool
 	// DropWrite makes the DropWrite-th write of the client (counted from 1
@@ -120,6 +122,8 @@ type client struct {
 	first  time.Time
 	reads  int64
 	writes int64
+	// panicked: the PanicFrom panic happened (it happens once).
+	panicked bool
 }
 
 func (c *client) Session(_ context.Context, cfg drivers.SessionConfig) (drivers.Session, error) {
@@ -181,7 +185,8 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reads++
-	if c.o.PanicAfter > 0 && c.reads == c.o.PanicAfter {
+	if c.o.PanicFrom > 0 && !c.panicked && time.Since(c.first) >= c.o.PanicFrom {
+		c.panicked = true
 		panic("fakedriver: injected panic")
 	}
 	vs := c.data[key]

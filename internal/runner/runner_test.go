@@ -130,11 +130,17 @@ phases: [{name: baseline, duration: 5s}]
 	if resp < 1500*time.Millisecond {
 		t.Errorf("response p99 = %v, want ≥ 1.5s (the stall must show)", resp)
 	}
-	if svc > 100*time.Millisecond {
-		t.Errorf("service p99 = %v, want small (only ops in flight at the stall wait)", svc)
+	// Service time stays far below the stall (only the ≤ 8 ops in flight
+	// when it began wait it out); 500 ms, not less, because a 2-core machine
+	// at load 30 under -race deschedules a worker mid-op for 100 ms and more.
+	if svc > 500*time.Millisecond {
+		t.Errorf("service p99 = %v, want ≪ the 2 s stall (only ops in flight at the stall wait)", svc)
 	}
-	if st.Count < 4500 {
-		t.Errorf("ops = %d, want ≈5000 (open loop keeps the schedule)", st.Count)
+	// Open loop keeps the schedule: every one of the ~5000 arrivals is
+	// issued, or — when a starved machine could not issue it before the
+	// phase ended — counted as skipped; none vanishes.
+	if n := st.Count + res.Load[0].Skipped; n < 4500 {
+		t.Errorf("ops %d + skipped %d = %d, want ≈5000 (open loop keeps the schedule)", st.Count, res.Load[0].Skipped, n)
 	}
 }
 
@@ -209,7 +215,10 @@ func TestHealOnEveryExit(t *testing.T) {
 		{name: "success"},
 		{name: "apply error", fail: true, wantErr: runner.ErrImpairment},
 		{name: "interrupt", cancel: 800 * time.Millisecond, wantErr: runner.ErrInterrupted},
-		{name: "panic", opts: fakedriver.Options{PanicAfter: 2000}, panics: true},
+		// 800 ms after the first op: inside the latency phase (from 300 ms),
+		// at any speed (a count of 2000 reads was not reached in the run's
+		// 2.3 s under -race at load 30).
+		{name: "panic", opts: fakedriver.Options{PanicFrom: 800 * time.Millisecond}, panics: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

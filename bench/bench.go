@@ -218,6 +218,8 @@ func (x *execution) startSystem(ctx context.Context) (runner.Config, *system, er
 	}
 	if Impaired(plan.Phases) {
 		imp.Kinds = profile.UsedKinds(plan.Phases)
+		cfg.WriteClocks = impair.NewClientClocks()
+		imp.ClientClocks = cfg.WriteClocks
 		b, err := OpenImpairer(sys.Impairer, cfg.Links, imp)
 		if err != nil {
 			return cfg, stop, fmt.Errorf("%w: %w", runner.ErrSetup, err)

@@ -32,6 +32,9 @@ type ImpairerOptions struct {
 	// the process kinds; nil: the members' process settings in the
 	// topology (system.nodes[].process).
 	Processes impair.Processes
+	// ClientClocks are the run's write clocks (runner.Config.WriteClocks)
+	// that client_clock_skew offsets; nil outside a run.
+	ClientClocks *impair.ClientClocks
 	// Kinds are the fault kinds the run uses: a backend none of them needs
 	// is not opened. Nil opens every backend the deployment has (heal).
 	Kinds []string
@@ -55,7 +58,7 @@ func OpenImpairer(spec impair.BackendSpec, topo impair.Topology, o ImpairerOptio
 	if o.LocalAPI != "" {
 		spec = spec.With(impair.OptionAPI, o.LocalAPI)
 	}
-	cfg := impair.Config{Topology: topo, Getenv: o.Getenv, DryRun: o.DryRun, Processes: o.Processes, RunID: o.RunID}
+	cfg := impair.Config{Topology: topo, Getenv: o.Getenv, DryRun: o.DryRun, Processes: o.Processes, ClientClocks: o.ClientClocks, RunID: o.RunID}
 	chosen, err := reg.Lookup(spec.Kind)
 	if err != nil {
 		return nil, fmt.Errorf("bench: impairment backend: %w", err)
@@ -87,7 +90,7 @@ func OpenImpairer(spec impair.BackendSpec, topo impair.Topology, o ImpairerOptio
 	}
 	for _, kind := range reg.Kinds() {
 		f, _ := reg.Lookup(kind)
-		if kind == spec.Kind || !processHelper(f, topo, o) {
+		if kind == spec.Kind || !serves(f, topo, o) {
 			continue
 		}
 		if err := add(impair.BackendSpec{Kind: kind}, impair.HandledKinds(f)); err != nil {
@@ -107,15 +110,24 @@ func OpenImpairer(spec impair.BackendSpec, topo impair.Topology, o ImpairerOptio
 	return impair.NewMux(parts...), nil
 }
 
-// processHelper reports whether factory f is a helper for kinds the
-// chosen backend lacks that this deployment can serve: the process
-// backend, when pacbench reaches some member's process (the local
-// cluster's Processes, or system.nodes[].process).
-func processHelper(f impair.Factory, topo impair.Topology, o ImpairerOptions) bool {
-	if !slices.ContainsFunc(impair.HandledKinds(f), func(k string) bool { return impair.ClassOf(k) == impair.ClassProcess }) {
-		return false
+// serves reports whether factory f, a helper for kinds the chosen backend
+// lacks, has something to act on here: the process backend when pacbench
+// reaches some member's process (the local cluster's Processes, or
+// system.nodes[].process); the client-clock backend in a run (its clocks)
+// or a run's dry run, never in heal.
+func serves(f impair.Factory, topo impair.Topology, o ImpairerOptions) bool {
+	has := func(class string) bool {
+		return slices.ContainsFunc(impair.HandledKinds(f), func(k string) bool { return impair.ClassOf(k) == class })
 	}
-	return o.Processes != nil || slices.ContainsFunc(topo.Members, func(m impair.MemberLinks) bool { return m.Process != nil && !m.Process.IsZero() })
+	switch {
+	case has(impair.ClassProcess):
+		return o.Processes != nil || slices.ContainsFunc(topo.Members, func(m impair.MemberLinks) bool { return m.Process != nil && !m.Process.IsZero() })
+	case has(impair.ClassClient):
+		// A run's clocks, or a run's dry run; never heal (Kinds nil): a
+		// client clock lives in its run's process only.
+		return o.ClientClocks != nil || (o.DryRun != nil && o.Kinds != nil)
+	}
+	return false
 }
 
 // Impaired reports whether any phase of the plan injects impairments.

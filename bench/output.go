@@ -270,7 +270,7 @@ func (x *execution) manifest(res *runner.Result, cfg runner.Config, runErr error
 		Overrides: x.plan.Profile.Overrides,
 		Env:       x.plan.Profile.Env,
 		Topology: report.Topology{Members: res.Members, Aliases: res.Aliases, Links: cfg.Links,
-			ReadEndpoints: res.ReadEndpoints, WriteEndpoints: res.WriteEndpoints},
+			ReadEndpoints: res.ReadEndpoints, WriteEndpoints: res.WriteEndpoints, WriterEndpoints: res.WriterEndpoints},
 		StartedAt:   res.Start.UTC().Format(time.RFC3339Nano),
 		EndedAt:     res.End.UTC().Format(time.RFC3339Nano),
 		ClockBase:   x.clock.Base().UTC().Format(time.RFC3339Nano),

@@ -271,6 +271,27 @@ type Auditor interface {
 	ReplicaLevels(levels Levels) Levels
 }
 
+// ClientTimestamper is an optional Session capability: the session stamps
+// each plain write with a client-side write timestamp read from the clock
+// now (Cassandra: the request's timestamp, as USING TIMESTAMP would), so a
+// client whose clock is off can be simulated (the client_clock_skew
+// impairment). The runner calls StampWrites once, before the session's
+// first op, from the goroutine that owns the session; now must be safe for
+// concurrent use. Writes whose order the database decides itself (CAS:
+// Paxos ballots) are not stamped.
+type ClientTimestamper interface {
+	StampWrites(now func() time.Time)
+}
+
+// ClientTimestamps is an optional Driver capability: its sessions are
+// ClientTimestampers when opened with opts. ClientTimestamps returns nil
+// then, or why not (e.g. an option turns client timestamps off), so that
+// validation refuses a client_clock_skew the driver cannot apply before
+// anything connects.
+type ClientTimestamps interface {
+	ClientTimestamps(opts map[string]string) error
+}
+
 // Registry maps driver names to drivers. The zero value is not usable; use
 // NewRegistry. Safe for concurrent use.
 type Registry struct {

@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -60,6 +61,17 @@ func (d *fakeDriver) Open(context.Context, drivers.Config) (drivers.Client, erro
 	return nil, drivers.ErrUnsupported
 }
 
+// stampingDriver takes client write timestamps unless options.timestamps
+// is "server" (as the real cassandra driver).
+type stampingDriver struct{ *fakeDriver }
+
+func (stampingDriver) ClientTimestamps(opts map[string]string) error {
+	if opts["timestamps"] == "server" {
+		return errors.New("option timestamps is server: the coordinators stamp the writes")
+	}
+	return nil
+}
+
 var allOps = []string{"read", "write", "insert", "scan", "rmw", "cas"}
 
 // fakeRegistry holds fakes that accept the level names of the real etcd,
@@ -71,11 +83,11 @@ func fakeRegistry() *drivers.Registry {
 			"read":  {"linearizable", "serializable"},
 			"write": {"default"},
 		}},
-		&fakeDriver{name: "cassandra", ops: allOps, dims: map[string][]string{
+		stampingDriver{&fakeDriver{name: "cassandra", ops: allOps, dims: map[string][]string{
 			"read":   append(slices.Clone(cl), "SERIAL", "LOCAL_SERIAL"),
 			"write":  append(slices.Clone(cl), "ANY"),
 			"serial": {"SERIAL", "LOCAL_SERIAL"},
-		}},
+		}}},
 		&fakeDriver{name: "mongodb", ops: allOps, dims: map[string][]string{
 			"read":            {},
 			"write":           {},

@@ -128,6 +128,7 @@ func (p *Profile) clone() *Profile {
 	cp := *p
 	cp.System.Endpoints = append([]string(nil), p.System.Endpoints...)
 	cp.System.Nodes = append([]Node(nil), p.System.Nodes...)
+	cp.Routes.Writers = append([]string(nil), p.Routes.Writers...)
 	cp.System.Options = maps.Clone(p.System.Options)
 	cp.Workload.Mix = maps.Clone(p.Workload.Mix)
 	cp.Load.Options = maps.Clone(p.Load.Options)

@@ -157,7 +157,7 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("latency phase impairments = %+v", lat)
 	}
 	if pl.Mode != profile.ModeSideBySide || pl.Seed != 1 || p.System.OpTimeout.D() != time.Second ||
-		p.System.Members != 3 || p.Routes != (profile.Routes{Read: "follower", Write: "leader"}) {
+		p.System.Members != 3 || !reflect.DeepEqual(p.Routes, profile.Routes{Read: "follower", Write: "leader"}) {
 		t.Errorf("plan = %+v, system = %+v", pl, p.System)
 	}
 	if pl.Workload.Records != 100 || pl.Workload.ValueSize != 128 || pl.Workload.Distribution != "zipfian" {

@@ -166,6 +166,13 @@ type LoadModel struct {
 type Routes struct {
 	Read  string `yaml:"read" json:"read"`
 	Write string `yaml:"write" json:"write"`
+	// Writers, instead of Write, names several write routes (roles or
+	// member names): a scenario's workers are split among them, worker i
+	// writing through Writers[i mod n]. Writes to one key still never
+	// overlap (one writer at a time per key), but successive writes to it
+	// may come through different members: writers on both sides of a
+	// partition, a skewed client clock on one route (client_clock_skew).
+	Writers []string `yaml:"writers" json:"writers,omitempty"`
 }
 
 // LevelSet is one entry of the level matrix: a scenario.

@@ -169,7 +169,7 @@ func (c *checker) validate(p *Profile, o Options) {
 	c.routes(p)
 	c.levels(p, drv)
 	c.oneOf("mode", p.Mode, []string{ModeSideBySide, ModeSequential})
-	c.phases(p, o.Impairers)
+	c.phases(p, o.Impairers, clientClocks(p, drv))
 	c.checks(p.Checks)
 	c.thresholds(p, o)
 	c.shard(p, spec)
@@ -335,7 +335,9 @@ func (c *checker) impairer(p *Profile, reg *impair.Registry) {
 	s := p.System
 	local := s.Cluster == ClusterLocal
 	impaired := slices.ContainsFunc(p.Phases, func(ph Phase) bool { return len(ph.Impairments) > 0 })
-	if impaired && !local && len(s.Nodes) == 0 {
+	// A client clock skew acts on pacbench's writers, not on the deployment.
+	onNodes := slices.ContainsFunc(UsedKinds(p.Phases), func(k string) bool { return impair.ClassOf(k) != impair.ClassClient })
+	if onNodes && !local && len(s.Nodes) == 0 {
 		c.add("system.nodes", "impairments on an existing deployment need system.nodes (its members and the links to impair)")
 	}
 	if reg == nil {
@@ -345,6 +347,33 @@ func (c *checker) impairer(p *Profile, reg *impair.Registry) {
 	for _, e := range reg.Check(s.Impairer, setup) {
 		c.add("system."+e.Field, "%s", e.Err.Error())
 	}
+}
+
+// clientClocks says what client_clock_skew may aim at: the write routes as
+// written, and whether drv (nil: not known) can take client timestamps
+// with the profile's options.
+func clientClocks(p *Profile, drv drivers.Driver) *impair.ClientClockReach {
+	r := &impair.ClientClockReach{}
+	routes := p.Routes.Writers
+	if len(routes) == 0 {
+		routes = []string{p.Routes.Write}
+	}
+	for _, w := range routes {
+		if w != RouteAny && w != "" && !slices.Contains(r.Writers, w) {
+			r.Writers = append(r.Writers, w)
+		}
+	}
+	if drv == nil {
+		return r
+	}
+	if ct, ok := drv.(drivers.ClientTimestamps); ok {
+		if err := ct.ClientTimestamps(p.System.Options); err != nil {
+			r.Unsupported = fmt.Errorf("driver %s: %w", drv.Name(), err)
+		}
+		return r
+	}
+	r.Unsupported = fmt.Errorf("driver %s cannot take client write timestamps (the database stamps its writes)", drv.Name())
+	return r
 }
 
 // UsedKinds lists the fault kinds the phases use, in first-use order
@@ -552,6 +581,36 @@ func (c *checker) routes(p *Profile) {
 		}
 		c.member(r.path, r.v, names, known)
 	}
+	c.writers(p, names, known)
+}
+
+// writers checks routes.writers: roles or member names, each once, no
+// more than the workers that write through them, instead of routes.write.
+func (c *checker) writers(p *Profile, names []string, known bool) {
+	ws := p.Routes.Writers
+	if len(ws) == 0 {
+		if c.has("routes.writers") {
+			c.add("routes.writers", "empty list (leave it out, or name two write routes or more)")
+		}
+		return
+	}
+	if c.has("routes.write") {
+		c.add("routes.writers", "give either routes.write or routes.writers, not both")
+	}
+	for i, w := range ws {
+		path := fmt.Sprintf("routes.writers[%d]", i)
+		switch {
+		case w == "" || w == RouteAny:
+			c.add(path, "want a role such as leader or a member name (the writers' routes are pinned)")
+		case slices.Index(ws, w) < i:
+			c.add(path, "route %q listed twice", w)
+		default:
+			c.member(path, w, names, known)
+		}
+	}
+	if p.Load.Workers >= 1 && p.Load.Workers < len(ws) {
+		c.add("routes.writers", "%d write routes but load.workers is %d: every route needs a worker of its own", len(ws), p.Load.Workers)
+	}
 }
 
 func (c *checker) levels(p *Profile, drv drivers.Driver) {
@@ -591,7 +650,7 @@ func scenarioLevels(l map[string]string) drivers.Levels {
 	return out
 }
 
-func (c *checker) phases(p *Profile, impairers *impair.Registry) {
+func (c *checker) phases(p *Profile, impairers *impair.Registry, clocks *impair.ClientClockReach) {
 	if len(p.Phases) == 0 {
 		c.add("phases", "at least one phase is required (e.g. phases: [{name: baseline, duration: 10s}])")
 		return
@@ -617,7 +676,7 @@ func (c *checker) phases(p *Profile, impairers *impair.Registry) {
 		if ph.Duration > 0 {
 			total += ph.Duration.D().Seconds()
 		}
-		c.impairments(path, ph.Impairments, p, names, known, impairers)
+		c.impairments(path, ph.Impairments, p, names, known, impairers, clocks)
 	}
 	c.runDuration(p, total)
 }
@@ -642,7 +701,7 @@ func (c *checker) runDuration(p *Profile, total float64) {
 
 // impairments checks one phase's impairments with impair.Validate, at
 // their positions under path.
-func (c *checker) impairments(path string, specs []Impairment, p *Profile, names []string, known bool, reg *impair.Registry) {
+func (c *checker) impairments(path string, specs []Impairment, p *Profile, names []string, known bool, reg *impair.Registry, clocks *impair.ClientClockReach) {
 	if len(specs) == 0 {
 		return
 	}
@@ -653,6 +712,7 @@ func (c *checker) impairments(path string, specs []Impairment, p *Profile, names
 		env.Members = names
 	}
 	env.Processes = p.System.processReach()
+	env.ClientClocks = clocks
 	if reg != nil {
 		env.Backend = reg.CheckerFor(p.System.Impairer.Kind)
 	}

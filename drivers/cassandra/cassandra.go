@@ -60,8 +60,9 @@ const reconnectInterval = 2 * time.Second
 type Driver struct{}
 
 var (
-	_ drivers.Driver        = (*Driver)(nil)
-	_ drivers.ConfigChecker = (*Driver)(nil)
+	_ drivers.Driver           = (*Driver)(nil)
+	_ drivers.ConfigChecker    = (*Driver)(nil)
+	_ drivers.ClientTimestamps = (*Driver)(nil)
 )
 
 // New returns the driver.
@@ -98,6 +99,20 @@ func (*Driver) CheckEndpoints(eps []string) error {
 		_, _, err := drivers.SplitHostPort(ep, defaultPort)
 		return err
 	})
+}
+
+// ClientTimestamps implements drivers.ClientTimestamps: sessions stamp
+// their writes with the client's clock unless option timestamps is
+// server.
+func (*Driver) ClientTimestamps(opts map[string]string) error {
+	o, err := ParseOptions(opts)
+	if err != nil {
+		return nil // the options' own problems are reported at their keys
+	}
+	if o.Timestamps == TimestampsServer {
+		return fmt.Errorf("option %s is %s: the coordinators stamp the writes", OptTimestamps, TimestampsServer)
+	}
+	return nil
 }
 
 // ValidateLevels reports the first problem with l (see ParseLevels).
@@ -139,6 +154,9 @@ func Open(ctx context.Context, cfg drivers.Config) (*Client, error) {
 		cc.ConnectTimeout = max(time.Until(d), time.Millisecond)
 	}
 	cc.ReconnectInterval = reconnectInterval
+	// Client-side timestamps (gocql's default) unless the coordinators are
+	// to stamp writes from their own clocks.
+	cc.DefaultTimestamp = opts.Timestamps != TimestampsServer
 	// Node UP/DOWN events carry the gossip view of whichever node holds the
 	// control connection: in a partition, the cut-off node reports every
 	// other node DOWN and gocql would drop their pools, a client-side
@@ -403,12 +421,19 @@ type session struct {
 	lv     Levels
 	reads  route
 	writes route
+	now    func() time.Time // stamps plain writes when set (StampWrites)
 }
 
+// StampWrites implements drivers.ClientTimestamper: every plain write
+// carries now's time as its timestamp (microseconds, what last-write-wins
+// compares). CAS keeps Paxos' own ballot timestamps.
+func (s *session) StampWrites(now func() time.Time) { s.now = now }
+
 var (
-	_ drivers.Session = (*session)(nil)
-	_ drivers.CASer   = (*session)(nil)
-	_ drivers.Scanner = (*session)(nil)
+	_ drivers.Session           = (*session)(nil)
+	_ drivers.CASer             = (*session)(nil)
+	_ drivers.Scanner           = (*session)(nil)
+	_ drivers.ClientTimestamper = (*session)(nil)
 )
 
 // query builds a query at consistency cl routed to host ("" = token-aware).
@@ -444,7 +469,11 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 
 // Write upserts key at the write CL.
 func (s *session) Write(ctx context.Context, key string, value []byte) error {
-	if err := s.query(s.c.qWrite, s.lv.Write, s.writes.pick(), true, key, value).ExecContext(ctx); err != nil {
+	q := s.query(s.c.qWrite, s.lv.Write, s.writes.pick(), true, key, value)
+	if s.now != nil {
+		q.WithTimestamp(s.now().UnixMicro())
+	}
+	if err := q.ExecContext(ctx); err != nil {
 		return fmt.Errorf("cassandra: write %q: %w", key, classifyOp(ctx, err))
 	}
 	return nil

@@ -68,7 +68,7 @@ func TestParseLevels(t *testing.T) {
 
 func TestParseOptions(t *testing.T) {
 	t.Parallel()
-	def := Options{Keyspace: "pacbench", ReplicationFactor: 3, PoolSize: 1}
+	def := Options{Keyspace: "pacbench", ReplicationFactor: 3, PoolSize: 1, Timestamps: TimestampsClient}
 	tests := []struct {
 		name    string
 		in      map[string]string
@@ -78,10 +78,11 @@ func TestParseOptions(t *testing.T) {
 		{"defaults", nil, def, ""},
 		{"all set", map[string]string{
 			"keyspace": "bench_1", "replication_factor": "1", "pool_size": "2", "retries": "3",
-			"speculative": "2@50ms", "protocol_version": "5", "connect_timeout": "3s", "local_dc": "dc1",
+			"speculative": "2@50ms", "protocol_version": "5", "connect_timeout": "3s", "local_dc": "dc1", "timestamps": "server",
 		}, Options{Keyspace: "bench_1", ReplicationFactor: 1, PoolSize: 2, Retries: 3,
 			SpeculativeAttempts: 2, SpeculativeDelay: 50 * time.Millisecond, ProtocolVersion: 5,
-			ConnectTimeout: 3 * time.Second, LocalDC: "dc1"}, ""},
+			ConnectTimeout: 3 * time.Second, LocalDC: "dc1", Timestamps: TimestampsServer}, ""},
+		{"timestamps", map[string]string{"timestamps": "coordinator"}, Options{}, "timestamps="},
 		{"speculative off", map[string]string{"speculative": "off"}, def, ""},
 		{"unknown", map[string]string{"consistency": "ONE"}, Options{}, `consistency="ONE": unknown option`},
 		{"bad keyspace", map[string]string{"keyspace": "a; DROP"}, Options{}, "keyspace="},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,8 +14,7 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/bench"
-	"github.com/pacbench/pacbench/drivers"
-	"github.com/pacbench/pacbench/drivers/cassandra"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/internal/testenv"
 	"github.com/pacbench/pacbench/profile"
@@ -45,8 +45,7 @@ func nodePID(n int) int {
 // so that it coordinates reads again in the healed phase. The run ends
 // well: nothing is left paused or dead.
 func TestNodePauseKillRestart(t *testing.T) {
-	testenv.Short(t)
-	testenv.Require(t, "PACBENCH_CASSANDRA_HOSTS", `run: eval "$(scripts/cassandra.sh start)"`)
+	p, reg := localProfile(t)
 	before := nodePID(3)
 	if before == 0 {
 		t.Fatal("cassandra3 is not running")
@@ -59,18 +58,7 @@ func TestNodePauseKillRestart(t *testing.T) {
 			t.Errorf("start-node 3: %v %s", err, out)
 		}
 	})
-	reg := drivers.NewRegistry(cassandra.New())
-	p, err := profile.Load(filepath.Join("..", "..", "profiles", "cassandra-local.yaml"), profile.Options{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keep []profile.LevelSet
-	for _, l := range p.Levels {
-		if l.Name == "one-one" || l.Name == "quorum-quorum" {
-			keep = append(keep, l)
-		}
-	}
-	p.Levels, p.Checks = keep, profile.Checks{}
+	p.Levels, p.Checks = levelsNamed(p, "one-one", "quorum-quorum"), profile.Checks{}
 	p.Workload.Mix = map[string]float64{"read": 0.5, "update": 0.5}
 	p.Phases = []profile.Phase{
 		{Name: "baseline", Duration: profile.Duration(5 * time.Second)},
@@ -114,10 +102,63 @@ func TestNodePauseKillRestart(t *testing.T) {
 	}
 }
 
+// levelsNamed returns p's level sets of those names, in p's order.
+func levelsNamed(p *profile.Profile, names ...string) []profile.LevelSet {
+	var keep []profile.LevelSet
+	for _, l := range p.Levels {
+		if slices.Contains(names, l.Name) {
+			keep = append(keep, l)
+		}
+	}
+	return keep
+}
+
 // opCounts renders an op's count, ok and errors for messages.
 func opCounts(o *report.Op) string {
 	if o == nil {
 		return "none"
 	}
 	return fmt.Sprintf("%d/%d ok, errors %v", o.OK, o.Count, o.Errors)
+}
+
+// TestClientClockSkew: two write routes (cassandra1, cassandra2) at
+// QUORUM/QUORUM on five keys, and a phase in which the writers via
+// cassandra2 stamp their writes 500 ms behind: their writes lose to the
+// writes just before them via cassandra1 (last-write-wins on the client
+// timestamps), so QUORUM reads, which return every acknowledged write
+// while the clocks agree, read stale values under the skew.
+func TestClientClockSkew(t *testing.T) {
+	p, reg := localProfile(t)
+	p.Levels, p.Checks = levelsNamed(p, "quorum-quorum"), profile.Checks{}
+	p.Routes = profile.Routes{Read: "cassandra3", Writers: []string{"cassandra1", "cassandra2"}}
+	p.Workload.Records, p.Workload.Distribution = 5, "uniform"
+	p.Workload.Mix = map[string]float64{"read": 0.5, "update": 0.5}
+	p.Phases = []profile.Phase{
+		{Name: "baseline", Duration: profile.Duration(5 * time.Second)},
+		{Name: "skewed", Duration: profile.Duration(10 * time.Second), Impairments: []profile.Impairment{
+			{Kind: "client_clock_skew", Target: "cassandra2", Offset: impair.Duration(-500 * time.Millisecond)}}},
+	}
+	logw := &testenv.SyncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := bench.Execute(ctx, bench.Options{Profile: p, Registry: reg, OutDir: t.TempDir(), Log: logw})
+	t.Logf("log:\n%s", logw.String())
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if !strings.Contains(logw.String(), "impairment: client_clock_skew -500ms on the writers via cassandra2") {
+		t.Error("the log does not show the skew applied")
+	}
+	for _, ph := range out.Summary.Scenarios[0].Phases {
+		r := ph.Ops["read"]
+		if r == nil {
+			t.Fatalf("%s: no reads", ph.Name)
+		}
+		checked, _ := r.Checks.Int("staleness", "checked")
+		stale, _ := r.Checks.Int("staleness", "stale")
+		t.Logf("%s: %d of %d checked reads stale", ph.Name, stale, checked)
+		if ph.Name == "skewed" && stale == 0 {
+			t.Errorf("skewed: no stale read of %d; want writes via the skewed route to lose", checked)
+		}
+	}
 }

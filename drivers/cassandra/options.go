@@ -20,6 +20,17 @@ const (
 	OptProtocolVersion   = "protocol_version"
 	OptConnectTimeout    = "connect_timeout"
 	OptLocalDC           = "local_dc"
+	OptTimestamps        = "timestamps"
+)
+
+// Values of the timestamps option.
+const (
+	// TimestampsClient: the client stamps each write (gocql's client-side
+	// timestamps, from pacbench's clock, or a skewed one).
+	TimestampsClient = "client"
+	// TimestampsServer: each write's coordinator stamps it from its own
+	// clock (to see node_clock_skew).
+	TimestampsServer = "server"
 )
 
 // DefaultConnectTimeout bounds connection set-up when neither the option
@@ -54,6 +65,9 @@ type Options struct {
 	// LocalDC) and creates the keyspace with NetworkTopologyStrategy
 	// {LocalDC: ReplicationFactor}; empty uses SimpleStrategy.
 	LocalDC string
+	// Timestamps says who stamps a write's last-write-wins timestamp:
+	// TimestampsClient (default) or TimestampsServer.
+	Timestamps string
 }
 
 // declare binds the options to o (set to their defaults): the one
@@ -83,6 +97,12 @@ func declare(o *Options) *drivers.OptionSet {
 	})
 	s.Duration(&o.ConnectTimeout, OptConnectTimeout, 0, "connection set-up timeout (default: Config.DialTimeout, else "+DefaultConnectTimeout.String()+")")
 	s.String(&o.LocalDC, OptLocalDC, "", "local data center: DC-aware routing and NetworkTopologyStrategy", nil)
+	s.String(&o.Timestamps, OptTimestamps, TimestampsClient, "who stamps each write's last-write-wins timestamp: client (pacbench's clock; client_clock_skew offsets it) or server (the coordinator's clock; node_clock_skew moves it)", func(v string) error {
+		if v != TimestampsClient && v != TimestampsServer {
+			return errors.New("want client or server")
+		}
+		return nil
+	})
 	return s
 }
 

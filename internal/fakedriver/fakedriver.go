@@ -45,6 +45,41 @@ type Options struct {
 	// StallKeys are keys whose reads never return: they block until their
 	// context ends and fail as timeouts.
 	StallKeys []string
+	// LWW orders each key's versions by their write timestamps, as
+	// last-write-wins does (Cassandra): a write stamped with a clock behind
+	// the one before it is kept under that older write, and reads never
+	// see it. A session's timestamps come from the clock StampWrites gave
+	// it, else from the time the write arrives.
+	LWW bool
+	// Writes, if set, counts the writes of each write route.
+	Writes *WriteLog
+}
+
+// WriteLog counts writes by the write endpoints of the session that
+// issued them ("" for the driver's own routing). Safe for concurrent use.
+type WriteLog struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (l *WriteLog) add(route string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n == nil {
+		l.n = map[string]int64{}
+	}
+	l.n[route]++
+}
+
+// Counts returns the writes counted so far, by route.
+func (l *WriteLog) Counts() map[string]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int64, len(l.n))
+	for k, v := range l.n {
+		out[k] = v
+	}
+	return out
 }
 
 // Driver is the fake driver.
@@ -53,12 +88,14 @@ type Driver struct {
 }
 
 var (
-	_ drivers.Driver  = (*Driver)(nil)
-	_ drivers.Client  = (*client)(nil)
-	_ drivers.Session = (*session)(nil)
-	_ drivers.CASer   = (*session)(nil)
-	_ drivers.Scanner = (*session)(nil)
-	_ drivers.Auditor = (*Driver)(nil)
+	_ drivers.Driver            = (*Driver)(nil)
+	_ drivers.ClientTimestamps  = (*Driver)(nil)
+	_ drivers.Client            = (*client)(nil)
+	_ drivers.Session           = (*session)(nil)
+	_ drivers.CASer             = (*session)(nil)
+	_ drivers.Scanner           = (*session)(nil)
+	_ drivers.ClientTimestamper = (*session)(nil)
+	_ drivers.Auditor           = (*Driver)(nil)
 )
 
 // New returns a fake driver.
@@ -78,6 +115,10 @@ func (d *Driver) Info() drivers.Info {
 		Levels: []drivers.LevelDim{{Key: "read", Values: []string{"fresh", "stale"}, Default: "fresh"}},
 		Ops:    []string{"read", "write", "insert", "scan", "rmw", "cas"}}
 }
+
+// ClientTimestamps implements drivers.ClientTimestamps: sessions take a
+// write clock whatever the options.
+func (d *Driver) ClientTimestamps(map[string]string) error { return nil }
 
 // ValidateLevels implements drivers.Driver.
 func (d *Driver) ValidateLevels(l drivers.Levels) error {
@@ -127,7 +168,11 @@ type client struct {
 }
 
 func (c *client) Session(_ context.Context, cfg drivers.SessionConfig) (drivers.Session, error) {
-	return &session{c: c, stale: cfg.Levels["read"] == "stale"}, nil
+	s := &session{c: c, stale: cfg.Levels["read"] == "stale"}
+	if len(cfg.WriteEndpoints) > 0 {
+		s.route = cfg.WriteEndpoints[0]
+	}
+	return s, nil
 }
 
 func (c *client) Close() error { return nil }
@@ -141,7 +186,12 @@ func (c *client) Topology(context.Context) ([]drivers.Member, error) {
 type session struct {
 	c     *client
 	stale bool
+	route string           // first write endpoint ("" = any)
+	now   func() time.Time // write clock (StampWrites); nil: arrival time
 }
+
+// StampWrites implements drivers.ClientTimestamper.
+func (s *session) StampWrites(now func() time.Time) { s.now = now }
 
 // enter applies the stall window and the op delay.
 func (s *session) enter(ctx context.Context) error {
@@ -190,10 +240,11 @@ func (s *session) Read(ctx context.Context, key string) (drivers.Value, error) {
 		panic("fakedriver: injected panic")
 	}
 	vs := c.data[key]
-	cutoff := time.Now()
-	if s.stale {
-		cutoff = cutoff.Add(-c.o.Lag)
+	if !s.stale && len(vs) > 0 { // the newest version (by timestamp with LWW)
+		v := vs[len(vs)-1]
+		return drivers.Value{Data: v.val, Found: true, Version: drivers.BytesVersion(v.val), Server: "fake"}, nil
 	}
+	cutoff := time.Now().Add(-c.o.Lag)
 	for i := len(vs) - 1; i >= 0; i-- {
 		if !vs[i].at.After(cutoff) {
 			return drivers.Value{Data: vs[i].val, Found: true, Version: drivers.BytesVersion(vs[i].val), Server: "fake"}, nil
@@ -206,6 +257,13 @@ func (s *session) Write(ctx context.Context, key string, value []byte) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
+	if c := s.c; c.o.Writes != nil {
+		c.o.Writes.add(s.route)
+	}
+	at := time.Now()
+	if s.now != nil {
+		at = s.now()
+	}
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -213,7 +271,12 @@ func (s *session) Write(ctx context.Context, key string, value []byte) error {
 	if c.writes == c.o.DropWrite {
 		return nil // acknowledged, never stored
 	}
-	vs := append(c.data[key], version{at: time.Now(), val: append([]byte(nil), value...)})
+	vs := append(c.data[key], version{at: at, val: append([]byte(nil), value...)})
+	if c.o.LWW { // keep timestamp order: the newest timestamp wins
+		for i := len(vs) - 1; i > 0 && vs[i].at.Before(vs[i-1].at); i-- {
+			vs[i], vs[i-1] = vs[i-1], vs[i]
+		}
+	}
 	// Keep what a lagging reader can still see, and a little more.
 	for len(vs) > 2 && time.Since(vs[1].at) > c.o.Lag+time.Second {
 		vs = vs[1:]

@@ -106,6 +106,8 @@ type Action struct {
 	RateKBps int `json:"rate_kbps,omitempty"`
 	// Loss percentage (netem).
 	Loss float64 `json:"loss,omitempty"`
+	// Offset of a clock skew (client_clock_skew).
+	Offset time.Duration `json:"offset_ns,omitempty"`
 	// Others lists the other members' addresses (netem/iptables partition).
 	Others []string `json:"others,omitempty"`
 	// Peers names the members on the other side of a partition (backends

@@ -130,6 +130,9 @@ type Config struct {
 	// (the local cluster's); nil: the members' process settings in
 	// Topology (MemberLinks.Process).
 	Processes Processes
+	// ClientClocks are the write routes' clocks the client-clock backend
+	// skews (the runner's); nil: a set of its own (dry runs).
+	ClientClocks *ClientClocks
 }
 
 // getenv returns c.Getenv(name), or "" when Getenv or name is unset.
@@ -180,6 +183,7 @@ func Builtin() *Registry {
 		NetemFactory{},
 		ChaosMeshFactory{},
 		ProcessFactory{},
+		ClientClockFactory{},
 	)
 }
 

@@ -21,7 +21,7 @@ func TestRegistryCheck(t *testing.T) {
 	}{
 		{"toxiproxy remote", BackendSpec{Kind: BackendToxiproxy, API: "http://127.0.0.1:8474"}, Setup{Impaired: true}, nil},
 		{"toxiproxy local", BackendSpec{Kind: BackendToxiproxy}, Setup{Local: true, Impaired: true}, nil},
-		{"unknown kind", BackendSpec{Kind: "tc"}, Setup{}, []string{`impairer.kind: unknown value "tc" (want toxiproxy, netem, chaosmesh, process)`}},
+		{"unknown kind", BackendSpec{Kind: "tc"}, Setup{}, []string{`impairer.kind: unknown value "tc" (want toxiproxy, netem, chaosmesh, process, client_clock)`}},
 		{"api and options.api", BackendSpec{Kind: BackendToxiproxy, API: "http://h:1", Options: map[string]string{OptionAPI: "http://h:2"}}, Setup{},
 			[]string{"impairer.api: set either api or options.api"}},
 		{"unknown option", BackendSpec{Kind: BackendToxiproxy, Options: map[string]string{"colour": "x"}}, Setup{},

@@ -29,6 +29,8 @@ import (
 //     invalid.
 //   - down: every link of the member, whole link (no direction).
 //   - pause, kill: one action per named member, on its process (no link).
+//   - client_clock_skew: one action on the member the skewed write route
+//     goes to (no link), with the offset.
 //
 // Pair proxies (MemberLinks.PeerFrom, the local cluster's layout): a peer
 // link is every proxy carrying the member's peer traffic, the connections
@@ -91,6 +93,8 @@ func resolveOne(imp Spec, topo Topology) ([]Action, error) {
 			out[i] = Action{Kind: imp.Kind, Member: m}
 		}
 		return out, nil
+	case KindClientClockSkew:
+		return []Action{{Kind: imp.Kind, Member: members[0], Offset: imp.Offset.D()}}, nil
 	}
 	links, err := linkDirections(imp.Links, imp.Direction)
 	if err != nil {
@@ -279,8 +283,11 @@ func linkDirections(set, direction string) ([]linkDir, error) {
 // Describe renders one action as a human line for logs and the manifest,
 // e.g. "latency 40ms±5ms on m1 peer downstream". Safe for concurrent use.
 func Describe(a Action) string {
-	if ClassOf(a.Kind) == ClassProcess {
+	switch ClassOf(a.Kind) {
+	case ClassProcess:
 		return a.Kind + " " + a.Member
+	case ClassClient:
+		return fmt.Sprintf("%s %s on the writers via %s", a.Kind, signed(a.Offset), a.Member)
 	}
 	var b strings.Builder
 	b.WriteString(a.Kind)

@@ -21,6 +21,9 @@ const (
 	// KindKill kills a member's process (SIGKILL, docker kill); the heal
 	// starts it again with the same data and identity.
 	KindKill = "kill"
+	// KindClientClockSkew offsets the clock the writers of one write route
+	// stamp their writes with (client-side write timestamps: Cassandra).
+	KindClientClockSkew = "client_clock_skew"
 )
 
 // Fault classes: what a kind acts on, and so which backend applies it.
@@ -32,6 +35,9 @@ const (
 	// (ProcessFactory) applies them, unless the chosen backend handles them
 	// itself (KindsHandler).
 	ClassProcess = "process"
+	// ClassClient kinds act on pacbench's own clients (client_clock_skew):
+	// the client-clock backend (ClientClockFactory) applies them.
+	ClassClient = "client"
 )
 
 // Link sets an impairment may name (Spec.Links).
@@ -77,11 +83,15 @@ const (
 	KeyJitter    = "jitter"
 	KeyRateKBps  = "rate_kbps"
 	KeyLoss      = "loss"
+	KeyOffset    = "offset"
 )
 
 // MaxDelay bounds a latency's delay and jitter: beyond it an impairment is
 // no longer a delay but an outage (use partition).
 const MaxDelay = time.Hour
+
+// MaxClockOffset bounds a clock skew's offset, either way.
+const MaxClockOffset = 24 * time.Hour
 
 // kindDef is what one fault kind accepts.
 type kindDef struct {
@@ -102,10 +112,11 @@ var kindDefs = []kindDef{
 	{name: KindReset, keys: []string{KeyTarget, KeyLinks, KeyDirection}, links: true},
 	{name: KindPause, class: ClassProcess, keys: []string{KeyTarget, KeyMembers}, cuts: true},
 	{name: KindKill, class: ClassProcess, keys: []string{KeyTarget, KeyMembers}, cuts: true},
+	{name: KindClientClockSkew, class: ClassClient, keys: []string{KeyTarget, KeyOffset}, check: checkOffset},
 }
 
 // specKeys lists every key of a Spec besides kind, in YAML order.
-var specKeys = []string{KeyTarget, KeyMembers, KeyLinks, KeyDirection, KeyDelay, KeyJitter, KeyRateKBps, KeyLoss}
+var specKeys = []string{KeyTarget, KeyMembers, KeyLinks, KeyDirection, KeyDelay, KeyJitter, KeyRateKBps, KeyLoss, KeyOffset}
 
 // Kinds returns the fault kinds, in documentation order.
 func Kinds() []string {
@@ -222,6 +233,9 @@ type Spec struct {
 	// Loss is a packet-loss percentage in (0, 100] (backends that can drop
 	// packets: netem).
 	Loss float64 `yaml:"loss" json:"loss,omitempty"`
+	// Offset of a clock skew: how far the skewed clock is ahead (positive)
+	// or behind (negative), at most MaxClockOffset either way.
+	Offset Duration `yaml:"offset" json:"offset,omitempty"`
 	// Line is the source line of the impairment (0: unknown), not from YAML.
 	Line int `yaml:"-" json:"-"`
 }
@@ -267,6 +281,8 @@ func (s Spec) setKey(key string) bool {
 		return s.RateKBps != 0
 	case KeyLoss:
 		return s.Loss != 0
+	case KeyOffset:
+		return s.Offset != 0
 	}
 	return false
 }
@@ -330,6 +346,9 @@ type CheckEnv struct {
 	// reach, for the process kinds Backend does not handle; nil: not known
 	// (any target is accepted).
 	Processes *ProcessReach
+	// ClientClocks, if set, says what client_clock_skew may aim at; nil:
+	// not known (any target is accepted).
+	ClientClocks *ClientClockReach
 }
 
 // Validate reports every problem with one phase's impairments, in order:
@@ -376,6 +395,8 @@ func Validate(specs []Spec, env CheckEnv) []FieldError {
 			}
 		case ClassOf(s.Kind) == ClassProcess && env.Processes != nil:
 			env.Processes.check(s, env.Members, add)
+		case ClassOf(s.Kind) == ClassClient && env.ClientClocks != nil:
+			env.ClientClocks.check(s, add)
 		}
 	}
 	return out
@@ -475,6 +496,15 @@ func checkLatency(s Spec, has func(string) bool, add func(key, format string, ar
 	}
 	if (has(KeyLoss) || s.Loss != 0) && !(s.Loss > 0 && s.Loss <= 100) {
 		add(KeyLoss, "want a percentage in (0, 100], got %v", s.Loss)
+	}
+}
+
+func checkOffset(s Spec, _ func(string) bool, add func(key, format string, args ...any)) {
+	switch {
+	case s.Offset == 0:
+		add(KeyOffset, "%s needs an offset ≠ 0 (e.g. offset: -500ms: the clock is half a second behind)", s.Kind)
+	case s.Offset.D() > MaxClockOffset || s.Offset.D() < -MaxClockOffset:
+		add(KeyOffset, "at most %s either way, got %s", MaxClockOffset, s.Offset)
 	}
 }
 

@@ -125,6 +125,17 @@ func (r Route) Any() bool { return r.Member == "" }
 // Routes of reads and writes.
 type Routes struct {
 	Read, Write Route
+	// Writers, when set, replace Write: worker i of a scenario writes
+	// through Writers[i mod len(Writers)].
+	Writers []Route
+}
+
+// WriteRoutes returns the write routes: Writers, or Write alone.
+func (r Routes) WriteRoutes() []Route {
+	if len(r.Writers) > 0 {
+		return r.Writers
+	}
+	return []Route{r.Write}
 }
 
 // Load is the load model of the run's scenarios.
@@ -202,7 +213,7 @@ func New(pp *profile.Plan, models *load.Registry) (*Plan, error) {
 		Name:        p.Name,
 		Seed:        pp.Seed,
 		System:      system(p.System),
-		Routes:      Routes{Read: route(p.Routes.Read), Write: route(p.Routes.Write)},
+		Routes:      routes(p.Routes),
 		Workload:    wl,
 		LoadRecords: p.Workload.Load == nil || *p.Workload.Load,
 		Load:        Load{Model: spec.Model, Schedule: sched},
@@ -248,6 +259,14 @@ func system(s profile.System) System {
 		Options: maps.Clone(s.Options), OpTimeout: s.OpTimeout.D()}
 	for _, n := range s.Nodes {
 		out.Nodes = append(out.Nodes, Node{Name: n.Name, Endpoint: n.Endpoint})
+	}
+	return out
+}
+
+func routes(r profile.Routes) Routes {
+	out := Routes{Read: route(r.Read), Write: route(r.Write)}
+	for _, w := range r.Writers {
+		out.Writers = append(out.Writers, route(w))
 	}
 	return out
 }

@@ -61,6 +61,9 @@ func Build(in Input) *Summary {
 				"read_endpoints": res.ReadEndpoints, "write_endpoints": res.WriteEndpoints,
 			},
 		}
+		if ws := p.Profile.Routes.Writers; len(ws) > 0 {
+			out.Routes["writers"], out.Routes["writer_endpoints"] = ws, res.WriterEndpoints
+		}
 		if ld, ok := in.Driver.(drivers.LevelDescriber); ok {
 			rd, wr := ld.DescribeLevels(sc.Levels)
 			out.Sent = map[string]string{"read": rd, "write": wr}

@@ -167,6 +167,9 @@ type Topology struct {
 	Members        []drivers.Member  `json:"members"`
 	ReadEndpoints  []string          `json:"read_endpoints"`
 	WriteEndpoints []string          `json:"write_endpoints"`
+	// WriterEndpoints are the endpoints of each write route of
+	// routes.writers (omitted without it).
+	WriterEndpoints [][]string `json:"writer_endpoints,omitempty"`
 }
 
 // maxStem bounds the length in bytes of a name part in a file name.

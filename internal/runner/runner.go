@@ -64,6 +64,12 @@ type Config struct {
 	// Impairer applies the phases' impairments; required when any phase has
 	// impairments.
 	Impairer impair.Backend
+	// WriteClocks are the clocks of the write routes (by the member each
+	// goes to) that client_clock_skew offsets, shared with Impairer's
+	// client-clock backend; when a phase skews a client clock, each
+	// writer's session stamps its writes with its route's clock
+	// (drivers.ClientTimestamper). Nil: no client clock is skewed.
+	WriteClocks *impair.ClientClocks
 	// Credentials for the database (never logged).
 	Credentials drivers.Credentials
 	// Clock is the run clock (zero value: a new clock at Run).
@@ -228,8 +234,12 @@ type Result struct {
 	// Members as the driver saw them at start, and the role aliases used.
 	Members []drivers.Member
 	Aliases map[string]string
-	// ReadEndpoints / WriteEndpoints the sessions were pinned to.
+	// ReadEndpoints / WriteEndpoints the sessions were pinned to
+	// (WriteEndpoints: the first write route's).
 	ReadEndpoints, WriteEndpoints []string
+	// WriterEndpoints are the endpoints of each write route, when the plan
+	// has several (routes.writers); nil otherwise.
+	WriterEndpoints [][]string
 	// Load per scenario (index = scenario).
 	Load []LoadStats
 	// Partial is true when the run stopped before its last phase ended.
@@ -315,6 +325,8 @@ type run struct {
 	rec    *metrics.Recorder
 
 	readEP, writeEP []string
+	writers         [][]string // endpoints of each write route (writers[0] = writeEP)
+	writerMembers   []string   // the member each write route goes to ("" = driver routing)
 	ids             sessionIDs
 
 	phase     atomic.Int32 // current phase index
@@ -456,15 +468,30 @@ func (r *run) resolveTopology(ctx context.Context, endpoints []string) error {
 	}
 	r.topo = topo
 	var err error
-	if r.readEP, err = routeEndpoints(r.plan.Routes.Read, members, aliases); err != nil {
+	if r.readEP, _, err = routeEndpoints(r.plan.Routes.Read, members, aliases); err != nil {
 		return fmt.Errorf("routes.read: %w", err)
 	}
-	if r.writeEP, err = routeEndpoints(r.plan.Routes.Write, members, aliases); err != nil {
-		return fmt.Errorf("routes.write: %w", err)
+	for i, rt := range r.plan.Routes.WriteRoutes() {
+		eps, member, err := routeEndpoints(rt, members, aliases)
+		if err != nil {
+			if len(r.plan.Routes.Writers) > 0 {
+				return fmt.Errorf("routes.writers[%d]: %w", i, err)
+			}
+			return fmt.Errorf("routes.write: %w", err)
+		}
+		r.writers, r.writerMembers = append(r.writers, eps), append(r.writerMembers, member)
 	}
+	r.writeEP = r.writers[0]
 	r.res.ReadEndpoints, r.res.WriteEndpoints = r.readEP, r.writeEP
+	if len(r.writers) > 1 {
+		r.res.WriterEndpoints = r.writers
+	}
 	return nil
 }
+
+// writeRoute is the index of the write route worker w of a scenario
+// writes through.
+func (r *run) writeRoute(w int) int { return w % len(r.writers) }
 
 // matchLink returns the link-topology name of member m: same name, same
 // endpoint, or same host.
@@ -490,9 +517,11 @@ func matchLink(t impair.Topology, m drivers.Member) string {
 	return ""
 }
 
-func routeEndpoints(rt plan.Route, members []drivers.Member, aliases map[string]string) ([]string, error) {
+// routeEndpoints returns the endpoints of route rt and the member it
+// designates (nil and "" for the driver's own routing).
+func routeEndpoints(rt plan.Route, members []drivers.Member, aliases map[string]string) ([]string, string, error) {
 	if rt.Any() {
-		return nil, nil
+		return nil, "", nil
 	}
 	route := rt.Member
 	name := route
@@ -501,14 +530,14 @@ func routeEndpoints(rt plan.Route, members []drivers.Member, aliases map[string]
 	}
 	for _, m := range members {
 		if m.Name == name || hostOf(m.Endpoint) == hostOf(route) {
-			return []string{m.Endpoint}, nil
+			return []string{m.Endpoint}, m.Name, nil
 		}
 	}
 	known := make([]string, 0, len(members))
 	for _, m := range members {
 		known = append(known, m.Name+"("+m.Role+")")
 	}
-	return nil, fmt.Errorf("no member for route %q (members: %s)", route, strings.Join(known, ", "))
+	return nil, "", fmt.Errorf("no member for route %q (members: %s)", route, strings.Join(known, ", "))
 }
 
 func hostOf(s string) string {

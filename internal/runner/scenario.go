@@ -2,11 +2,13 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/plan"
 	"github.com/pacbench/pacbench/metrics"
 	"github.com/pacbench/pacbench/workloads"
@@ -50,12 +52,19 @@ func (r *run) newScenario(ctx context.Context, si int, g *gate) (*scenarioRun, e
 	sc := &scenarioRun{r: r, index: si, open: sched.Open(), g: g}
 	for w := range sched.Workers() {
 		id := r.ids.worker(si, w)
-		sessions, err := r.openSessions(ctx, si, id)
+		sessions, err := r.openSessions(ctx, si, id, w)
 		if err != nil {
 			sc.close()
 			return nil, err
 		}
 		sess := sessions[0]
+		if err := r.stampWrites(sessions, w); err != nil {
+			sc.close()
+			for _, s := range sessions {
+				_ = s.Close()
+			}
+			return nil, err
+		}
 		seed := p.Seed*1_000_003 + int64(si)*10_007 + int64(r.ids.global(w))
 		// Each worker derives its per-op contexts from its own cancelable
 		// context: a per-op context registers with its parent under the
@@ -165,4 +174,39 @@ func (st *LoadStats) judge() {
 	default:
 		st.KeptUp, st.BehindReason = true, BehindWorkersBusy
 	}
+}
+
+// stampWrites hands worker w's sessions the clock of its write route when
+// the plan skews a client clock (client_clock_skew): they stamp their
+// writes with it. A session that cannot take client timestamps is a setup
+// error then.
+func (r *run) stampWrites(sessions []drivers.Session, w int) error {
+	if r.cfg.WriteClocks == nil || !r.skewsClientClock() {
+		return nil
+	}
+	member := r.writerMembers[r.writeRoute(w)]
+	if member == "" {
+		return nil
+	}
+	clock := r.cfg.WriteClocks.Clock(member)
+	for _, s := range sessions {
+		ts, ok := s.(drivers.ClientTimestamper)
+		if !ok {
+			return fmt.Errorf("%w: a phase skews the writers' clock via %s, but %s sessions take no client write timestamps", drivers.ErrUnsupported, member, r.driver.Name())
+		}
+		ts.StampWrites(clock.Now)
+	}
+	return nil
+}
+
+// skewsClientClock reports whether some phase has a client_clock_skew.
+func (r *run) skewsClientClock() bool {
+	for _, ph := range r.plan.Phases {
+		for _, s := range ph.Impairments {
+			if impair.ClassOf(s.Kind) == impair.ClassClient {
+				return true
+			}
+		}
+	}
+	return false
 }

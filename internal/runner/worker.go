@@ -297,8 +297,9 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 }
 
 // openSessions opens the worker's session(s): one pinned to the read route,
-// or, when sessions move (checks.session_moves > 0), one per member.
-func (r *run) openSessions(ctx context.Context, si, id int) ([]drivers.Session, error) {
+// or, when sessions move (checks.session_moves > 0), one per member; worker
+// w writes through its write route (routes.writers).
+func (r *run) openSessions(ctx context.Context, si, id, w int) ([]drivers.Session, error) {
 	p := r.plan
 	reads := [][]string{r.readEP}
 	if p.Checks.SessionMoves > 0 && len(r.res.Members) > 1 {
@@ -310,7 +311,7 @@ func (r *run) openSessions(ctx context.Context, si, id int) ([]drivers.Session, 
 	out := make([]drivers.Session, 0, len(reads))
 	for _, ep := range reads {
 		s, err := r.client.Session(ctx, drivers.SessionConfig{Levels: p.Scenarios[si].Levels, ReadEndpoints: ep,
-			WriteEndpoints: r.writeEP, ID: id})
+			WriteEndpoints: r.writers[r.writeRoute(w)], ID: id})
 		if err != nil {
 			for _, o := range out {
 				_ = o.Close()

@@ -54,7 +54,8 @@ type SweepOutcome struct {
 
 // Sweep runs the profile once per value, one after another, each value a
 // complete Execute into <dir>/points/NN-value, then writes the sweep's
-// summary.json (report.Sweep: curves and knees) and sweep.csv; the whole
+// summary.json (report.Sweep: curves and knees), sweep.csv and report.html
+// (the curves drawn, sink.WriteSweepReport); the whole
 // directory appears atomically at the end. A value whose run fails is
 // recorded as failed and the sweep goes on; an interrupt stops it (what
 // ran is written). The error joins the values' errors.
@@ -156,7 +157,8 @@ func sweepRuns(ctx context.Context, o SweepOptions, profiles []*profile.Profile,
 	return runs, errors.Join(errs...)
 }
 
-// writeSweep writes summary.json and sweep.csv into the sweep's directory.
+// writeSweep writes summary.json, sweep.csv and report.html into the
+// sweep's directory.
 func writeSweep(dir *sink.Dir, sum *report.Summary) error {
 	b, _, err := sink.MarshalJSON(sum)
 	if err != nil {
@@ -169,5 +171,8 @@ func writeSweep(dir *sink.Dir, sum *report.Summary) error {
 	if err != nil {
 		return fmt.Errorf("sweep: csv: %w", err)
 	}
-	return dir.WriteFile(SweepCSVFile, c)
+	if err := dir.WriteFile(SweepCSVFile, c); err != nil {
+		return err
+	}
+	return sink.WriteSweepReport(dir)
 }

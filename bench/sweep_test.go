@@ -12,6 +12,8 @@ import (
 	"github.com/pacbench/pacbench/bench"
 	"github.com/pacbench/pacbench/drivers"
 	"github.com/pacbench/pacbench/drivers/etcd"
+	"github.com/pacbench/pacbench/internal/htmlreport"
+	"github.com/pacbench/pacbench/internal/htmlreport/pagetest"
 	"github.com/pacbench/pacbench/internal/report"
 	"github.com/pacbench/pacbench/profile"
 )
@@ -21,7 +23,8 @@ import (
 // a follower): one directory with every value's complete run (its
 // override in the manifest, its warm-up recorded as a phase of its own),
 // one curve per level, linearizable reads never stale at any rate, and the
-// knee where its definition puts it. Which rates a loaded 2-core machine
+// knee where its definition puts it; its report.html draws every curve in
+// headless Chromium. Which rates a loaded 2-core machine
 // sustains is not asserted (docs/results.md has measured sweeps).
 func TestSweepOnRealEtcd(t *testing.T) {
 	ctx, c := startCluster(t)
@@ -82,6 +85,13 @@ phases: [{name: baseline, duration: 1500ms}]
 			}
 		}
 	}
+	var page htmlreport.SweepData
+	file := filepath.Join(res.Dir, htmlreport.ReportFile)
+	pagetest.Embedded(t, file, &page)
+	if len(page.Curves) != 4 || len(page.Stale) != 1 {
+		t.Errorf("report.html: %d curves (want 2 levels × read, write), %d stale charts", len(page.Curves), len(page.Stale))
+	}
+	pagetest.Check(t, file, page.Charts(), pagetest.Options{Shot: "report-sweep-etcd.png"})
 	t.Logf("knees: %s %v (%s); %s %v (%s)", sw.Curves[0].Scenario, deref(sw.Curves[0].Knee), sw.Curves[0].KneeReason,
 		sw.Curves[1].Scenario, deref(sw.Curves[1].Knee), sw.Curves[1].KneeReason)
 }

@@ -19,7 +19,8 @@ func newReportCmd(env *Env) *cobra.Command {
 		Long: `report rebuilds the self-contained HTML report of a run from the files in its
 results directory alone, replacing report.html atomically. Every run writes
 report.html by itself; use this after upgrading pacbench, or for a run whose
-report was not written.
+report was not written. For a sweep's directory (its summary.json has a sweep
+section) it rebuilds the sweep's page: the curves per level and their knees.
 
 It also evaluates the run's thresholds (its profile's and --threshold's, as
 run) and any --threshold given here on the run's summary.json, prints each

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pacbench/pacbench/internal/htmlreport"
+	"github.com/pacbench/pacbench/internal/htmlreport/pagetest"
 	"github.com/pacbench/pacbench/internal/report"
 )
 
@@ -69,7 +72,37 @@ func TestSweepCLI(t *testing.T) {
 			}
 		}
 		checkSweepDir(t, filepath.Join(out, "s"), []string{"10", "20", "40"})
+		checkSweepReport(t, filepath.Join(out, "s"))
 	})
+}
+
+// checkSweepReport: the sweep's directory has its own report.html (the
+// sweep's page: a curve per level × op, each value's report linked and
+// there), and `pacbench report SWEEP_DIR` rebuilds the same page.
+func checkSweepReport(t *testing.T, dir string) {
+	t.Helper()
+	file := filepath.Join(dir, htmlreport.ReportFile)
+	first, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("the sweep wrote no report: %v", err)
+	}
+	var d htmlreport.SweepData
+	pagetest.Embedded(t, file, &d)
+	if d.Schema != htmlreport.SweepSchema || len(d.Curves) != 4 || len(d.Stale) != 1 || len(d.Points) != 3 {
+		t.Errorf("sweep page: schema %q, %d curves, %d stale charts, %d points", d.Schema, len(d.Curves), len(d.Stale), len(d.Points))
+	}
+	for _, p := range d.Points {
+		if !p.Exists {
+			t.Errorf("value %s: its report %q is not linked or not there", p.Value, p.Report)
+		}
+	}
+	code, stdout, stderr := invoke(t, "report", dir)
+	if code != 0 || strings.TrimSpace(stdout) != file {
+		t.Fatalf("report: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	if again, err := os.ReadFile(file); err != nil || !bytes.Equal(first, again) {
+		t.Errorf("pacbench report built a different sweep page from the files than the sweep did (%v)", err)
+	}
 }
 
 // checkSweepDir: the sweep's directory holds every value's complete run

@@ -20,7 +20,8 @@ func (u usageError) Is(target error) bool { return target == ErrUsage }
 func (u usageError) Unwrap() error        { return u.error }
 
 // WriteReport (re)builds dir/report.html from the run directory's files
-// alone and returns its path. The file is replaced atomically (written
+// alone (a sweep's directory: from its summary.json, RenderSweep) and
+// returns its path. The file is replaced atomically (written
 // beside it, then renamed), and nothing is written outside dir.
 func WriteReport(dir string) (string, error) {
 	root, err := os.OpenRoot(dir)
@@ -28,18 +29,14 @@ func WriteReport(dir string) (string, error) {
 		return "", usageError{fmt.Errorf("run directory: %w", err)}
 	}
 	defer root.Close()
-	r, err := Load(root.FS())
+	b, err := RenderDir(root.FS())
 	if err != nil {
 		if errors.Is(err, ErrNotRun) || errors.Is(err, fs.ErrNotExist) {
 			err = usageError{err}
 		}
 		return "", fmt.Errorf("%s: %w", dir, err)
 	}
-	var b bytes.Buffer
-	if err := Render(&b, Build(r)); err != nil {
-		return "", err
-	}
-	if err := writeAtomic(root, ReportFile, b.Bytes()); err != nil {
+	if err := writeAtomic(root, ReportFile, b); err != nil {
 		return "", fmt.Errorf("%s: %w", dir, err)
 	}
 	return filepath.Join(dir, ReportFile), nil
@@ -77,4 +74,26 @@ func writeAtomic(root *os.Root, name string, data []byte) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+// RenderDir renders the report.html of the run or sweep directory fsys
+// from its files alone.
+func RenderDir(fsys fs.FS) ([]byte, error) {
+	var b bytes.Buffer
+	sd, err := LoadSweep(fsys)
+	switch {
+	case err == nil:
+		err = RenderSweep(&b, sd)
+		return b.Bytes(), err
+	case !errors.Is(err, ErrNotSweep):
+		return nil, err
+	}
+	r, err := Load(fsys)
+	if err != nil {
+		return nil, err
+	}
+	if err := Render(&b, Build(r)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

@@ -32,3 +32,15 @@ func (s *reportSink) WriteFiles(dir *Dir, end *End) error {
 	}
 	return dir.WriteFile(htmlreport.ReportFile, b.Bytes())
 }
+
+// WriteSweepReport writes a sweep's report.html into dir, built from the
+// summary.json already written there (htmlreport.RenderDir: the curves per
+// level, the knees, the stale ratio against the swept value, links to the
+// values' own reports), exactly as `pacbench report SWEEP_DIR` rebuilds it.
+func WriteSweepReport(dir *Dir) error {
+	b, err := htmlreport.RenderDir(dir.FS())
+	if err != nil {
+		return fmt.Errorf("%s: %w", htmlreport.ReportFile, err)
+	}
+	return dir.WriteFile(htmlreport.ReportFile, b)
+}

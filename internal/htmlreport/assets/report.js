@@ -426,6 +426,82 @@
       [el('table', {}, rows), el('p', { class: 'caption' }, ['Δ against A · * significant: the whole bootstrap interval lies beyond the noise band (red: worse, green: better) · ~ within noise · ? too few intervals to judge'])]);
   }
 
-  if (data.schema === 'pacbench.compare/v1') renderCompare(); else renderReport();
+  // ---- sweep page ----
+  function logRange(u, min, max) {
+    if (min == null || max == null) return [1, 10];
+    const lo = Math.pow(10, Math.floor(Math.log10(Math.max(min, 1e-3))));
+    let hi = Math.pow(10, Math.ceil(Math.log10(Math.max(max, 1e-3))));
+    if (hi <= lo) hi = lo * 10;
+    return [lo, hi];
+  }
+
+  function sweepCurveChart(parent, c) {
+    const knee = c.p99.map(function (v, i) { return i === c.knee_at ? v : null; });
+    const cols = [c.throughput_ops, c.p50, c.p99, c.p999, knee];
+    const at = function (u, v, si, di) { return v == null ? '–' : fmtMs(v) + ' (' + data.param + '=' + c.value[di] + (c.fell_behind[di] ? ', fell behind' : '') + ')'; };
+    const series = [{ label: 'ok ops/s', value: function (u, v) { return v == null ? '–' : num(v); } },
+      { label: 'p50', stroke: color(0), width: 2, points: { show: true }, value: at },
+      { label: 'p99', stroke: color(1), width: 2, points: { show: true }, value: at },
+      { label: 'p99.9', stroke: color(3), width: 2, points: { show: true }, value: at },
+      { label: 'knee' + (c.knee == null ? ' (none)' : ' (' + data.param + '=' + c.knee + ')'), stroke: '#000', paths: function () { return null; },
+        points: { show: true, size: 14, fill: 'rgba(0,0,0,0)', width: 3 }, value: at }];
+    const caption = 'knee: ' + (c.knee == null ? 'none' : data.param + '=' + c.knee) + ' — ' + c.knee_reason +
+      ' · points at ' + data.param + '=' + c.value.join(', ');
+    chart(parent, 'sweep-curve:' + c.scenario + ':' + c.phase + ':' + c.op, c.scenario + ' · ' + c.phase + ' · ' + c.op + ' — response time against throughput',
+      { scales: { x: { time: false }, y: { distr: 3, log: 10, range: logRange } },
+        axes: [{ label: 'ok ops/s (achieved)' }, msAxis], series: series }, cols, caption);
+  }
+
+  function sweepStaleChart(parent, st) {
+    const xs = data.values.map(function (_, i) { return i; });
+    const cols = [xs], series = [{ label: data.param, value: function (u, v) { return v == null ? '–' : data.values[Math.round(v)]; } }];
+    st.levels.forEach(function (l, i) {
+      cols.push(l.ratio);
+      series.push({ label: l.scenario, stroke: color(i), width: 2, points: { show: true }, value: function (u, v) { return pct(v); } });
+    });
+    chart(parent, 'sweep-stale:' + st.phase, st.phase + ' — stale ratio against ' + data.param,
+      { scales: { x: { time: false }, y: { range: function (u, min, max) { return [0, Math.max(0.001, (max || 0) * 1.2)]; } } },
+        axes: [{ label: data.param, splits: function () { return xs; }, values: function (u, v) { return v.map(function (x) { const s = data.values[Math.round(x)]; return s == null ? '' : s; }); } },
+          { label: 'stale', size: 50, values: function (u, v) { return v.map(pct); } }], series: series }, cols,
+      'stale = a read that returned a version older than one already acknowledged when it was invoked');
+  }
+
+  function sweepTable(parent) {
+    const seen = {};
+    const rows = [el('tr', {}, [el('th', { class: 'l' }, ['level']), el('th', { class: 'l' }, ['phase']), el('th', {}, ['knee']), el('th', { class: 'l' }, ['what ended it'])])];
+    data.curves.forEach(function (c) {
+      const k = c.scenario + '\u0000' + c.phase;
+      if (seen[k]) return;
+      seen[k] = true;
+      rows.push(el('tr', {}, [el('td', { class: 'l' }, [c.scenario]), el('td', { class: 'l' }, [c.phase]),
+        el('td', {}, [c.knee == null ? 'none' : data.param + '=' + c.knee]), el('td', { class: 'l' }, [c.knee_reason])]));
+    });
+    parent.appendChild(el('table', {}, rows));
+    parent.appendChild(el('ul', {}, data.points.map(function (p) {
+      const what = data.param + '=' + p.value + (p.error ? ' — failed: ' + p.error : '') + ': ';
+      if (!p.report) return el('li', {}, [what + 'no results directory']);
+      return el('li', {}, [what, p.exists ? el('a', { href: p.report }, [p.report]) : p.report + ' (missing from the sweep directory)']);
+    })));
+  }
+
+  function renderSweep() {
+    const r = data.run;
+    header('pacbench sweep — ' + r.id, [
+      [r.profile + ' · ' + r.mode + ' · ' + r.started_at + ' → ' + r.ended_at + ' · ' + data.param + ' over ' + data.values.join(', ')].concat(r.partial ? [' ', el('span', { class: 'badge' }, ['partial sweep'])] : []),
+      ['knee: the highest value up to which the schedule kept up (not behind by more than ' + (100 * data.fell_behind_margin) + '%) and ' +
+        (data.knee_op || 'every op kind') + "'s p99 stayed at or under " + fmtMs(data.knee_p99_ms) +
+        (data.warmup_s ? ' · a ' + data.warmup_s + ' s warm-up before each value is recorded in its run, not in the curves' : '')],
+    ]);
+    sweepTable(app);
+    const g = section('Latency against throughput', 'response time (from each op\'s intended start) p50, p99, p99.9 against the achieved ok ops/s, one point per swept value; the knee ringed');
+    data.curves.forEach(function (c) { sweepCurveChart(g, c); });
+    const st = section('Staleness against load', 'the E of PACELC as load grows: each level\'s stale ratio at each swept value');
+    data.stale.forEach(function (s) { sweepStaleChart(st, s); });
+    if (!data.stale.length) st.appendChild(el('p', { class: 'sub' }, ['no read was checked for staleness']));
+  }
+
+  if (data.schema === 'pacbench.compare/v1') renderCompare();
+  else if (data.schema === 'pacbench.sweep-report/v1') renderSweep();
+  else renderReport();
   app.setAttribute('data-rendered', '1');
 })();

@@ -65,14 +65,18 @@ func p50(t *testing.T, c *htmlreport.Comparison, series string, i int) *htmlrepo
 }
 
 // testSameProfileIsNoise: two runs of the same quickstart profile flag no
-// p50 change as significant in the phases without impairments — the
-// run-to-run difference of a loaded machine stays inside the runs' own
+// p50 change as significant in the baseline phase — the run-to-run
+// difference of a loaded machine stays inside the runs' own
 // interval-to-interval variation. (In impaired phases a starved 2-core
 // machine can change how etcd itself behaves from one run to the next:
 // one observed run's follower served serializable reads at 42 ops/s with
 // timeouts through the whole latency phase, against 700 in the other run.
-// compare rightly calls that significant, so the test does not assert
-// what the machine cannot deliver there.)
+// The healed phase is the follower's recovery from a real partition —
+// catching up on everything it missed, its streams re-dialled — and how
+// long that takes differs from run to run: read p50 1.1 → 4.5 ms and
+// write p50 13 → 38 ms between two runs at load 20, each run's intervals
+// agreeing with themselves. compare rightly calls those significant, so
+// the test does not assert what the machine cannot deliver there.)
 func testSameProfileIsNoise(t *testing.T, dirs map[string]string) {
 	c := compareJSON(t, dirs["a"], dirs["b"])
 	if len(c.Series) < 12 {
@@ -80,7 +84,7 @@ func testSameProfileIsNoise(t *testing.T, dirs map[string]string) {
 	}
 	judged := 0
 	for _, s := range c.Series {
-		if s.Phase != "baseline" && s.Phase != "healed" {
+		if s.Phase != "baseline" {
 			continue
 		}
 		v := s.Runs[1].Values["p50"]
@@ -93,7 +97,7 @@ func testSameProfileIsNoise(t *testing.T, dirs map[string]string) {
 		}
 	}
 	if judged < 3 {
-		t.Errorf("only %d p50 deltas of the unimpaired phases were judged at all", judged)
+		t.Errorf("only %d p50 deltas of the baseline phase were judged at all (of 4: 2 levels × reads, writes)", judged)
 	}
 }
 

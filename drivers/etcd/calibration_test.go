@@ -319,12 +319,26 @@ func (cl *calibration) clientDelay(t *testing.T) {
 	}
 }
 
+// resolve turns specs into the backend's actions on the cluster's links,
+// as a run does (impair.Resolve on the cluster's topology).
+func (cl *calibration) resolve(t *testing.T, specs ...impair.Spec) []impair.Action {
+	t.Helper()
+	acts, err := impair.Resolve(specs, cl.e.Topology())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acts
+}
+
 func (cl *calibration) leaderDelay(t *testing.T) {
 	const D, J = 40 * time.Millisecond, 5 * time.Millisecond
 	ser0, lin0 := cl.both(2*time.Second, 2*time.Second)
 	t.Logf("baseline: serializable %v", ser0)
 	t.Logf("baseline: linearizable %v", lin0)
-	if err := cl.b.Apply(cl.ctx, []impair.Action{{Kind: impair.KindLatency, Member: cl.leader.Name, Link: impair.LinkPeer, Direction: impair.Downstream, Delay: D, Jitter: J}}); err != nil {
+	// Through impair.Resolve, as a run does: the local cluster's peer
+	// traffic runs through one proxy per (member, dialer) pair.
+	if err := cl.b.Apply(cl.ctx, cl.resolve(t, impair.Spec{Kind: impair.KindLatency, Target: cl.leader.Name, Links: "peer_out",
+		Delay: impair.Duration(D), Jitter: impair.Duration(J)})); err != nil {
 		t.Fatal(err)
 	}
 	ser, lin := cl.both(3*time.Second, 2*time.Second)
@@ -352,10 +366,7 @@ func (cl *calibration) leaderDelay(t *testing.T) {
 
 func (cl *calibration) followerBlackholed(t *testing.T) {
 	waitFresh(t, cl.c, cl.f.Endpoint)
-	if err := cl.b.Apply(cl.ctx, []impair.Action{
-		{Kind: impair.KindPartition, Member: cl.f.Name, Link: impair.LinkPeer, Direction: impair.Downstream},
-		{Kind: impair.KindPartition, Member: cl.f.Name, Link: impair.LinkPeer, Direction: impair.Upstream},
-	}); err != nil {
+	if err := cl.b.Apply(cl.ctx, cl.resolve(t, impair.Spec{Kind: impair.KindPartition, Target: cl.f.Name})); err != nil {
 		t.Fatal(err)
 	}
 	ser, lin := cl.both(6*time.Second, time.Second)

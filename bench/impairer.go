@@ -120,6 +120,10 @@ func serves(f impair.Factory, topo impair.Topology, o ImpairerOptions) bool {
 		return slices.ContainsFunc(impair.HandledKinds(f), func(k string) bool { return impair.ClassOf(k) == class })
 	}
 	switch {
+	case has(impair.ClassNetwork):
+		// A network backend acts only when chosen (system.impairer), even
+		// for the process kinds it also carries out (chaosmesh: kill).
+		return false
 	case has(impair.ClassProcess):
 		return o.Processes != nil || slices.ContainsFunc(topo.Members, func(m impair.MemberLinks) bool { return m.Process != nil && !m.Process.IsZero() })
 	case has(impair.ClassClient):

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,4 +55,35 @@ func loadKubernetesProfile(t *testing.T) *profile.Profile {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestKubernetesKillDryRun: a kill in a Chaos Mesh profile is a PodChaos
+// pod-kill from the chaosmesh backend (validated like the others in
+// tools/kubecheck), not a process signal: nothing on this host is asked
+// for the member's pid.
+func TestKubernetesKillDryRun(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(repoRoot, "deploy", "kubernetes", "base", "profile.yaml")
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b) + "  - name: killed\n    duration: 30s\n    impairments:\n      - {kind: kill, target: cassandra-1}\n"
+	p, err := profile.Parse(f, []byte(text), profile.Options{Registry: registry.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := bench.DryRun(p, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{"kind: PodChaos", "action: pod-kill", "kill cassandra-1 (pod-kill)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "SIGKILL") || strings.Contains(got, "kill -") {
+		t.Errorf("dry run signals a process:\n%s", got)
+	}
 }

@@ -137,6 +137,8 @@ func Parse(file string, data []byte, o Options) (*Profile, error) {
 	if err := c.result(); err != nil {
 		return nil, err
 	}
+	o.Set = nil
+	p.checkedWith = o
 	p.resolvePaths(file)
 	return p, nil
 }

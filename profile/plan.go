@@ -89,7 +89,7 @@ func (p *Profile) Plan(o Overrides) (*Plan, error) {
 		}
 	}
 	c := newChecker("")
-	c.validate(cp, Options{})
+	c.validate(cp, p.checkedWith)
 	if err := c.result(); err != nil {
 		return nil, err
 	}

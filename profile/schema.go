@@ -62,6 +62,14 @@ type Profile struct {
 	// EnvFromDefault; values are not kept), for the manifest; not read
 	// from YAML.
 	Env map[string]string `yaml:"-" json:"-"`
+
+	// checkedWith are the registries Parse validated the profile against
+	// (drivers, impairment backends, load models, checks; not the
+	// overrides, already applied): Plan validates the planned copy
+	// against the same, so that a profile Parse accepts plans (a kill
+	// the chosen backend carries out needs no process settings either
+	// time).
+	checkedWith Options
 }
 
 // System names the driver and how to reach (or start) the database.

@@ -114,6 +114,14 @@ func checkChaosMember(o map[string]string) []SetupError {
 	return out
 }
 
+// HandledKinds returns the network kinds and kill (PodChaos pod-kill).
+func (ChaosMeshFactory) HandledKinds() []string { return chaosKindsHandled() }
+
+// HandledKinds returns the network kinds and kill (PodChaos pod-kill).
+func (c *ChaosMesh) HandledKinds() []string { return chaosKindsHandled() }
+
+func chaosKindsHandled() []string { return append(KindsOf(ClassNetwork), KindKill) }
+
 // CheckSpec refuses what Chaos Mesh cannot do: resetting connections.
 func (ChaosMeshFactory) CheckSpec(s Spec) []FieldError {
 	if s.Kind == KindReset {

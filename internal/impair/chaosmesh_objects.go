@@ -285,8 +285,9 @@ func (c *ChaosMesh) farSide(a Action) ([]chaosSelector, error) {
 }
 
 // objectsFor builds the objects of one Apply call (number n): a PodChaos
-// pod-failure per member that is down, and a NetworkChaos per action and
-// far-side pod set (the two directions of a link merged into "both").
+// pod-failure per member that is down, a PodChaos pod-kill per member
+// killed, and a NetworkChaos per action and far-side pod set (the two
+// directions of a link merged into "both").
 func (c *ChaosMesh) objectsFor(actions []Action, n int) ([]chaosObject, error) {
 	var out []chaosObject
 	var down []string
@@ -298,12 +299,12 @@ func (c *ChaosMesh) objectsFor(actions []Action, n int) ([]chaosObject, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a.Kind == KindDown {
-			if !slices.Contains(down, a.Member) {
-				down = append(down, a.Member)
+		if action, ok := podActions[a.Kind]; ok {
+			if !slices.Contains(down, a.Kind+" "+a.Member) {
+				down = append(down, a.Kind+" "+a.Member)
 				spec := sel.spec()
-				spec["action"] = "pod-failure"
-				add(gvrPodChaos, c.o.Namespace, "down "+a.Member+" (pod-failure)", spec)
+				spec["action"] = action
+				add(gvrPodChaos, c.o.Namespace, a.Kind+" "+a.Member+" ("+action+")", spec)
 			}
 			continue
 		}
@@ -324,6 +325,13 @@ func (c *ChaosMesh) objectsFor(actions []Action, n int) ([]chaosObject, error) {
 	}
 	return out, nil
 }
+
+// podActions are the kinds a PodChaos carries out, with its action: down
+// is pod-failure (the pod stays unavailable until the object is deleted);
+// kill is pod-kill (the pod is killed once and its controller — the
+// StatefulSet — starts it again at once: the restart does not wait for
+// the heal, which deletes the object).
+var podActions = map[string]string{KindDown: "pod-failure", KindKill: "pod-kill"}
 
 // chaosWhat describes one NetworkChaos in pacbench's words.
 func chaosWhat(a Action, far chaosSelector) string {

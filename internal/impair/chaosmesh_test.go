@@ -43,6 +43,7 @@ var chaosGoldenCases = []struct {
 	{"partition-one", []Spec{{Kind: KindPartition, Target: "cassandra-2"}}},
 	{"partition-two", []Spec{{Kind: KindPartition, Target: "cassandra-0", Members: []string{"cassandra-1"}}}},
 	{"down", []Spec{{Kind: KindDown, Target: "cassandra-1"}}},
+	{"kill", []Spec{{Kind: KindKill, Target: "cassandra-2"}}},
 }
 
 // dryRunObjects renders the objects of specs as the dry run prints them.
@@ -109,6 +110,8 @@ func TestChaosMeshObjectShape(t *testing.T) {
 			[]string{"NetworkChaos partition both db/cassandra-0→db{app=cassandra,statefulset.kubernetes.io/pod-name=cassandra-2}", "NetworkChaos partition both db/cassandra-1→db{app=cassandra,statefulset.kubernetes.io/pod-name=cassandra-2}"}},
 		{"down is one pod-failure", []Spec{{Kind: KindDown, Target: "cassandra-2"}},
 			[]string{"PodChaos pod-failure  db{app=cassandra,statefulset.kubernetes.io/pod-name=cassandra-2}→"}},
+		{"kill is one pod-kill per member", []Spec{{Kind: KindKill, Target: "cassandra-0", Members: []string{"cassandra-1"}}},
+			[]string{"PodChaos pod-kill  db/cassandra-0→", "PodChaos pod-kill  db/cassandra-1→"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

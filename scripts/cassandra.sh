@@ -113,7 +113,7 @@ cmd_fetch() {
 		JAVA_HOME=$(dirname "$(dirname "$java")") mvn -q -B -f "$tmpl/pom.xml" \
 			-Dcassandra.version="$version" \
 			-Dmaven.repo.local="$cache/m2" \
-			dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib" >&2 ||
+			org.apache.maven.plugins:maven-dependency-plugin:3.11.0:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib" >&2 ||
 			die "maven could not resolve cassandra-all $version"
 		touch "$home/.complete"
 	fi

@@ -18,16 +18,20 @@ import (
 	"github.com/pacbench/pacbench/internal/testenv"
 )
 
-// TestCompareRuns makes three real quickstart runs — two of the plain
-// profile (a, b) and one with 20 ms added to the read member's responses
-// (delayed), 8 s phases at 250 ms intervals (32 intervals per phase to
-// resample: a load spike of a few seconds on the shared machine moves a
-// few intervals, not a whole phase) — and compares them. a and b run at
-// the same time, as two processes with a cluster each: "the same profile"
-// then also means the same machine conditions. One after the other, the
-// machine itself changed between them (other packages' tests starting or
-// ending on a 2-core CI machine): serializable baseline read p50 4.8 →
-// 12.6 ms at load 13–16, a real difference compare rightly flagged.
+// TestCompareRuns makes four real quickstart runs — three of the plain
+// profile (a, b, c) and one with 20 ms added to the read member's
+// responses (delayed), 8 s phases at 250 ms intervals (32 intervals per
+// phase to resample: a load spike of a few seconds on the shared machine
+// moves a few intervals, not a whole phase) — and compares them. a and b
+// run at the same time, as two processes with a cluster each: "the same
+// profile" then also means the same machine conditions. One after the
+// other, the machine itself changed between them (other packages' tests
+// starting or ending on a 2-core CI machine): serializable baseline read
+// p50 4.8 → 12.6 ms at load 13–16, a real difference compare rightly
+// flagged. c and delayed run alone, one after the other, so that the
+// 20 ms stand out against a p50 that two runs side by side would inflate
+// (a side-by-side a at 9–16 ms against delayed at 27 ms alone was no
+// factor of 2).
 func TestCompareRuns(t *testing.T) {
 	testenv.Short(t)
 	out := t.TempDir()
@@ -55,11 +59,20 @@ func TestCompareRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	logLoad(t, "a and b")
-	if code, _, stderr := invoke(t, append(args("delayed"), "--profile", "testdata/quickstart-read-delay.yaml")...); code != 0 {
-		t.Fatalf("run delayed: exit %d\n%s", code, stderr)
+	for _, r := range []struct{ id, profile string }{{"c", ""}, {"delayed", "testdata/quickstart-read-delay.yaml"}} {
+		a := args(r.id)
+		if r.profile != "" {
+			a = append(a, "--profile", r.profile)
+		}
+		if code, _, stderr := invoke(t, a...); code != 0 {
+			t.Fatalf("run %s: exit %d\n%s", r.id, code, stderr)
+		}
+		logLoad(t, r.id)
 	}
-	logLoad(t, "delayed")
-	dirs := map[string]string{"a": filepath.Join(out, "a"), "b": filepath.Join(out, "b"), "delayed": filepath.Join(out, "delayed")}
+	dirs := map[string]string{}
+	for _, id := range []string{"a", "b", "c", "delayed"} {
+		dirs[id] = filepath.Join(out, id)
+	}
 	t.Run("same profile is noise", func(t *testing.T) { testSameProfileIsNoise(t, dirs) })
 	t.Run("read delay flagged", func(t *testing.T) { testFlagsReadDelay(t, dirs) })
 	t.Run("levels", func(t *testing.T) { testLevels(t, dirs) })
@@ -140,14 +153,14 @@ func testSameProfileIsNoise(t *testing.T, dirs map[string]string) {
 // baseline phase, where nothing else is impaired; the table says so;
 // compare.html opens in headless Chromium and draws its data.
 func testFlagsReadDelay(t *testing.T, dirs map[string]string) {
-	c := compareJSON(t, dirs["a"], dirs["delayed"])
+	c := compareJSON(t, dirs["c"], dirs["delayed"])
 	v := p50(t, c, "serializable/baseline/read", 1)
 	if v.Flag != htmlreport.FlagSignificant || !v.Worse || *v.Value < 20 {
 		t.Errorf("serializable/baseline/read: p50 %v ms, flag %s worse %v (Δ %v, bands %v → %v), want a significant rise past 20 ms",
 			deref(v.Value), v.Flag, v.Worse, deref(v.Delta), p50(t, c, "serializable/baseline/read", 0).Band, v.Band)
 	}
 	html := filepath.Join(t.TempDir(), "compare.html")
-	code, stdout, stderr := invoke(t, "compare", "--html", html, dirs["a"], dirs["delayed"])
+	code, stdout, stderr := invoke(t, "compare", "--html", html, dirs["c"], dirs["delayed"])
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -162,7 +175,7 @@ func testFlagsReadDelay(t *testing.T, dirs map[string]string) {
 // testLevels: naming a level per run compares levels of one run, or
 // of different runs, on phase × op.
 func testLevels(t *testing.T, dirs map[string]string) {
-	c := compareJSON(t, dirs["a"]+":linearizable", dirs["a"]+":serializable")
+	c := compareJSON(t, dirs["c"]+":linearizable", dirs["c"]+":serializable")
 	v := p50(t, c, "baseline/read", 1)
 	if v.Flag != htmlreport.FlagSignificant || v.Worse {
 		t.Errorf("serializable vs linearizable reads: p50 flag %s worse %v (Δ %v), want significantly faster", v.Flag, v.Worse, deref(v.Delta))

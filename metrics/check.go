@@ -91,6 +91,24 @@ type CellVerdict struct {
 	Verdict         Verdict
 }
 
+// QueueChecker is a CheckWorker that sees the open-loop ops that could not
+// start on time because no worker was free (the pool at its maximum):
+// once per such op, before the op itself is recorded.
+type QueueChecker interface {
+	Queued(ev *Queued, t Tally)
+}
+
+// Queued is one open-loop op that waited for a free worker.
+type Queued struct {
+	// Phase the op is issued in; Kind its op kind.
+	Phase int
+	Kind  op.Kind
+	// WaitNs is how long it waited for a worker (ns): from when it was
+	// due, or from when its arrival stream reached it if later, to when a
+	// worker took it. Part of its response time, none of its service time.
+	WaitNs int64
+}
+
 // Read is one read as the record path reports it to the checks.
 type Read struct {
 	// Phase the read was issued in; Key its key index.
@@ -287,8 +305,10 @@ func validLayout(l Layout, own map[string]Measure) error {
 		if c.Name == "" {
 			return fmt.Errorf("column of %q without a name", c.Measure)
 		}
-		if err := ref("column "+c.Name, c.Measure, KindCounter, KindRatio, KindHistogram, KindVerdict); err != nil {
-			return err
+		for _, k := range columnKinds(c) {
+			if err := ref("column "+c.Name, c.OpMeasure(k), KindCounter, KindRatio, KindHistogram, KindVerdict); err != nil {
+				return err
+			}
 		}
 	}
 	for _, s := range l.Sections {
@@ -322,4 +342,13 @@ func (c *Checks) Measure(name string) (Measure, int, bool) {
 func (c *Checks) Index(name string) (int, bool) {
 	i, ok := c.byName[name]
 	return i, ok
+}
+
+// columnKinds returns the op kinds whose measures column c names: every
+// kind for a PerOp column, one (any) otherwise.
+func columnKinds(c Column) []op.Kind {
+	if c.PerOp {
+		return op.Kinds()
+	}
+	return []op.Kind{c.Op}
 }

@@ -149,6 +149,18 @@ type Column struct {
 	// (run_id, phase_index, level_*), so columns added after the CSV's
 	// layout was published never move the existing ones.
 	Trailing bool
+	// PerOp (with ScopeOp; Op is then ignored) makes one column of a
+	// family of measures, one per op kind: the row of op kind k shows
+	// measure Measure + "." + k's name (OpMeasure).
+	PerOp bool
+}
+
+// OpMeasure returns the measure column c shows on the row of op kind k.
+func (c Column) OpMeasure(k op.Kind) string {
+	if c.PerOp {
+		return c.Measure + "." + k.String()
+	}
+	return c.Measure
 }
 
 // Layout is where a check's measures appear in the summary, the CSV and

@@ -198,6 +198,9 @@ func (r *Recorder) NewWorkerFor(info WorkerInfo) *Worker {
 		if wc, ok := cw.(WriteChecker); ok {
 			w.writers = append(w.writers, writeChecker{c: wc, base: c.base[i]})
 		}
+		if qc, ok := cw.(QueueChecker); ok {
+			w.queuers = append(w.queuers, queueChecker{c: qc, base: c.base[i]})
+		}
 	}
 	r.mu.Lock()
 	w.target = r.cur

@@ -23,7 +23,8 @@ const (
 
 // Worker records the ops of one worker goroutine, which is one client
 // session of one scenario. Its recording methods (Record, RecordAt,
-// RecordOp, RecordRead, Read, ReadEvent, CheckRead, Write, WriteEvent) must be called
+// RecordOp, RecordRead, Read, ReadEvent, CheckRead, Write, WriteEvent,
+// Queued) must be called
 // only by that goroutine;
 // they are safe against a concurrent Recorder.Collect, which is the only
 // other user. They do not allocate.
@@ -39,6 +40,7 @@ type Worker struct {
 	scenario, session int
 	readers           []readChecker
 	writers           []writeChecker
+	queuers           []queueChecker
 	held              bool       // mu is held for the event being dispatched
 	evPhase           int        // the phase of the event being dispatched
 	mu                sync.Mutex // guards the fields below against Collect
@@ -58,6 +60,11 @@ type readChecker struct {
 
 type writeChecker struct {
 	c    WriteChecker
+	base int
+}
+
+type queueChecker struct {
+	c    QueueChecker
 	base int
 }
 
@@ -247,6 +254,18 @@ func (w *Worker) Write(ev *Write) {
 	for i := range w.writers {
 		c := &w.writers[i]
 		c.c.Write(&w.wev, Tally{w: w, base: c.base}) // locks only if it records
+	}
+	w.release()
+}
+
+// Queued reports one op that waited for a free worker to the checks
+// (QueueChecker). Like Write, it is called by the worker's goroutine only;
+// ev is not retained.
+func (w *Worker) Queued(ev *Queued) {
+	w.evPhase = ev.Phase
+	for i := range w.queuers {
+		c := &w.queuers[i]
+		c.c.Queued(ev, Tally{w: w, base: c.base})
 	}
 	w.release()
 }

@@ -140,7 +140,7 @@ func TestOverrideErrors(t *testing.T) {
 	}{
 		{"unknown top key", []string{"lod.rate=1"}, "", `x.yaml: override -p lod.rate=1: lod.rate: unknown path: the profile has no key "lod" (did you mean "load"?)`},
 		{"unknown nested key", []string{"load.rat=1"}, "", `x.yaml: override -p load.rat=1: load.rat: unknown path: load has no key "rat" (did you mean "rate"?)`},
-		{"unknown key, no suggestion", []string{"load.zzzzzzzz=1"}, "", `load has no key "zzzzzzzz" (known: arrivals, model, options, rate, think_time, workers)`},
+		{"unknown key, no suggestion", []string{"load.zzzzzzzz=1"}, "", `load has no key "zzzzzzzz" (known: arrivals, max_workers, model, options, rate, think_time, workers)`},
 		{"key of a scalar", []string{"load.rate.x=1"}, "", `override -p load.rate.x=1: load.rate.x: unknown path: load.rate is a single value (it has no key "x")`},
 		{"key of a duration", []string{"phases[0].duration.s=1"}, "", `phases[0].duration is a single value`},
 		{"index of a mapping", []string{"load[0]=1"}, "", `override -p load[0]=1: load[0]: unknown path: load is not a list`},

@@ -156,6 +156,13 @@ type LoadModel struct {
 	// Workers is the number of concurrent workers (sessions) per scenario;
 	// in open loop, the maximum concurrency (default 8).
 	Workers int `yaml:"workers" json:"workers"`
+	// MaxWorkers (open loop only) lets the pool grow past Workers, the
+	// pre-allocated sessions, up to this many when an arrival is due and
+	// no worker is free (as k6's maxVUs); at the maximum the arrival waits
+	// for the first free worker and is counted as no_worker. 0 (default):
+	// Workers, no growth. Rule of thumb (Little's law): rate × the op's
+	// latency, with system.op_timeout as the latency under faults.
+	MaxWorkers int `yaml:"max_workers" json:"max_workers,omitempty"`
 	// ThinkTime is the pause between ops of one closed-loop worker.
 	ThinkTime Duration `yaml:"think_time" json:"think_time,omitempty"`
 	// Rate is the open-loop target in ops/s per scenario.

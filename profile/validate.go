@@ -463,7 +463,8 @@ func (c *checker) driverOps(spec workloads.Spec, drv drivers.Driver) {
 // value size (0 when the workload is invalid) for the write-buffer bound.
 func (c *checker) load(p *Profile, valueSize int, models *load.Registry) {
 	l := p.Load
-	c.workers(l.Workers, max(len(p.Levels), 1), valueSize)
+	c.workers("load.workers", l.Workers, max(len(p.Levels), 1), valueSize)
+	c.maxWorkers(p, valueSize)
 	bad := map[string]bool{}
 	if c.has("load.rate") || l.Rate != 0 {
 		bad[load.KeyRate] = !c.rate("load.rate", l.Rate)
@@ -497,10 +498,14 @@ func (c *checker) load(p *Profile, valueSize int, models *load.Registry) {
 			c.add("load.options."+k, "unknown option of model %s (known: %s)", info.Name, optionKeys(info.Options))
 		}
 	}
-	for _, fe := range m.Check(loadSpec(l)) {
+	fes := m.Check(loadSpec(l))
+	for _, fe := range fes {
 		if !bad[fe.Field] && !bad[strings.SplitN(fe.Field, ".", 2)[0]] {
 			c.add("load."+fe.Field, "%s", fe.Msg)
 		}
+	}
+	if len(fes) == 0 && l.MaxWorkers > 0 && !m.Schedule(loadSpec(l)).Open() {
+		c.add("load.max_workers", "only applies to open-loop models (model %s is closed loop: a worker waits for its own op)", info.Name)
 	}
 }
 
@@ -518,19 +523,38 @@ func optionKeys(opts []load.Option) string {
 
 // workers checks load.workers against MaxSessions (over all scenarios)
 // and the write buffers against MaxValueBuffers.
-func (c *checker) workers(n, scenarios, valueSize int) {
+func (c *checker) workers(path string, n, scenarios, valueSize int) {
 	const why = "every worker keeps its own histograms, about 1.3 MiB"
 	switch {
 	case n < 1:
-		c.add("load.workers", "must be ≥ 1, got %d", n)
+		c.add(path, "must be ≥ 1, got %d", n)
 	case n > MaxSessions:
-		c.add("load.workers", "at most %d, got %d (%s)", MaxSessions, n, why)
+		c.add(path, "at most %d, got %d (%s)", MaxSessions, n, why)
 	case n*scenarios > MaxSessions:
-		c.add("load.workers", "%d workers × %d scenarios = %d sessions; at most %d in one run (%s)",
+		c.add(path, "%d workers × %d scenarios = %d sessions; at most %d in one run (%s)",
 			n, scenarios, n*scenarios, MaxSessions, why)
 	case int64(n)*int64(scenarios)*int64(valueSize) > MaxValueBuffers:
-		c.add("load.workers", "%d workers × %d scenarios × value_size %d B = %d MiB of write buffers; at most %d MiB",
+		c.add(path, "%d workers × %d scenarios × value_size %d B = %d MiB of write buffers; at most %d MiB",
 			n, scenarios, valueSize, int64(n)*int64(scenarios)*int64(valueSize)>>20, MaxValueBuffers>>20)
+	}
+}
+
+// maxWorkers checks load.max_workers when written: at least load.workers,
+// bounded as workers are (every possible worker opens its session), open
+// loop only, and not in a sharded run (the shards would have to share the
+// extra sessions' ids).
+func (c *checker) maxWorkers(p *Profile, valueSize int) {
+	l := p.Load
+	if !c.has("load.max_workers") && l.MaxWorkers == 0 {
+		return
+	}
+	switch {
+	case l.MaxWorkers < l.Workers:
+		c.add("load.max_workers", "must be ≥ load.workers (%d), got %d", l.Workers, l.MaxWorkers)
+	case p.Shard != "":
+		c.add("load.max_workers", "not supported in a sharded run (shard %s): set load.workers instead", p.Shard)
+	default:
+		c.workers("load.max_workers", l.MaxWorkers, max(len(p.Levels), 1), valueSize)
 	}
 }
 

@@ -27,6 +27,7 @@ func Registry(c Config, extra ...metrics.Check) (*metrics.Checks, error) {
 		NewLinearizability(c.Linearizability),
 		Visibility{},
 		NewAudit(c.Audit),
+		Pool{},
 	}
 	return metrics.NewChecks(append(checks, extra...)...)
 }

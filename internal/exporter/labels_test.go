@@ -58,6 +58,8 @@ func labelSpec() map[string]map[string][]string {
 		"pacbench_session_violations_total":    cell(map[string][]string{"kind": {"ryw", "monotonic_read"}}),
 		"pacbench_audit_writes_total":          cell(map[string][]string{"result": {"acked", "indeterminate", "lost", "unknown", "indeterminate_found"}}),
 		"pacbench_audit_convergence_seconds":   cell(nil),
+		"pacbench_no_worker_ops_total":         cell(map[string][]string{"op": kinds}),
+		"pacbench_no_worker_wait_seconds":      cell(map[string][]string{"op": kinds}),
 		"pacbench_phase_active":                cell(nil),
 		"pacbench_impairment_active":           imp,
 		"pacbench_impairment_delay_seconds":    imp,

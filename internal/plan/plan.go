@@ -144,6 +144,16 @@ type Load struct {
 	Model string
 	// Schedule paces each scenario's workers (one Pacer per worker).
 	Schedule load.Schedule
+	// MaxWorkers (open loop) is the most workers a scenario's pool may
+	// grow to when an arrival finds no worker free; ≤ Schedule.Workers()
+	// means no growth (each worker paces its own arrivals, as before).
+	MaxWorkers int
+}
+
+// Pooled reports whether the scenarios run a growing pool: an open-loop
+// schedule whose MaxWorkers exceeds its pre-allocated workers.
+func (l Load) Pooled() bool {
+	return l.Schedule != nil && l.Schedule.Open() && l.MaxWorkers > l.Schedule.Workers()
 }
 
 // Scenario is one entry of the level matrix.
@@ -216,7 +226,7 @@ func New(pp *profile.Plan, models *load.Registry) (*Plan, error) {
 		Routes:      routes(p.Routes),
 		Workload:    wl,
 		LoadRecords: p.Workload.Load == nil || *p.Workload.Load,
-		Load:        Load{Model: spec.Model, Schedule: sched},
+		Load:        Load{Model: spec.Model, Schedule: sched, MaxWorkers: p.Load.MaxWorkers},
 		Mode:        SideBySide,
 		Checks:      checks(p.Checks, wl),
 		Shard:       sh,

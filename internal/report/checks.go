@@ -154,10 +154,10 @@ func bucketList(m metrics.Measure, bs []metrics.Bucket, keys [3]string) []Fields
 // op-scoped column on another op's row, no samples, no denominator, no
 // verdict).
 func columnCell(cs *metrics.Checks, c *metrics.Cell, col metrics.Column, k op.Kind) (float64, *bool, bool) {
-	if col.Scope == metrics.ScopeOp && col.Op != k {
+	if col.Scope == metrics.ScopeOp && !col.PerOp && col.Op != k {
 		return 0, nil, false
 	}
-	m, v := lookup(cs, c, col.Measure)
+	m, v := lookup(cs, c, col.OpMeasure(k))
 	switch m.Kind {
 	case metrics.KindCounter:
 		if !given(cs, c, m) {
@@ -202,7 +202,7 @@ func tableCell(cs *metrics.Checks, c *metrics.Cell, col metrics.Column, k op.Kin
 	if b != nil {
 		return strconv.FormatBool(*b)
 	}
-	m, _, _ := cs.Measure(col.Measure)
+	m, _, _ := cs.Measure(col.OpMeasure(k))
 	switch {
 	case m.Kind == metrics.KindRatio:
 		return pct(x)

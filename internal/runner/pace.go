@@ -36,14 +36,22 @@ func (w *worker) loop() {
 		n++
 		o := w.gen.Next()
 		start := r.clock.Now()
+		waited := int64(-1) // the part of its lag the op waited for its worker
 		if !w.sc.open {
 			intended = start
 		} else if start > intended {
-			w.noteLag(intended, start, end)
+			waited = w.noteLag(intended, start, end)
 		}
 		w.started.Add(1)
-		w.exec(o, phase, intended, start)
-		w.moveSession()
+		if w.sc.pool != nil {
+			w.sc.pool.dispatch(w, job{o: o, phase: phase, intended: intended, issued: start, busy: waited})
+		} else {
+			if waited == 0 {
+				waited = -1 // its worker was free: the generator was late
+			}
+			w.exec(o, phase, intended, start, waited)
+			w.moveSession()
+		}
 		end = r.clock.Now()
 		if !w.sc.open {
 			now = g.schedTime(phase, end)
@@ -56,8 +64,8 @@ func (w *worker) loop() {
 // (which completed at prevEnd: waiting on the database, the op's recording
 // included) and the rest, when the worker was free but the op had not
 // started: the generator late (CPU starvation, GC, the pacer's wake-up).
-// Written only by the worker's goroutine.
-func (w *worker) noteLag(intended, start, prevEnd int64) {
+// Written only by the worker's goroutine. It returns the busy part.
+func (w *worker) noteLag(intended, start, prevEnd int64) int64 {
 	lag := start - intended
 	busy := min(max(prevEnd-intended, 0), lag)
 	gen := lag - busy
@@ -66,6 +74,7 @@ func (w *worker) noteLag(intended, start, prevEnd int64) {
 	storeMax(&w.maxGenLag, gen)
 	w.busyLag.Store(w.busyLag.Load() + busy)
 	w.genLag.Store(w.genLag.Load() + gen)
+	return busy
 }
 
 // storeMax raises a to v (a has one writer).
@@ -109,6 +118,10 @@ func (w *worker) admit(pi int, at time.Duration) (phase int, intended int64, ok 
 			done = ph
 		default:
 			done = ph - 1
+		}
+		if w.inflight.Load() > 0 { // a pool stream: its ops still run
+			w.timerWait(time.Millisecond, ch)
+			continue
 		}
 		markThrough(&w.through, done)
 		if !g.wait(ch, w.ctx.Done()) {

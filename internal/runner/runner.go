@@ -219,6 +219,15 @@ type LoadStats struct {
 	// Skipped counts open-loop arrivals never issued: still overdue when
 	// their phase had drained for an op timeout (every worker was busy).
 	Skipped int64 `json:"skipped_ops,omitempty"`
+	// NoWorkerOps counts the open-loop ops that could not start on time
+	// because no worker was free (their worker still busy with its
+	// previous op, or the pool at MaxWorkers); per series in each op's
+	// no_worker object.
+	NoWorkerOps int64 `json:"no_worker_ops,omitempty"`
+	// MaxWorkers is load.max_workers and PeakWorkers the most workers the
+	// pool ran at once (both only for a pool that may grow past Workers).
+	MaxWorkers  int `json:"max_workers,omitempty"`
+	PeakWorkers int `json:"peak_workers,omitempty"`
 }
 
 // Result is the outcome of a run. It is complete up to the moment the run

@@ -21,6 +21,7 @@ type scenarioRun struct {
 	open    bool  // the load model's times are arrivals (open loop)
 	g       *gate // the group's gate
 
+	pool          *pool // a growing pool (load.max_workers); nil: each worker paces itself
 	probes        *probeCounters
 	deltas        []time.Duration
 	probeSessions []drivers.Session
@@ -67,6 +68,13 @@ type worker struct {
 	conv [][]convBin
 	// index of the worker within its scenario.
 	index int
+	// queued counts the ops this worker ran that had waited for a worker
+	// (written only by the worker's goroutine); qev is the event scratch.
+	queued atomic.Int64
+	qev    metrics.Queued
+	// inflight (a pool's arrival stream) counts the ops it handed to the
+	// pool's executors that have not completed.
+	inflight atomic.Int64
 }
 
 // convBin counts the reads of one convergence bin.
@@ -83,7 +91,9 @@ func (w *worker) aborted(err error) bool {
 // and the service time in closed loop; service time starts when the
 // request goes to the database, after pacbench's own waits (a write's
 // per-key writer lock), whose length is recorded as the generator wait.
-func (w *worker) exec(o workloads.Op, phase int, intended, issued int64) {
+// waitedNs ≥ 0 is the time the op waited for a free worker (then it is
+// reported to the checks as Queued); negative when it did not.
+func (w *worker) exec(o workloads.Op, phase int, intended, issued, waitedNs int64) {
 	r := w.sc.r
 	ctx, cancel := context.WithTimeout(w.ctx, w.timeout)
 	defer cancel()
@@ -131,6 +141,9 @@ func (w *worker) exec(o workloads.Op, phase int, intended, issued int64) {
 	if w.aborted(err) {
 		return
 	}
+	if waitedNs >= 0 {
+		w.noteQueued(phase, kind, waitedNs)
+	}
 	s := metrics.OpSample{Phase: phase, Kind: kind, Class: op.ClassOf(err), EndNs: end,
 		ResponseNs: end - intended, ServiceNs: end - start, WaitNs: -1}
 	if !w.sc.open {
@@ -144,6 +157,14 @@ func (w *worker) exec(o workloads.Op, phase int, intended, issued int64) {
 		return
 	}
 	w.rec.RecordOp(s)
+}
+
+// noteQueued counts an op of kind that waited waitedNs for a worker and
+// reports it to the checks.
+func (w *worker) noteQueued(phase int, kind op.Kind, waitedNs int64) {
+	w.queued.Add(1)
+	w.qev = metrics.Queued{Phase: phase, Kind: kind, WaitNs: waitedNs}
+	w.rec.Queued(&w.qev)
 }
 
 // read reads key, invoked at start, as part of an rmw or cas, and reports

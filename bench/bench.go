@@ -287,7 +287,7 @@ func DryRun(p *profile.Profile, reg *impair.Registry, w io.Writer) error {
 		fmt.Fprintln(w, "# preflight, before the first phase (a dry run does not check the outputs)")
 		var all []impair.Action
 		for _, ph := range plan.Phases {
-			actions, err := impair.Resolve(ph.Impairments, topo)
+			actions, err := impair.Resolve(phaseSpecs(ph), topo)
 			if err != nil {
 				return fmt.Errorf("phase %s: %w", ph.Name, err)
 			}
@@ -299,23 +299,47 @@ func DryRun(p *profile.Profile, reg *impair.Registry, w io.Writer) error {
 	}
 	for _, ph := range plan.Phases {
 		fmt.Fprintf(w, "# phase %s (%s)\n", ph.Name, ph.Duration.D())
-		if len(ph.Impairments) == 0 {
-			continue
+		if len(ph.Impairments) > 0 {
+			if err := dryApply(ctx, b, topo, w, ph.Name, ph.Impairments, "end of phase "+ph.Name); err != nil {
+				return err
+			}
 		}
-		actions, err := impair.Resolve(ph.Impairments, topo)
-		if err != nil {
-			return fmt.Errorf("phase %s: %w", ph.Name, err)
+		for i, d := range ph.Drawn {
+			fmt.Fprintf(w, "# fault %d/%d of phase %s, drawn with seed %d: %s\n", i+1, len(ph.Drawn), ph.Name, plan.Seed, d)
+			if err := dryApply(ctx, b, topo, w, ph.Name, []impair.Spec{d.Fault}, fmt.Sprintf("+%s", d.Start.D()+d.Duration.D())); err != nil {
+				return err
+			}
 		}
-		for _, a := range actions {
-			fmt.Fprintf(w, "# %s: %s\n", b.Name(), impair.Describe(a))
-		}
-		if err := b.Apply(ctx, actions); err != nil {
-			return fmt.Errorf("phase %s: %w", ph.Name, err)
-		}
-		fmt.Fprintf(w, "# end of phase %s: heal\n", ph.Name)
-		if err := b.Clear(ctx); err != nil {
-			return fmt.Errorf("phase %s: clear: %w", ph.Name, err)
-		}
+	}
+	return nil
+}
+
+// phaseSpecs returns every impairment a phase may apply: its impairments,
+// then its drawn faults.
+func phaseSpecs(ph profile.Phase) []impair.Spec {
+	out := append([]impair.Spec(nil), ph.Impairments...)
+	for _, d := range ph.Drawn {
+		out = append(out, d.Fault)
+	}
+	return out
+}
+
+// dryApply prints and dry-applies specs of phase, then their heal (at
+// when).
+func dryApply(ctx context.Context, b impair.Backend, topo impair.Topology, w io.Writer, phase string, specs []impair.Spec, when string) error {
+	actions, err := impair.Resolve(specs, topo)
+	if err != nil {
+		return fmt.Errorf("phase %s: %w", phase, err)
+	}
+	for _, a := range actions {
+		fmt.Fprintf(w, "# %s: %s\n", b.Name(), impair.Describe(a))
+	}
+	if err := b.Apply(ctx, actions); err != nil {
+		return fmt.Errorf("phase %s: %w", phase, err)
+	}
+	fmt.Fprintf(w, "# %s: heal\n", when)
+	if err := b.Clear(ctx); err != nil {
+		return fmt.Errorf("phase %s: clear: %w", phase, err)
 	}
 	return nil
 }

@@ -134,9 +134,10 @@ func serves(f impair.Factory, topo impair.Topology, o ImpairerOptions) bool {
 	return false
 }
 
-// Impaired reports whether any phase of the plan injects impairments.
+// Impaired reports whether any phase of the plan injects impairments or
+// has a fault schedule.
 func Impaired(phases []profile.Phase) bool {
-	return slices.ContainsFunc(phases, func(ph profile.Phase) bool { return len(ph.Impairments) > 0 })
+	return slices.ContainsFunc(phases, profile.Phase.Impaired)
 }
 
 // LinksFromNodes builds the impairment topology of an existing deployment

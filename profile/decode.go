@@ -217,17 +217,27 @@ func (d *decoder) pairs(n *yaml.Node, path string, f func(key string, kn, vn *ya
 	}
 }
 
-// fieldsOf maps the YAML keys of struct type t to field indexes (tag "-"
-// and untagged fields are not keys).
-func fieldsOf(t reflect.Type) (map[string]int, []string) {
-	idx := map[string]int{}
+// fieldsOf maps the YAML keys of struct type t to field index paths (for
+// FieldByIndex; tag "-" and untagged fields are not keys, the keys of an
+// embedded struct tagged ",inline" are t's own).
+func fieldsOf(t reflect.Type) (map[string][]int, []string) {
+	idx := map[string][]int{}
 	var keys []string
 	for i := range t.NumField() {
-		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		f := t.Field(i)
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "" && opts == "inline" && f.Anonymous && f.Type.Kind() == reflect.Struct {
+			sub, subKeys := fieldsOf(f.Type)
+			for _, k := range subKeys {
+				idx[k] = append([]int{i}, sub[k]...)
+			}
+			keys = append(keys, subKeys...)
+			continue
+		}
 		if tag == "" || tag == "-" {
 			continue
 		}
-		idx[tag] = i
+		idx[tag] = []int{i}
 		keys = append(keys, tag)
 	}
 	return idx, keys
@@ -246,7 +256,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			}
 			return
 		}
-		d.value(vn, v.Field(i), join(path, key))
+		d.value(vn, v.FieldByIndex(i), join(path, key))
 	})
 	// A misspelt key stands for the one suggested: if that is absent, do not
 	// also report it missing.

@@ -226,7 +226,7 @@ func stepType(t reflect.Type, st pathElem, at string) (reflect.Type, error) {
 	case t.Kind() == reflect.Struct:
 		idx, keys := fieldsOf(t)
 		if i, ok := idx[st.key]; ok {
-			return t.Field(i).Type, nil
+			return t.FieldByIndex(i).Type, nil
 		}
 		msg, _ := unknownKey(at, st.key, keys)
 		return nil, fmt.Errorf("unknown path: %s has no key %s", where(), strings.TrimPrefix(msg, "unknown key "))

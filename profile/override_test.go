@@ -345,5 +345,10 @@ func clearLines(p *profile.Profile) {
 		for j := range p.Phases[i].Impairments {
 			p.Phases[i].Impairments[j].Line = 0
 		}
+		if f := p.Phases[i].Faults; f != nil {
+			for j := range f.From {
+				f.From[j].Line = 0
+			}
+		}
 	}
 }

@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"github.com/pacbench/pacbench/drivers"
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/load"
 	"github.com/pacbench/pacbench/workloads"
 )
 
 // Overrides are command-line overrides applied when planning a run.
 type Overrides struct {
-	// Duration replaces every phase's duration (--duration); 0 keeps them.
+	// Duration replaces every phase's duration (--duration) but a warm-up's
+	// and a fault schedule's phase; 0 keeps them.
 	Duration time.Duration
 	// Seed replaces the profile's seed (--seed); 0 keeps it.
 	Seed int64
@@ -83,7 +85,9 @@ func (p *Profile) Plan(o Overrides) (*Plan, error) {
 	}
 	if o.Duration > 0 {
 		for i := range cp.Phases {
-			if !cp.Phases[i].Warmup {
+			// A warm-up keeps its duration, and so does a fault schedule's
+			// phase: its slots and fault durations are written for it.
+			if !cp.Phases[i].Warmup && cp.Phases[i].Faults == nil {
 				cp.Phases[i].Duration = Duration(o.Duration)
 			}
 		}
@@ -92,6 +96,11 @@ func (p *Profile) Plan(o Overrides) (*Plan, error) {
 	c.validate(cp, p.checkedWith)
 	if err := c.result(); err != nil {
 		return nil, err
+	}
+	for i := range cp.Phases {
+		if f := cp.Phases[i].Faults; f != nil {
+			cp.Phases[i].Drawn = f.Draws(cp.Seed, cp.Phases[i].Name, cp.Phases[i].Duration.D())
+		}
 	}
 	spec, errs := workloads.FromProfile(cp.Workload)
 	if len(errs) > 0 { // unreachable after validate; kept for safety
@@ -147,6 +156,11 @@ func (p *Profile) clone() *Profile {
 		for j := range ph.Impairments {
 			ph.Impairments[j].Members = append([]string(nil), ph.Impairments[j].Members...)
 		}
+		if ph.Faults != nil {
+			f := cloneFaults(*ph.Faults)
+			ph.Faults = &f
+		}
+		ph.Drawn = append([]impair.Drawn(nil), ph.Drawn...)
 		cp.Phases[i] = ph
 	}
 	cp.Checks.Probes = append([]Duration(nil), p.Checks.Probes...)
@@ -176,4 +190,16 @@ func (pl *Plan) PhaseNames() []string {
 		out[i] = p.Name
 	}
 	return out
+}
+
+// cloneFaults deep-copies a fault schedule.
+func cloneFaults(f Faults) Faults {
+	f.From = append([]impair.Choice(nil), f.From...)
+	for i := range f.From {
+		c := &f.From[i]
+		c.Members = append([]string(nil), c.Members...)
+		c.Targets = append([]string(nil), c.Targets...)
+		c.Durations = append([]impair.Duration(nil), c.Durations...)
+	}
+	return f
 }

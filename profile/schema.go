@@ -206,7 +206,7 @@ type Phase struct {
 	// Name, e.g. baseline, latency, partition, healed.
 	Name string `yaml:"name" json:"name"`
 	// Duration of the phase (overridden by --duration, except for a
-	// warm-up phase).
+	// warm-up phase and a phase with a fault schedule).
 	Duration Duration `yaml:"duration" json:"duration"`
 	// Warmup marks a warm-up phase: its ops run and are recorded as the
 	// phase's own results, but it is left out of the PACELC verdict, of a
@@ -216,6 +216,14 @@ type Phase struct {
 	Warmup bool `yaml:"warmup" json:"warmup,omitempty"`
 	// Impairments active during the phase (empty: healthy network).
 	Impairments []Impairment `yaml:"impairments" json:"impairments,omitempty"`
+	// Faults are randomised faults (instead of Impairments): drawn from a
+	// set with the run's seed, each applied and healed at its drawn time
+	// within the phase (see Faults).
+	Faults *Faults `yaml:"faults" json:"faults,omitempty"`
+	// Drawn are the faults Faults drew for this run (seed, phase name and
+	// duration), in time order; Plan fills them, for the runner and the
+	// manifest. Not read from YAML.
+	Drawn []impair.Drawn `yaml:"-" json:"drawn,omitempty"`
 	// Line is the source line of the phase, not from YAML.
 	Line int `yaml:"-" json:"-"`
 }
@@ -224,6 +232,11 @@ type Phase struct {
 // alias of impair.Spec: the impair package owns the impairment vocabulary
 // (kinds, link sets, directions, roles) and its validation.
 type Impairment = impair.Spec
+
+// Faults is a phase's randomised fault schedule (phases[].faults: draw,
+// every, from). It is an alias of impair.Schedule: the impair package owns
+// the schedule, its draws and its validation.
+type Faults = impair.Schedule
 
 // Checks configures consistency checking.
 type Checks struct {

@@ -334,7 +334,7 @@ func (c *checker) envVar(path, v string) {
 func (c *checker) impairer(p *Profile, reg *impair.Registry) {
 	s := p.System
 	local := s.Cluster == ClusterLocal
-	impaired := slices.ContainsFunc(p.Phases, func(ph Phase) bool { return len(ph.Impairments) > 0 })
+	impaired := slices.ContainsFunc(p.Phases, Phase.Impaired)
 	// A client clock skew acts on pacbench's writers, not on the deployment.
 	onNodes := slices.ContainsFunc(UsedKinds(p.Phases), func(k string) bool { return impair.ClassOf(k) != impair.ClassClient })
 	if onNodes && !local && len(s.Nodes) == 0 {
@@ -376,14 +376,25 @@ func clientClocks(p *Profile, drv drivers.Driver) *impair.ClientClockReach {
 	return r
 }
 
-// UsedKinds lists the fault kinds the phases use, in first-use order
-// (never nil).
+// Impaired reports whether the phase injects faults: impairments, or a
+// fault schedule.
+func (ph Phase) Impaired() bool { return len(ph.Impairments) > 0 || ph.Faults != nil }
+
+// UsedKinds lists the fault kinds the phases use (impairments and the
+// kinds their fault schedules may draw), in first-use order (never nil).
 func UsedKinds(phases []Phase) []string {
 	out := []string{}
 	for _, ph := range phases {
+		kinds := make([]string, 0, len(ph.Impairments))
 		for _, s := range ph.Impairments {
-			if !slices.Contains(out, s.Kind) {
-				out = append(out, s.Kind)
+			kinds = append(kinds, s.Kind)
+		}
+		if ph.Faults != nil {
+			kinds = append(kinds, ph.Faults.Kinds()...)
+		}
+		for _, k := range kinds {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
 			}
 		}
 	}
@@ -701,6 +712,9 @@ func (c *checker) phases(p *Profile, impairers *impair.Registry, clocks *impair.
 			total += ph.Duration.D().Seconds()
 		}
 		c.impairments(path, ph.Impairments, p, names, known, impairers, clocks)
+		if ph.Duration > 0 {
+			c.faults(path, ph, impairEnv(p, names, known, impairers, clocks))
+		}
 	}
 	c.runDuration(p, total)
 }
@@ -729,23 +743,48 @@ func (c *checker) impairments(path string, specs []Impairment, p *Profile, names
 	if len(specs) == 0 {
 		return
 	}
-	env := impair.CheckEnv{
-		Written: func(i int, key string) bool { return c.has(fmt.Sprintf("%s.impairments[%d].%s", path, i, key)) },
-	}
-	if known {
-		env.Members = names
-	}
-	env.Processes = p.System.processReach()
-	env.ClientClocks = clocks
-	if reg != nil {
-		env.Backend = reg.CheckerFor(p.System.Impairer.Kind)
-	}
+	env := impairEnv(p, names, known, reg, clocks)
+	env.Written = func(i int, key string) bool { return c.has(fmt.Sprintf("%s.impairments[%d].%s", path, i, key)) }
 	for _, fe := range impair.Validate(specs, env) {
 		ipath := fmt.Sprintf("%s.impairments[%d]", path, fe.Index)
 		if fe.Field != "" {
 			ipath += "." + fe.Field
 		}
 		c.add(ipath, "%s", fe.Err.Error())
+	}
+}
+
+// impairEnv is what validating a phase's faults knows: the members (when
+// known), whose processes and client clocks can be reached, and the
+// chosen backend (reg nil: not checked).
+func impairEnv(p *Profile, names []string, known bool, reg *impair.Registry, clocks *impair.ClientClockReach) impair.CheckEnv {
+	env := impair.CheckEnv{Processes: p.System.processReach(), ClientClocks: clocks}
+	if known {
+		env.Members = names
+	}
+	if reg != nil {
+		env.Backend = reg.CheckerFor(p.System.Impairer.Kind)
+	}
+	return env
+}
+
+// faults checks one phase's fault schedule (phases[i].faults, at path)
+// with impair.ValidateSchedule: not with impairments in the same phase
+// (a drawn fault's heal would lift them too).
+func (c *checker) faults(path string, ph Phase, env impair.CheckEnv) {
+	if ph.Faults == nil {
+		if c.has(path + ".faults") {
+			c.add(path+".faults", "a schedule with no faults: give draw, from (or leave faults out)")
+		}
+		return
+	}
+	if len(ph.Impairments) > 0 {
+		c.add(path+".faults", "give either impairments or faults in one phase, not both (healing a drawn fault lifts the phase's impairments too)")
+	}
+	fpath := path + ".faults"
+	env.Written = func(_ int, key string) bool { return c.has(fpath + "." + key) }
+	for _, fe := range impair.ValidateSchedule(*ph.Faults, ph.Duration.D(), env) {
+		c.add(fpath+"."+fe.Field, "%s", fe.Err.Error())
 	}
 }
 

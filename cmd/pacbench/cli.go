@@ -215,7 +215,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.profile, "profile", "", "profile YAML `file` (default: built-in quickstart)")
 	fl.StringArrayVarP(&f.params, "param", "p", nil, "set a profile field, `PATH=VALUE` (repeatable): load.rate=2000, levels[0].read=QUORUM, system.endpoints=a:1,b:2")
-	fl.DurationVar(&f.duration, "duration", 0, "override every phase's duration (e.g. 5s)")
+	fl.DurationVar(&f.duration, "duration", 0, "override every phase's duration (e.g. 5s), but a warm-up's and a fault schedule's")
 	fl.StringVar(&f.out, "out", "results", "parent `dir` of the run's results directory")
 	fl.StringVar(&f.format, "format", "table", "stdout format: table|json (json: the summary document alone)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9464", "serve Prometheus /metrics on `host:port` (\"off\" disables; default $"+metricsAddrEnv+" if set)")
@@ -533,6 +533,7 @@ func validateOne(env *Env, path string, sets []profile.Override) bool {
 	}
 	fmt.Fprintf(env.Stdout, "%s: ok — %s, %d scenarios × %d phases (%s), %s%s\n", path, p.System.Driver,
 		len(plan.Scenarios), len(plan.Phases), total, plan.Mode, th)
+	printDrawn(env.Stdout, plan)
 	if len(sets) > 0 {
 		b, err := p.YAML()
 		if err != nil {
@@ -542,6 +543,16 @@ func validateOne(env *Env, path string, sets []profile.Override) bool {
 		fmt.Fprintf(env.Stdout, "# %s after %s\n%s", path, strings.Join(p.Overrides, " "), b)
 	}
 	return true
+}
+
+// printDrawn lists the faults the plan's fault schedules draw with its
+// seed (what a run with that seed applies, and when).
+func printDrawn(w io.Writer, plan *profile.Plan) {
+	for _, ph := range plan.Phases {
+		for i, d := range ph.Drawn {
+			fmt.Fprintf(w, "  phase %s fault %d/%d (seed %d): %s\n", ph.Name, i+1, len(ph.Drawn), plan.Seed, d)
+		}
+	}
 }
 
 func newDriversCmd(env *Env) *cobra.Command {

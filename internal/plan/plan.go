@@ -170,10 +170,26 @@ type Phase struct {
 	Duration time.Duration
 	// Impairments active during the phase (empty: healthy network).
 	Impairments []impair.Spec
+	// Faults are the faults drawn from the phase's fault schedule (the
+	// profile's phases[].faults, drawn with the run's seed), in time order
+	// and never overlapping: each applied at its start offset from the
+	// phase's start and healed at its end. A phase has Impairments or
+	// Faults, not both.
+	Faults []impair.Drawn
 }
 
-// Impaired reports whether the phase has impairments.
-func (p Phase) Impaired() bool { return len(p.Impairments) > 0 }
+// Impaired reports whether the phase has impairments or drawn faults.
+func (p Phase) Impaired() bool { return len(p.Impairments) > 0 || len(p.Faults) > 0 }
+
+// Specs returns every impairment the phase may apply: its impairments,
+// then its drawn faults (a new slice).
+func (p Phase) Specs() []impair.Spec {
+	out := append([]impair.Spec(nil), p.Impairments...)
+	for _, d := range p.Faults {
+		out = append(out, d.Fault)
+	}
+	return out
+}
 
 // Checks configures consistency checking, with defaults resolved.
 type Checks struct {
@@ -239,7 +255,7 @@ func New(pp *profile.Plan, models *load.Registry) (*Plan, error) {
 	}
 	for _, ph := range pp.Phases {
 		out.Phases = append(out.Phases, Phase{Name: ph.Name, Duration: ph.Duration.D(),
-			Impairments: append([]impair.Spec(nil), ph.Impairments...)})
+			Impairments: append([]impair.Spec(nil), ph.Impairments...), Faults: append([]impair.Drawn(nil), ph.Drawn...)})
 	}
 	if len(out.Scenarios) == 0 || len(out.Phases) == 0 {
 		return nil, fmt.Errorf("%w: %d scenarios, %d phases", ErrInvalid, len(out.Scenarios), len(out.Phases))

@@ -172,7 +172,7 @@ func convergedWindow(checked, stale []int64, threshold float64) (int, bool) {
 func fillConvergence(sc *Scenario, conv []runner.ConvergenceBins, si int, phases []profile.Phase) {
 	base := -1.0
 	for i, ph := range sc.Phases {
-		if i < len(phases) && len(phases[i].Impairments) == 0 {
+		if i < len(phases) && !phases[i].Impaired() {
 			if st, ok := staleOf(ph.Ops["read"]); ok && st.checked > 0 {
 				base = st.ratio
 				break
@@ -298,10 +298,16 @@ func staleOf(o *Op) (staleFacts, bool) {
 	return f, true
 }
 
-// isPartition reports whether a phase isolates or downs a member.
+// isPartition reports whether a phase isolates or downs a member (among
+// its impairments or its drawn faults).
 func isPartition(ph profile.Phase) bool {
 	for _, im := range ph.Impairments {
 		if im.Kind == impair.KindPartition || im.Kind == impair.KindDown {
+			return true
+		}
+	}
+	for _, d := range ph.Drawn {
+		if d.Fault.Kind == impair.KindPartition || d.Fault.Kind == impair.KindDown {
 			return true
 		}
 	}

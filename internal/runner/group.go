@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pacbench/pacbench/internal/impair"
 	"github.com/pacbench/pacbench/internal/plan"
 )
 
@@ -241,7 +242,7 @@ func (g *group) run(ctx context.Context) error {
 		}
 		win.PlannedNs = planned
 		r.logf("phase %s (%s) %s", ph.Name, ph.Duration, strings.Join(g.names, ", "))
-		if ph.Impaired() {
+		if len(ph.Impairments) > 0 {
 			evs, err := r.applyPhase(ctx, ph)
 			win.Impairments = evs
 			if err != nil {
@@ -254,7 +255,11 @@ func (g *group) run(ctx context.Context) error {
 			}
 		}
 		win.StartNs = g.open(pi)
-		err = g.wait(ctx, ph)
+		if len(ph.Faults) > 0 {
+			err = g.nemesis(ctx, ph, win.StartNs, &win)
+		} else {
+			err = g.wait(ctx, ph, ph.Duration)
+		}
 		win.EndNs = r.clock.Now()
 		g.measured += win.EndNs - win.StartNs
 		g.scheduled += min(win.EndNs-win.StartNs, int64(ph.Duration))
@@ -271,7 +276,9 @@ func (g *group) run(ctx context.Context) error {
 		if ph.Impaired() {
 			r.clearImpairments()
 			for i := range win.Impairments {
-				win.Impairments[i].ClearedNs = r.clock.Now()
+				if win.Impairments[i].ClearedNs == 0 { // a drawn fault healed in the phase keeps its heal time
+					win.Impairments[i].ClearedNs = r.clock.Now()
+				}
 			}
 		}
 		r.res.Phases = append(r.res.Phases, win)
@@ -293,10 +300,48 @@ func (g *group) open(pi int) int64 {
 	return now
 }
 
-// wait waits out phase ph's duration, or the interruption or worker panic
-// that ends the run.
-func (g *group) wait(ctx context.Context, ph plan.Phase) error {
-	timer := time.NewTimer(ph.Duration)
+// nemesis waits out phase ph, started at start (run clock), carrying out
+// its drawn faults: each applied at its start offset and healed at its
+// end (the heal clears what the phase applied: drawn faults never
+// overlap, and such a phase has no other impairments), each action
+// recorded in win. A fault whose time has passed (a slow heal before it)
+// is applied at once. On an error the fault in place is left to the
+// caller's heal, as a phase's impairments are.
+func (g *group) nemesis(ctx context.Context, ph plan.Phase, start int64, win *PhaseWindow) error {
+	r := g.r
+	until := func(offset time.Duration) error {
+		return g.wait(ctx, ph, time.Duration(start+int64(offset)-r.clock.Now()))
+	}
+	for i, d := range ph.Faults {
+		if err := until(d.Start.D()); err != nil {
+			return err
+		}
+		r.logf("fault %d/%d of phase %s: %s", i+1, len(ph.Faults), ph.Name, d)
+		evs, err := r.apply(ctx, ph.Name, []impair.Spec{d.Fault})
+		first := len(win.Impairments)
+		for _, ev := range evs {
+			ev.Fault = i + 1
+			win.Impairments = append(win.Impairments, ev)
+		}
+		if err != nil {
+			return err
+		}
+		if err := until(d.End()); err != nil {
+			return err
+		}
+		r.clearImpairments()
+		now := r.clock.Now()
+		for j := first; j < len(win.Impairments); j++ {
+			win.Impairments[j].ClearedNs = now
+		}
+	}
+	return until(ph.Duration)
+}
+
+// wait waits d (none when d ≤ 0) within phase ph, or until the
+// interruption or worker panic that ends the run.
+func (g *group) wait(ctx context.Context, ph plan.Phase, d time.Duration) error {
+	timer := time.NewTimer(max(d, 0))
 	defer timer.Stop()
 	select {
 	case <-timer.C:

@@ -160,6 +160,9 @@ type ImpairmentEvent struct {
 	AppliedNs int64         `json:"applied_ns"`
 	ClearedNs int64         `json:"cleared_ns"`
 	Error     string        `json:"error,omitempty"`
+	// Fault is the number (from 1) of the drawn fault of the phase's
+	// schedule this action carries out; 0: one of the phase's impairments.
+	Fault int `json:"fault,omitempty"`
 }
 
 // Reasons an open-loop scenario fell behind its schedule
@@ -652,7 +655,7 @@ func (r *run) measure(ctx context.Context) error {
 func (r *run) preflight(ctx context.Context, pf impair.Preflighter) error {
 	var all []impair.Action
 	for _, ph := range r.plan.Phases {
-		actions, err := impair.Resolve(ph.Impairments, r.topo)
+		actions, err := impair.Resolve(ph.Specs(), r.topo)
 		if err != nil {
 			return fmt.Errorf("phase %s: %w", ph.Name, err)
 		}
@@ -664,13 +667,22 @@ func (r *run) preflight(ctx context.Context, pf impair.Preflighter) error {
 	return pf.Preflight(pctx, all)
 }
 
+// applyPhase applies phase ph's impairments (all at once, before it
+// opens).
 func (r *run) applyPhase(ctx context.Context, ph plan.Phase) ([]ImpairmentEvent, error) {
+	return r.apply(ctx, ph.Name, ph.Impairments)
+}
+
+// apply resolves specs, impairments of the phase named phase, and applies
+// them on top of what is active (bounded to 10 s); it returns one event
+// per action, applied now.
+func (r *run) apply(ctx context.Context, phase string, specs []impair.Spec) ([]ImpairmentEvent, error) {
 	if r.cfg.Impairer == nil {
-		return nil, fmt.Errorf("%w: phase %s has impairments but no impairment backend is configured", ErrSetup, ph.Name)
+		return nil, fmt.Errorf("%w: phase %s has impairments but no impairment backend is configured", ErrSetup, phase)
 	}
-	actions, err := impair.Resolve(ph.Impairments, r.topo)
+	actions, err := impair.Resolve(specs, r.topo)
 	if err != nil {
-		return nil, fmt.Errorf("%w: phase %s: %w", ErrSetup, ph.Name, err)
+		return nil, fmt.Errorf("%w: phase %s: %w", ErrSetup, phase, err)
 	}
 	events := make([]ImpairmentEvent, 0, len(actions))
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -690,7 +702,7 @@ func (r *run) applyPhase(ctx context.Context, ph plan.Phase) ([]ImpairmentEvent,
 		r.logf("impairment: %s", ev.Describe)
 	}
 	if err != nil {
-		return events, fmt.Errorf("%w: phase %s: apply: %w", ErrImpairment, ph.Name, err)
+		return events, fmt.Errorf("%w: phase %s: apply: %w", ErrImpairment, phase, err)
 	}
 	if r.cfg.OnImpairments != nil {
 		r.cfg.OnImpairments(actions)

@@ -45,6 +45,8 @@ type Recorder struct {
 	oracle            *Oracle
 	layout            layout
 	latPool, verPool  *histPool
+	latCounts         *countsPool // the open interval's recording form of latPool's histograms
+	verCounts         *countsPool // and of verPool's
 
 	mu      sync.Mutex // guards everything below
 	workers []*Worker
@@ -147,6 +149,8 @@ func NewRecorder(o Options) *Recorder {
 		layout:    newLayout(o.Checks),
 		latPool:   newHistPool(NewLatencyHistogram),
 		verPool:   newHistPool(NewVersionsHistogram),
+		latCounts: newCountsPool(newGeometry(LatencyLowestNs, LatencyHighestNs, SignificantDigits)),
+		verCounts: newCountsPool(newGeometry(VersionsLowest, VersionsHighest, SignificantDigits)),
 	}
 	if ids := r.nScen * r.nPhase * r.layout.histsPerCell; ids >= 1<<idBits {
 		panic(fmt.Sprintf("metrics: NewRecorder: %d scenarios × %d phases is too many to record", r.nScen, r.nPhase))
@@ -184,6 +188,7 @@ func (r *Recorder) NewWorkerFor(info WorkerInfo) *Worker {
 		r:        r,
 		scenario: info.Scenario,
 		session:  info.Session,
+		meta:     r.layout.meta,
 		block:    block{phase: -1, counters: make([]int64, r.layout.nCounters)},
 	}
 	for k := range w.block.spans {
@@ -212,9 +217,13 @@ func (r *Recorder) NewWorkerFor(info WorkerInfo) *Worker {
 // ivSet is one interval's shared state: one histogram per series and
 // check histogram, and each cell's counters, filled by worker flushes.
 type ivSet struct {
-	mu    sync.Mutex // guards everything below (worker flushes)
-	hists []*hdrhistogram.Histogram
-	cells []*ivCell
+	mu sync.Mutex // guards everything below (worker flushes)
+	// counts are the histograms being recorded (by histogram id); when the
+	// interval closes, Collect drains them into hists, which closeCell
+	// hands on.
+	counts []*counts
+	hists  []*hdrhistogram.Histogram
+	cells  []*ivCell
 }
 
 // ivCell is one (scenario, phase)'s counters in an interval.
@@ -226,9 +235,11 @@ type ivCell struct {
 }
 
 func (r *Recorder) newSet() *ivSet {
+	n := r.nScen * r.nPhase * r.layout.histsPerCell
 	return &ivSet{
-		hists: make([]*hdrhistogram.Histogram, r.nScen*r.nPhase*r.layout.histsPerCell),
-		cells: make([]*ivCell, r.nScen*r.nPhase),
+		counts: make([]*counts, n),
+		hists:  make([]*hdrhistogram.Histogram, n),
+		cells:  make([]*ivCell, r.nScen*r.nPhase),
 	}
 }
 
@@ -248,17 +259,40 @@ func (s *ivSet) cell(r *Recorder, ci int) *ivCell {
 
 // record adds packed samples to the set's histograms. s.mu is held.
 func (s *ivSet) record(r *Recorder, samples []uint64) {
-	per := r.layout.histsPerCell
+	per, cs := r.layout.histsPerCell, s.counts
 	for _, x := range samples {
 		id := int(x >> valueBits)
-		h := s.hists[id]
-		if h == nil {
-			h = r.pool(r.layout.histUnit[id%per]).get()
-			s.hists[id] = h
+		c := cs[id]
+		if c == nil {
+			c = r.countsPool(r.layout.histUnit[id%per]).get()
+			s.counts[id] = c
 			s.cell(r, id/per)
 		}
-		_ = h.RecordValues(int64(x&valueMask), 1)
+		c.add(int64(x & valueMask))
 	}
+}
+
+// drain moves the recorded counts into histograms (set.hists) and the
+// counts back to their pools. No worker records into s any more.
+func (s *ivSet) drain(r *Recorder) {
+	per := r.layout.histsPerCell
+	for id, c := range s.counts {
+		if c == nil {
+			continue
+		}
+		u := r.layout.histUnit[id%per]
+		h := r.pool(u).get()
+		c.drainInto(h)
+		r.countsPool(u).put(c)
+		s.counts[id], s.hists[id] = nil, h
+	}
+}
+
+func (r *Recorder) countsPool(u Unit) *countsPool {
+	if u == UnitVersions {
+		return r.verCounts
+	}
+	return r.latCounts
 }
 
 func (r *Recorder) pool(u Unit) *histPool {
@@ -293,6 +327,7 @@ func (r *Recorder) Collect(nowNs int64) *Interval {
 	closing := r.cur
 	r.cur = next
 	// No worker points at closing any more: it is ours alone.
+	closing.drain(r)
 	for ci, c := range closing.cells {
 		if c != nil && c.used {
 			r.closeCell(closing, ci, c, iv)

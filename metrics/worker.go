@@ -41,10 +41,11 @@ type Worker struct {
 	readers           []readChecker
 	writers           []writeChecker
 	queuers           []queueChecker
-	held              bool       // mu is held for the event being dispatched
-	evPhase           int        // the phase of the event being dispatched
-	mu                sync.Mutex // guards the fields below against Collect
-	target            *ivSet     // the open interval this worker records into
+	meta              []measureMeta // r.layout.meta, one load nearer
+	held              bool          // mu is held for the event being dispatched
+	evPhase           int           // the phase of the event being dispatched
+	mu                sync.Mutex    // guards the fields below against Collect
+	target            *ivSet        // the open interval this worker records into
 	block             block
 	buf               [sampleBuffer]uint64
 	n                 int
@@ -320,7 +321,7 @@ func (w *Worker) observe(g int, v int64) {
 	if !w.held {
 		w.lockFor()
 	}
-	m := &w.r.layout.meta[g]
+	m := &w.meta[g]
 	if uint64(v) > uint64(m.hi) { // negative or too large
 		v = w.clamp(v, m.hi)
 	}
@@ -336,7 +337,7 @@ func (w *Worker) bucket(g int, v int64, hit bool) {
 	if !w.held {
 		w.lockFor()
 	}
-	m := &w.r.layout.meta[g]
+	m := &w.meta[g]
 	b := m.bounds
 	i := 0
 	for i < len(b)-1 && v >= b[i] {

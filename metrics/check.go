@@ -126,13 +126,18 @@ type Read struct {
 	Foreign bool
 	// Seq is the value's version (0 when not found).
 	Seq uint64
+	// Overlapped: the read was issued while a key's writers may overlap
+	// (split-brain writers during a partition), so seq order is not
+	// real-time order; it is not checked (Staleness untracked).
+	Overlapped bool
 	// Staleness is the oracle's verdict (filled by Worker.Read).
 	Staleness Staleness
 }
 
 // Checked reports whether the read returned a value the checks can judge:
-// a successful read of pacbench's own value (or of no value).
-func (r *Read) Checked() bool { return r.Class == op.OK && !r.Foreign }
+// a successful read of pacbench's own value (or of no value), issued while
+// the key's writers were disjoint in time.
+func (r *Read) Checked() bool { return r.Class == op.OK && !r.Foreign && !r.Overlapped }
 
 // Write is one write outcome as the record path reports it to the checks.
 type Write struct {

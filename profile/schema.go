@@ -188,6 +188,15 @@ type Routes struct {
 	// may come through different members: writers on both sides of a
 	// partition, a skewed client clock on one route (client_clock_skew).
 	Writers []string `yaml:"writers" json:"writers,omitempty"`
+	// SplitBrain (with Writers) lets the writers of different routes
+	// write the same key at the same time during the phases that
+	// partition the cluster: each route keeps one writer at a time per
+	// key, so the sides of a partition write concurrently and conflict.
+	// Outside those phases a key's writers stay disjoint in time (the
+	// staleness oracle stays exact there); reads issued during them are
+	// not judged for staleness or session guarantees. The lost-write
+	// audit judges every acknowledged write by real-time order.
+	SplitBrain bool `yaml:"split_brain" json:"split_brain,omitempty"`
 }
 
 // LevelSet is one entry of the level matrix: a scenario.

@@ -617,6 +617,36 @@ func (c *checker) routes(p *Profile) {
 		c.member(r.path, r.v, names, known)
 	}
 	c.writers(p, names, known)
+	c.splitBrain(p)
+}
+
+// splitBrain checks routes.split_brain: several write routes, and a phase
+// that partitions the cluster (the phases in which the routes' writers
+// write the same keys at the same time).
+func (c *checker) splitBrain(p *Profile) {
+	if !p.Routes.SplitBrain {
+		return
+	}
+	if len(p.Routes.Writers) < 2 {
+		c.add("routes.split_brain", "needs two write routes or more in routes.writers (the writers of each side of the partition)")
+	}
+	for _, ph := range p.Phases {
+		if PartitionPhase(ph) {
+			return
+		}
+	}
+	c.add("routes.split_brain", "no phase has a partition impairment: the writers would never write at the same time")
+}
+
+// PartitionPhase reports whether ph has a partition impairment: the
+// phases in which split-brain writers (routes.split_brain) overlap.
+func PartitionPhase(ph Phase) bool {
+	for _, im := range ph.Impairments {
+		if im.Kind == "partition" {
+			return true
+		}
+	}
+	return false
 }
 
 // writers checks routes.writers: roles or member names, each once, no

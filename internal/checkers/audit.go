@@ -26,10 +26,16 @@ import (
 //     taken effect; never lost, never fine), and of them the ones the audit
 //     found as the final value.
 //
+// A write is lost only if it was invoked after the final value's write
+// had returned (the logs keep each write's invocation and return times):
+// with split-brain writers (routes.split_brain), whose writes of a key
+// overlap during a partition, the conflict's loser is not lost when it
+// overlapped the winner, and is when the winner had already returned.
+//
 // Writes of one key reach the check one at a time (the runner holds the
-// key's writer lock while it reports a write), so the per-key logs, shared
-// by all workers, need no lock of their own. Memory: about 48 bytes per
-// tracked key plus 8 per logged write (at most History per key).
+// key's oracle lock while it reports a write), so the per-key logs, shared
+// by all workers, need no lock of their own. Memory: about 64 bytes per
+// tracked key plus 24 per logged write (at most History per key).
 type Audit struct {
 	cfg   AuditConfig
 	once  sync.Once
@@ -186,7 +192,8 @@ func (w *auditWorker) Write(ev *metrics.Write, t metrics.Tally) {
 		return // a lost CAS: certainly not applied
 	}
 	cell := w.scenario*a.cfg.Phases + ev.Phase
-	a.logs[ev.Key].add(packAuditEntry(ev.Seq, cell, acked), w.scenario, a.cfg.History)
+	a.logs[ev.Key].add(auditRec{e: packAuditEntry(ev.Seq, cell, acked), inv: ev.InvokeNs, ret: ev.ReturnNs},
+		w.scenario, a.cfg.History)
 }
 
 // Logged writes are packed into a uint64: seq (seqBits), cell (cellBits),
@@ -211,30 +218,42 @@ func (e auditEntry) seq() uint64 { return uint64(e >> (cellBits + 1)) }
 func (e auditEntry) cell() int   { return int(e>>1) & (1<<cellBits - 1) }
 func (e auditEntry) acked() bool { return e&1 == 1 }
 
-// auditLog is one key's recent writes in seq order, a ring once it holds
-// History entries, plus the newest acknowledged write it evicted.
-type auditLog struct {
-	ring    []auditEntry
-	head    int        // when full: index of the oldest auditEntry
-	mask    uint64     // scenarios that wrote the key (bit s mod 64)
-	evicted auditEntry // newest acknowledged auditEntry evicted (0: none)
+// auditRec is one logged write: its entry, and its invocation and return
+// times (run-clock ns).
+type auditRec struct {
+	e        auditEntry
+	inv, ret int64
 }
 
-func (l *auditLog) add(e auditEntry, scenario, history int) {
+// auditLog is one key's recent writes in the order they were reported (seq
+// order unless writes overlapped), a ring once it holds History entries,
+// plus the newest acknowledged write it evicted and the latest return time
+// of any write it evicted.
+type auditLog struct {
+	ring       []auditRec
+	head       int      // when full: index of the oldest auditRec
+	mask       uint64   // scenarios that wrote the key (bit s mod 64)
+	evicted    auditRec // newest acknowledged auditRec evicted (zero: none)
+	evictedRet int64    // latest return of an evicted write (0: none)
+}
+
+func (l *auditLog) add(e auditRec, scenario, history int) {
 	l.mask |= 1 << (uint(scenario) % 64)
 	if len(l.ring) < history {
 		l.ring = append(l.ring, e)
 		return
 	}
-	if old := l.ring[l.head]; old.acked() {
+	old := l.ring[l.head]
+	if old.e.acked() && old.e.seq() >= l.evicted.e.seq() {
 		l.evicted = old
 	}
+	l.evictedRet = max(l.evictedRet, old.ret)
 	l.ring[l.head] = e
 	l.head = (l.head + 1) % len(l.ring)
 }
 
 // each calls f with the logged entries, oldest first.
-func (l *auditLog) each(f func(auditEntry)) {
+func (l *auditLog) each(f func(auditRec)) {
 	n := len(l.ring)
 	for i := range n {
 		f(l.ring[(l.head+i)%n])
@@ -263,8 +282,8 @@ func (a *Audit) Keys(group []int) []uint64 {
 // logged reports whether key has a logged write of a scenario in group.
 func (a *Audit) logged(key uint64, group []int) bool {
 	found := false
-	a.logs[key].each(func(e auditEntry) {
-		if !found && inGroup(e.cell()/a.cfg.Phases, group) {
+	a.logs[key].each(func(e auditRec) {
+		if !found && inGroup(e.e.cell()/a.cfg.Phases, group) {
 			found = true
 		}
 	})

@@ -124,9 +124,10 @@ func (a *Audit) Judge(in AuditInput) AuditResult {
 // key judges one key's logged writes against its final read.
 func (j *judgement) key(r FinalRead) {
 	a := j.a
-	var es []auditEntry
-	a.logs[r.Key].each(func(e auditEntry) {
-		if inGroup(e.cell()/a.cfg.Phases, j.in.Group) {
+	l := &a.logs[r.Key]
+	var es []auditRec
+	l.each(func(e auditRec) {
+		if inGroup(e.e.cell()/a.cfg.Phases, j.in.Group) {
 			es = append(es, e)
 		}
 	})
@@ -135,53 +136,76 @@ func (j *judgement) key(r FinalRead) {
 	}
 	j.res.Keys++
 	for _, e := range es {
-		if e.acked() {
-			j.audited[e.cell()]++
+		if e.e.acked() {
+			j.audited[e.e.cell()]++
 		}
 	}
 	if r.Err != nil || r.Foreign {
-		if r.Foreign {
-			j.res.ForeignKeys++
-		} else {
-			j.res.UnknownKeys++
-		}
-		for _, e := range es {
-			if e.acked() {
-				j.unknown[e.cell()]++
-			}
-		}
+		j.unknownKey(r, es)
 		return
 	}
 	f := uint64(0)
 	if r.Found {
 		f = r.Seq
 	}
-	// The final value's write is indeterminate (it took effect, when is
-	// unknown: possibly after every later write, as a request delayed in
-	// a paused server's socket is): it did not complete before the later
-	// writes were invoked, so none of them is lost (DESIGN.md).
-	late := false
-	for _, e := range es {
-		if !e.acked() && e.seq() == f && r.Found {
-			j.found[e.cell()]++
-			late = true
-		}
+	fRet, late := j.finalWrite(r, f, es, l.evictedRet)
+	if late {
+		return
 	}
 	for _, e := range es {
-		if e.acked() && e.seq() > f && !late {
-			j.lostWrite(r.Key, e, f)
+		if e.e.acked() && e.e.seq() > f && e.inv > fRet {
+			j.lostWrite(r.Key, e.e, f)
 		}
 	}
-	if ev := a.logs[r.Key].evicted; ev != 0 && ev.seq() > f && !late && inGroup(ev.cell()/a.cfg.Phases, j.in.Group) {
+	if ev := l.evicted; ev.e != 0 && ev.e.seq() > f && ev.inv > fRet && inGroup(ev.e.cell()/a.cfg.Phases, j.in.Group) {
 		// An evicted acknowledged write is lost too; older ones may be.
 		j.res.BoundedKeys++
-		j.lostWrite(r.Key, ev, f)
-		for p := ev.cell() % a.cfg.Phases; p >= 0; p-- {
+		j.lostWrite(r.Key, ev.e, f)
+		for p := ev.e.cell() % a.cfg.Phases; p >= 0; p-- {
 			for _, s := range j.in.Group {
 				j.bounded[s*a.cfg.Phases+p] = true
 			}
 		}
 	}
+}
+
+// unknownKey counts the acknowledged writes of a key whose final read
+// failed or was foreign as unknown.
+func (j *judgement) unknownKey(r FinalRead, es []auditRec) {
+	if r.Foreign {
+		j.res.ForeignKeys++
+	} else {
+		j.res.UnknownKeys++
+	}
+	for _, e := range es {
+		if e.e.acked() {
+			j.unknown[e.e.cell()]++
+		}
+	}
+}
+
+// finalWrite finds the write of the final value (seq f) among the logged
+// writes es: it returns when that write returned (a write invoked after it
+// and kept under it is lost), or, for a write no longer logged, the latest
+// return of any evicted write (evictedRet, an upper bound: 0 for the
+// initial load). late reports that the final write was indeterminate: it
+// took effect at an unknown time, possibly after every later write, as a
+// request delayed in a paused server's socket does, so none of them is
+// lost (DESIGN.md).
+func (j *judgement) finalWrite(r FinalRead, f uint64, es []auditRec, evictedRet int64) (ret int64, late bool) {
+	ret = evictedRet
+	for _, e := range es {
+		if e.e.seq() != f {
+			continue
+		}
+		if e.e.acked() {
+			ret = e.ret
+		} else if r.Found {
+			j.found[e.e.cell()]++
+			late = true
+		}
+	}
+	return ret, late
 }
 
 func (j *judgement) lostWrite(key uint64, e auditEntry, f uint64) {

@@ -122,24 +122,50 @@ func TestAuditFakeDriver(t *testing.T) {
 	}
 }
 
-// TestAuditJudge judges one key's logged writes against its final read.
+// judgeWrite is one logged write of TestAuditJudge's key: seq, outcome,
+// invocation and return (run-clock ns), in the order reported.
+type judgeWrite struct {
+	seq      uint64
+	o        metrics.WriteOutcome
+	inv, ret int64
+}
+
+// serial returns writes of seq 1, 2, … one after the other (disjoint in
+// time, as one writer at a time per key writes).
+func serial(os ...metrics.WriteOutcome) []judgeWrite {
+	out := make([]judgeWrite, len(os))
+	for i, o := range os {
+		out[i] = judgeWrite{uint64(i + 1), o, int64(10 * (i + 1)), int64(10*(i+1) + 5)}
+	}
+	return out
+}
+
+// TestAuditJudge judges one key's logged writes against its final read;
+// overlapping writes (split-brain writers) are lost only when invoked
+// after the final value's write returned.
 func TestAuditJudge(t *testing.T) {
 	t.Parallel()
 	const A, I = metrics.Acked, metrics.Indeterminate
 	timeout := errors.New("read timed out")
 	tests := []struct {
 		name                 string
-		writes               []metrics.WriteOutcome // seq 1, 2, …
+		writes               []judgeWrite
 		final                checkers.FinalRead
 		lost, unknown, found int64
 	}{
-		{"newest acked write kept", []metrics.WriteOutcome{A, A, A}, checkers.FinalRead{Found: true, Seq: 3}, 0, 0, 0},
-		{"older value kept over the last", []metrics.WriteOutcome{A, A, A}, checkers.FinalRead{Found: true, Seq: 2}, 1, 0, 0},
-		{"no value at all", []metrics.WriteOutcome{A, A}, checkers.FinalRead{}, 2, 0, 0},
-		{"indeterminate write applied late", []metrics.WriteOutcome{A, I, A}, checkers.FinalRead{Found: true, Seq: 2}, 0, 0, 1},
-		{"indeterminate write never applied", []metrics.WriteOutcome{A, I}, checkers.FinalRead{Found: true, Seq: 1}, 0, 0, 0},
-		{"final read failed", []metrics.WriteOutcome{A, A}, checkers.FinalRead{Err: timeout}, 0, 2, 0},
-		{"foreign value", []metrics.WriteOutcome{A}, checkers.FinalRead{Found: true, Foreign: true}, 0, 1, 0},
+		{"newest acked write kept", serial(A, A, A), checkers.FinalRead{Found: true, Seq: 3}, 0, 0, 0},
+		{"older value kept over the last", serial(A, A, A), checkers.FinalRead{Found: true, Seq: 2}, 1, 0, 0},
+		{"no value at all", serial(A, A), checkers.FinalRead{}, 2, 0, 0},
+		{"indeterminate write applied late", serial(A, I, A), checkers.FinalRead{Found: true, Seq: 2}, 0, 0, 1},
+		{"indeterminate write never applied", serial(A, I), checkers.FinalRead{Found: true, Seq: 1}, 0, 0, 0},
+		{"final read failed", serial(A, A), checkers.FinalRead{Err: timeout}, 0, 2, 0},
+		{"foreign value", serial(A), checkers.FinalRead{Found: true, Foreign: true}, 0, 1, 0},
+		{"overlapping writes: the loser overlapped the winner", []judgeWrite{{1, A, 10, 15}, {3, A, 25, 30}, {2, A, 20, 40}},
+			checkers.FinalRead{Found: true, Seq: 2}, 0, 0, 0},
+		{"overlapping writes: the loser invoked after the winner returned", []judgeWrite{{1, A, 10, 15}, {2, A, 20, 22}, {4, A, 24, 40}, {3, A, 25, 30}},
+			checkers.FinalRead{Found: true, Seq: 2}, 2, 0, 0},
+		{"overlapping writes: a newer overlapping write kept", []judgeWrite{{1, A, 10, 15}, {3, A, 25, 30}, {2, A, 20, 40}},
+			checkers.FinalRead{Found: true, Seq: 3}, 0, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,9 +176,9 @@ func TestAuditJudge(t *testing.T) {
 			}
 			rec := metrics.NewRecorder(metrics.Options{Scenarios: []string{"s"}, Phases: []string{"p"}, Keys: 4, Checks: cs})
 			w := rec.NewWorkerFor(metrics.WorkerInfo{Scenario: 0, Session: 1})
-			for i, o := range tc.writes {
+			for _, jw := range tc.writes {
 				ev := w.WriteEvent()
-				*ev = metrics.Write{Key: 2, Seq: uint64(i + 1), Outcome: o}
+				*ev = metrics.Write{Key: 2, Seq: jw.seq, InvokeNs: jw.inv, ReturnNs: jw.ret, Outcome: jw.o}
 				w.Write(ev)
 			}
 			a := checkers.AuditOf(cs)

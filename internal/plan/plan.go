@@ -128,6 +128,10 @@ type Routes struct {
 	// Writers, when set, replace Write: worker i of a scenario writes
 	// through Writers[i mod len(Writers)].
 	Writers []Route
+	// SplitBrain: during phases with a partition impairment, writers of
+	// different routes write a key at the same time (one per route);
+	// elsewhere one writer at a time per key (profile.Routes.SplitBrain).
+	SplitBrain bool
 }
 
 // WriteRoutes returns the write routes: Writers, or Write alone.
@@ -290,7 +294,7 @@ func system(s profile.System) System {
 }
 
 func routes(r profile.Routes) Routes {
-	out := Routes{Read: route(r.Read), Write: route(r.Write)}
+	out := Routes{Read: route(r.Read), Write: route(r.Write), SplitBrain: r.SplitBrain}
 	for _, w := range r.Writers {
 		out.Writers = append(out.Writers, route(w))
 	}

@@ -337,8 +337,9 @@ type run struct {
 	rec    *metrics.Recorder
 
 	readEP, writeEP []string
-	writers         [][]string // endpoints of each write route (writers[0] = writeEP)
-	writerMembers   []string   // the member each write route goes to ("" = driver routing)
+	writers         [][]string  // endpoints of each write route (writers[0] = writeEP)
+	writerMembers   []string    // the member each write route goes to ("" = driver routing)
+	split           *splitLocks // split-brain writers' locks (nil: one writer at a time per key)
 	ids             sessionIDs
 
 	phase     atomic.Int32 // current phase index
@@ -494,6 +495,7 @@ func (r *run) resolveTopology(ctx context.Context, endpoints []string) error {
 		r.writers, r.writerMembers = append(r.writers, eps), append(r.writerMembers, member)
 	}
 	r.writeEP = r.writers[0]
+	r.split = newSplitLocks(r.plan, len(r.writers))
 	r.res.ReadEndpoints, r.res.WriteEndpoints = r.readEP, r.writeEP
 	if len(r.writers) > 1 {
 		r.res.WriterEndpoints = r.writers

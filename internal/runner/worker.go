@@ -183,7 +183,8 @@ func (w *worker) read(ctx context.Context, phase int, key uint64, start int64) (
 // header), in the recorder worker's own event (no copy, no allocation).
 func (w *worker) readEvent(phase int, key uint64, v drivers.Value, err error, start, ret int64) *metrics.Read {
 	ev := w.rec.ReadEvent()
-	*ev = metrics.Read{Phase: phase, Key: key, InvokeNs: start, ReturnNs: ret, Class: op.ClassOf(err)}
+	*ev = metrics.Read{Phase: phase, Key: key, InvokeNs: start, ReturnNs: ret, Class: op.ClassOf(err),
+		Overlapped: w.sc.r.split.overlaps(phase)}
 	if err == nil && v.Found {
 		ev.Found = true
 		if h, herr := workloads.DecodeHeader(v.Data); herr == nil && h.Key == key {
@@ -236,8 +237,8 @@ func (w *worker) moveSession() {
 func (w *worker) write(ctx context.Context, phase int, key uint64, ins drivers.Inserter) (int64, error) {
 	r := w.sc.r
 	orc := r.rec.Oracle()
-	orc.Lock(key)
-	defer orc.Unlock(key)
+	overlap := w.lockKey(phase, key)
+	defer w.unlockKey(overlap, key)
 	seq := orc.NextSeq(key)
 	start := r.clock.Now()
 	workloads.Header{Key: key, Writer: uint32(w.id), Seq: seq, Invoke: start}.Encode(w.buf)
@@ -247,15 +248,20 @@ func (w *worker) write(ctx context.Context, phase int, key uint64, ins drivers.I
 	} else {
 		err = w.sess.Write(ctx, r.ks.Key(key), w.buf)
 	}
-	w.ack(phase, key, seq, start, err)
+	w.ack(overlap, phase, key, seq, start, err)
 	return start, err
 }
 
 // ack tells the oracle and the checks how the write of seq to key,
-// started at start, ended.
-func (w *worker) ack(phase int, key, seq uint64, start int64, err error) {
+// started at start, ended; a write that overlapped other routes' writes
+// (split-brain) reports under the key's oracle lock.
+func (w *worker) ack(overlap bool, phase int, key, seq uint64, start int64, err error) {
 	orc := w.sc.r.rec.Oracle()
 	now := w.sc.r.clock.Now()
+	if overlap {
+		orc.Lock(key)
+		defer orc.Unlock(key)
+	}
 	out := metrics.Acked
 	if err == nil {
 		orc.Acked(key, seq, start, now)
@@ -272,8 +278,8 @@ func (w *worker) ack(phase int, key, seq uint64, start int64, err error) {
 func (w *worker) rmw(ctx context.Context, phase int, key uint64) (int64, error) {
 	r := w.sc.r
 	orc := r.rec.Oracle()
-	orc.Lock(key)
-	defer orc.Unlock(key)
+	overlap := w.lockKey(phase, key)
+	defer w.unlockKey(overlap, key)
 	start := r.clock.Now()
 	if _, _, err := w.read(ctx, phase, key, start); err != nil {
 		return start, err
@@ -282,7 +288,7 @@ func (w *worker) rmw(ctx context.Context, phase int, key uint64) (int64, error) 
 	wstart := r.clock.Now()
 	workloads.Header{Key: key, Writer: uint32(w.id), Seq: seq, Invoke: wstart}.Encode(w.buf)
 	err := w.sess.Write(ctx, r.ks.Key(key), w.buf)
-	w.ack(phase, key, seq, wstart, err)
+	w.ack(overlap, phase, key, seq, wstart, err)
 	return start, err
 }
 
@@ -295,8 +301,8 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 		return start, op.Errorf(op.Other, "cas: %w", drivers.ErrUnsupported)
 	}
 	orc := r.rec.Oracle()
-	orc.Lock(key)
-	defer orc.Unlock(key)
+	overlap := w.lockKey(phase, key)
+	defer w.unlockKey(overlap, key)
 	start = r.clock.Now()
 	v, _, err := w.read(ctx, phase, key, start)
 	if err != nil {
@@ -307,14 +313,25 @@ func (w *worker) cas(ctx context.Context, phase int, key uint64, start int64) (i
 	workloads.Header{Key: key, Writer: uint32(w.id), Seq: seq, Invoke: wstart}.Encode(w.buf)
 	swapped, err := w.caser.CAS(ctx, r.ks.Key(key), v.Version, w.buf)
 	if err == nil && !swapped {
-		orc.Failed(key, seq, wstart)
-		ev := w.rec.WriteEvent()
-		*ev = metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: wstart, ReturnNs: r.clock.Now(), Outcome: metrics.NotApplied}
-		w.rec.Write(ev)
+		w.notApplied(overlap, phase, key, seq, wstart)
 		return start, op.Errorf(op.Conflict, "cas: comparison failed")
 	}
-	w.ack(phase, key, seq, wstart, err)
+	w.ack(overlap, phase, key, seq, wstart, err)
 	return start, err
+}
+
+// notApplied tells the oracle and the checks that the CAS of seq to key,
+// started at start, lost its comparison (see ack for overlap).
+func (w *worker) notApplied(overlap bool, phase int, key, seq uint64, start int64) {
+	orc := w.sc.r.rec.Oracle()
+	if overlap {
+		orc.Lock(key)
+		defer orc.Unlock(key)
+	}
+	orc.Failed(key, seq, start)
+	ev := w.rec.WriteEvent()
+	*ev = metrics.Write{Phase: phase, Key: key, Seq: seq, InvokeNs: start, ReturnNs: w.sc.r.clock.Now(), Outcome: metrics.NotApplied}
+	w.rec.Write(ev)
 }
 
 // openSessions opens the worker's session(s): one pinned to the read route,

@@ -128,8 +128,8 @@ func TestSplitBrainWriters(t *testing.T) {
 	t.Parallel()
 	log := &overlapLog{inflight: map[string]int{}}
 	d := overlapDriver{fakedriver.New(fakedriver.Options{OpDelay: 2 * time.Millisecond}), log}
-	pl, reg := plan(t, d.Driver, splitProfile)
-	reg = drivers.NewRegistry(d)
+	pl, _ := plan(t, d.Driver, splitProfile)
+	reg := drivers.NewRegistry(d)
 	imp := &windowImpairer{}
 	links := impair.Topology{Members: []impair.MemberLinks{{Name: "f1", PeerProxy: "f1p"}, {Name: "f2", PeerProxy: "f2p"}, {Name: "f3", PeerProxy: "f3p"}}}
 	res, err := runner.Run(context.Background(), runner.Config{Plan: pl, Registry: reg, Links: links, Impairer: imp,

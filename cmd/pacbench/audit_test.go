@@ -108,3 +108,68 @@ phases:
 		t.Logf("audit: %d keys in %.0f ms, convergence wait %.0f ms (converged %v)", a.Keys, a.ReadMs, a.WaitMs, a.Converged)
 	}
 }
+
+// TestSplitBrainEtcd: split-brain writers (routes.split_brain) via the
+// leader and the follower that the partition cuts off, on the local etcd
+// cluster. During the partition the writes via the cut-off follower fail
+// (it cannot reach a quorum: raft refuses rather than diverge) while the
+// leader's side keeps acknowledging; after the heal the audit
+// (linearizable reads) finds 0 of the acknowledged writes lost, in every
+// phase.
+func TestSplitBrainEtcd(t *testing.T) {
+	testenv.Short(t)
+	prof := writeFile(t, "split.yaml", `name: split
+system: {driver: etcd, cluster: local, op_timeout: 1s}
+workload: {records: 20, value_size: 64, mix: {read: 0.3, write: 0.7}, distribution: uniform}
+load: {workers: 4}
+routes: {read: leader, writers: [leader, follower], split_brain: true}
+levels: [{name: lin, read: linearizable}]
+phases:
+  - {name: base, duration: 2s}
+  - {name: partition, duration: 5s, impairments: [{kind: partition, target: follower}]}
+  - {name: healed, duration: 2s}
+`)
+	out := t.TempDir()
+	p := startPacbench(t, nil, "run", "--profile", prof, "--out", out, "--run-id", "r", "--metrics-addr", "off")
+	code, _ := p.wait(t, 3*time.Minute)
+	stderr := p.stderr.String()
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "r", "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Scenarios []struct {
+			Phases []struct {
+				auditPhase
+				Ops map[string]struct {
+					Count  int64            `json:"count"`
+					OK     int64            `json:"ok"`
+					Errors map[string]int64 `json:"errors"`
+				} `json:"ops"`
+			} `json:"phases"`
+		} `json:"scenarios"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Scenarios) != 1 || len(sum.Scenarios[0].Phases) != 3 {
+		t.Fatalf("summary: %s", b)
+	}
+	for _, ph := range sum.Scenarios[0].Phases {
+		a, w := ph.Audit, ph.Ops["write"]
+		if a.Lost == nil || a.Acked == nil {
+			t.Fatalf("phase %s not audited\n%s", ph.Name, stderr)
+		}
+		t.Logf("phase %s: writes %d/%d ok (errors %v); audit: %d of %d acknowledged lost, %d indeterminate",
+			ph.Name, w.OK, w.Count, w.Errors, *a.Lost, *a.Acked, *a.Indeterminate)
+		if *a.Lost != 0 || *a.Acked == 0 {
+			t.Errorf("phase %s: %d of %d acknowledged writes lost; want 0 of some", ph.Name, *a.Lost, *a.Acked)
+		}
+		if ph.Name == "partition" && (w.OK == 0 || w.Count == w.OK) {
+			t.Errorf("partition: writes %d/%d ok; want the leader's side to succeed and the cut-off follower's to fail", w.OK, w.Count)
+		}
+	}
+}

@@ -52,9 +52,7 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 	rep := &Report{Schema: Schema, Settings: Settings{
 		Pairs: o.Pairs, DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(),
 		Workers: o.Workers, Records: o.Records, ValueSize: o.ValueSize, ReadRatio: o.ReadRatio,
-		Level: o.Level, ReadVia: o.ReadVia, WriteVia: o.WriteVia,
-		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
-		LoadAvgStart: loadAvg(),
+		Level: o.Level, ReadVia: o.ReadVia, WriteVia: o.WriteVia, Machine: thisMachine(),
 	}}
 	tg, err := startTarget(ctx, o)
 	if err != nil {

@@ -148,9 +148,9 @@ func TestOptions(t *testing.T) {
 func sampleReport() *Report {
 	r := &Report{Schema: Schema, Settings: Settings{
 		Pairs: 2, DurationS: 5, WarmupS: 1, Workers: 8, Records: 1000, ValueSize: 128, ReadRatio: 0.95,
-		Level: LevelSerializable, ReadVia: RouteFollower, WriteVia: RouteLeader, ReadMember: "m2", WriteMember: "m1",
-		ReadEndpoint: "http://127.0.0.1:2", WriteEndpoint: "http://127.0.0.1:1", LocalCluster: true, Members: 3,
-		CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26", LoadAvgStart: 1.5, LoadAvgEnd: -1,
+		Level: LevelSerializable, ReadVia: RouteFollower, WriteVia: RouteLeader,
+		Endpoints: Endpoints{ReadMember: "m2", WriteMember: "m1", ReadEndpoint: "http://127.0.0.1:2", WriteEndpoint: "http://127.0.0.1:1", LocalCluster: true, Members: 3},
+		Machine:   Machine{CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26", LoadAvgStart: 1.5, LoadAvgEnd: -1},
 	}}
 	r.Pairs = []Pair{
 		newPair(1, Side{OK: 50_000, DurationS: 5, ThroughputOps: 10_000, P50Ms: 0.5, P99Ms: 2, MeanMs: 0.6, CPUPerOpUs: 60},

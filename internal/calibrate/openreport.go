@@ -3,7 +3,6 @@ package calibrate
 import (
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -45,28 +44,14 @@ type OpenSettings struct {
 	ReadRatio  float64 `json:"read_ratio"`
 	Level      string  `json:"level"`
 	CompareExe string  `json:"compare_exe,omitempty"`
-	// ReadMember/WriteMember and their endpoints: where both sides' ops
-	// went.
-	ReadMember    string `json:"read_member"`
-	WriteMember   string `json:"write_member"`
-	ReadEndpoint  string `json:"read_endpoint"`
-	WriteEndpoint string `json:"write_endpoint"`
-	LocalCluster  bool   `json:"local_cluster"`
-	Members       int    `json:"members"`
-	// Machine and the 1-minute load average at the start and the end
-	// (-1 when unknown).
-	CPUs         int     `json:"cpus"`
-	GOMAXPROCS   int     `json:"gomaxprocs"`
-	GoVersion    string  `json:"go_version"`
-	LoadAvgStart float64 `json:"load_avg_start"`
-	LoadAvgEnd   float64 `json:"load_avg_end"`
+	Endpoints
+	Machine
 }
 
 func openSettings(o Options) OpenSettings {
 	return OpenSettings{Pairs: o.Pairs, DurationS: o.Duration.Seconds(), WarmupS: o.Warmup.Seconds(), Rate: o.Rate,
 		Workers: o.Workers, Records: o.Records, ValueSize: o.ValueSize, ReadRatio: o.ReadRatio, Level: o.Level,
-		CompareExe: o.CompareExe, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		GoVersion: runtime.Version(), LoadAvgStart: loadAvg()}
+		CompareExe: o.CompareExe, Machine: thisMachine()}
 }
 
 // OpenPair is one run of every side, and the pairwise ratios.

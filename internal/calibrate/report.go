@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -46,26 +47,39 @@ type Settings struct {
 	ValueSize int     `json:"value_size"`
 	ReadRatio float64 `json:"read_ratio"`
 	Level     string  `json:"level"`
-	// ReadVia/WriteVia are the roles asked for; ReadMember/WriteMember and
-	// ReadEndpoint/WriteEndpoint what they resolved to (both sides use
-	// exactly these endpoints).
-	ReadVia       string `json:"read_via"`
-	WriteVia      string `json:"write_via"`
+	// ReadVia/WriteVia are the roles asked for; Endpoints what they
+	// resolved to (both sides use exactly these endpoints).
+	ReadVia  string `json:"read_via"`
+	WriteVia string `json:"write_via"`
+	Endpoints
+	Machine
+}
+
+// Endpoints are the members and endpoints both sides' ops went to.
+type Endpoints struct {
 	ReadMember    string `json:"read_member"`
 	WriteMember   string `json:"write_member"`
 	ReadEndpoint  string `json:"read_endpoint"`
 	WriteEndpoint string `json:"write_endpoint"`
-	// LocalCluster is true when Run started the cluster itself.
+	// LocalCluster is true when the calibration started the cluster itself.
 	LocalCluster bool `json:"local_cluster"`
 	Members      int  `json:"members"`
-	// Machine: logical CPUs, GOMAXPROCS, Go version, and the 1-minute load
-	// average at the start and the end (Linux; -1 when unknown), which says
-	// how much other work shared the machine.
+}
+
+// Machine: logical CPUs, GOMAXPROCS, Go version, and the 1-minute load
+// average at the start and the end (Linux; -1 when unknown), which says
+// how much other work shared the machine.
+type Machine struct {
 	CPUs         int     `json:"cpus"`
 	GOMAXPROCS   int     `json:"gomaxprocs"`
 	GoVersion    string  `json:"go_version"`
 	LoadAvgStart float64 `json:"load_avg_start"`
 	LoadAvgEnd   float64 `json:"load_avg_end"`
+}
+
+// thisMachine is Machine now (LoadAvgEnd is set at the end).
+func thisMachine() Machine {
+	return Machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), LoadAvgStart: loadAvg()}
 }
 
 // Pair is one A (raw) B (pacbench) pair and its pairwise figures.

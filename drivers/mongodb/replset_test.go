@@ -1,8 +1,9 @@
 package mongodb
 
-// Replica-set test: three real mongod containers (testcontainers-go). It
-// needs a Docker engine; without one it skips, also in CI — it is the one
-// MongoDB test allowed to, because no machine here has Docker (FerretDB
+// Replica-set tests: three real mongod containers (testcontainers-go)
+// (staleness here, the w:1 primary kill in replset_kill_test.go). They
+// need a Docker engine; without one they skip, also in CI — they are the
+// MongoDB tests allowed to, because no machine here has Docker (FerretDB
 // covers everything a single server can show).
 
 import (
@@ -33,7 +34,7 @@ func requireDocker(t *testing.T) {
 	t.Helper()
 	if err := dockerHealth(); err != nil {
 		t.Skipf("skipping: no Docker engine (%v). This replica-set test starts 3 mongod containers with testcontainers-go; "+
-			"it is the one MongoDB test allowed to skip, also in CI, because no machine here has Docker. "+
+			"the replica-set tests are the MongoDB tests allowed to skip, also in CI, because no machine here has Docker. "+
 			"The FerretDB tests cover CRUD, errors and the wire; run this one on a machine with Docker.", err)
 	}
 }
@@ -59,6 +60,8 @@ func dockerHealth() (err error) {
 // (primary, priority 2), mongo2 and mongo3 (priority 0, delayed).
 type replicaSet struct {
 	primary, secondary, delayed string
+	// containers are mongo1, mongo2, mongo3.
+	containers []*tcmongo.MongoDBContainer
 }
 
 func startReplicaSet(t *testing.T) replicaSet {
@@ -71,6 +74,7 @@ func startReplicaSet(t *testing.T) replicaSet {
 	}
 	t.Cleanup(func() { _ = nw.Remove(context.Background()) })
 	eps := make([]string, 3)
+	ctrs := make([]*tcmongo.MongoDBContainer, 3)
 	for i := range eps {
 		name := fmt.Sprintf("mongo%d", i+1)
 		ctr, err := tcmongo.Run(ctx, mongoImage,
@@ -80,6 +84,7 @@ func startReplicaSet(t *testing.T) replicaSet {
 		if err != nil {
 			t.Fatalf("start %s: %v", name, err)
 		}
+		ctrs[i] = ctr
 		if eps[i], err = ctr.PortEndpoint(ctx, "27017/tcp", ""); err != nil {
 			t.Fatalf("%s endpoint: %v", name, err)
 		}
@@ -104,7 +109,7 @@ func startReplicaSet(t *testing.T) replicaSet {
 	for ep, field := range want {
 		waitHello(ctx, t, ep, field)
 	}
-	return replicaSet{primary: eps[0], secondary: eps[1], delayed: eps[2]}
+	return replicaSet{primary: eps[0], secondary: eps[1], delayed: eps[2], containers: ctrs}
 }
 
 // waitHello polls hello on ep until field is true.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -534,6 +535,9 @@ func validateOne(env *Env, path string, sets []profile.Override) bool {
 	fmt.Fprintf(env.Stdout, "%s: ok — %s, %d scenarios × %d phases (%s), %s%s\n", path, p.System.Driver,
 		len(plan.Scenarios), len(plan.Phases), total, plan.Mode, th)
 	printDrawn(env.Stdout, plan)
+	if note := poolNote(plan.Profile); note != "" {
+		fmt.Fprintf(env.Stdout, "%s: %s\n", path, note)
+	}
 	if len(sets) > 0 {
 		b, err := p.YAML()
 		if err != nil {
@@ -553,6 +557,26 @@ func printDrawn(w io.Writer, plan *profile.Plan) {
 			fmt.Fprintf(w, "  phase %s fault %d/%d (seed %d): %s\n", ph.Name, i+1, len(ph.Drawn), plan.Seed, d)
 		}
 	}
+}
+
+// poolNote returns validate's note on an open-loop pool that Little's law
+// finds too small under faults: when every op waits out system.op_timeout
+// (a partitioned coordinator), rate × op_timeout workers are busy, and with
+// fewer the other ops wait for them ("" when the pool covers it or the
+// model has no constant rate).
+func poolNote(p *profile.Profile) string {
+	l := p.Load
+	if l.Model != profile.ModelOpen || !(l.Rate > 0) {
+		return ""
+	}
+	timeout := p.System.OpTimeout.D()
+	need := int(math.Ceil(l.Rate * timeout.Seconds()))
+	if have := max(l.Workers, l.MaxWorkers); have >= need {
+		return ""
+	}
+	return fmt.Sprintf("note: load: at most %d workers for %g ops/s; ops that wait out system.op_timeout (%s) under a fault "+
+		"keep rate × timeout = %d busy, and the others then wait for them (no_worker): set load.max_workers ≥ %d",
+		max(l.Workers, l.MaxWorkers), l.Rate, timeout, need, need)
 }
 
 func newDriversCmd(env *Env) *cobra.Command {

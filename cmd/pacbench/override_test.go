@@ -42,6 +42,8 @@ phases: [{name: p1, duration: 300ms}]
 		{"validate prints the profile after overrides", []string{"validate", "-p", "load.workers=3", "-p", "phases[0].duration=2s", prof}, 0,
 			[]string{"env.yaml: ok — fake, 2 scenarios × 1 phases (2s)", "after load.workers=3 phases[0].duration=2s", "    workers: 3", "      duration: 2s"}, nil},
 		{"validate without -p prints no profile", []string{"validate", prof}, 0, []string{"ok — fake"}, nil},
+		{"validate notes a pool too small for rate × op_timeout", []string{"validate", "-p", "load.model=open", "-p", "load.rate=100", prof}, 0,
+			[]string{"note: load: at most 2 workers for 100 ops/s", "keep rate × timeout = 200 busy", "set load.max_workers ≥ 200"}, nil},
 		{"unknown path", []string{"validate", "-p", "load.wrkers=3", prof}, 2,
 			[]string{`env.yaml: override -p load.wrkers=3: load.wrkers: unknown path: load has no key "wrkers" (did you mean "workers"?)`}, nil},
 		{"bad value", []string{"validate", "-p", "load.workers=many", prof}, 2,

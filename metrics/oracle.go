@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"math"
 	"math/bits"
 	"runtime"
 	"sync"
@@ -66,6 +67,9 @@ type keyState struct {
 	mu     sync.Mutex           // writer lock held by the runner around a write
 	issued atomic.Uint64        // highest seq handed out, acked or failed
 	ring   atomic.Pointer[ring] // nil until the first ack or load
+	// settled: reads invoked before it are not judged (Overlap, Settle);
+	// 0 for a key whose writes never overlapped.
+	settled atomic.Int64
 }
 
 // ring is a seqlock-protected circular buffer of acked writes in seq order.
@@ -189,6 +193,24 @@ func (o *Oracle) Acked(key, seq uint64, invokeNs, ackNs int64) {
 	}
 }
 
+// Overlap records that a write of key may overlap other writes of it
+// (split-brain writers): seq order is no longer real-time order, so reads
+// of key are not judged (untracked) until Settle.
+func (o *Oracle) Overlap(key uint64) {
+	if k := o.state(key); k != nil {
+		k.settled.Store(math.MaxInt64)
+	}
+}
+
+// Settle records that a write of key that overlapped no other write (it
+// was invoked after every earlier write of key had returned) was acked at
+// ackNs: reads invoked from then on are judged again, against it.
+func (o *Oracle) Settle(key uint64, ackNs int64) {
+	if k := o.state(key); k != nil {
+		k.settled.CompareAndSwap(math.MaxInt64, ackNs)
+	}
+}
+
 // Failed records that the write of seq to key, invoked at invokeNs, ended
 // without a verdict (timeout, unavailable…): it may or may not have
 // happened. It never counts as acked: reads returning it are fresh, and the
@@ -223,7 +245,7 @@ func (o *Oracle) checkInto(key, readSeq uint64, invokeNs int64, st *Staleness) {
 		return
 	}
 	r := k.ring.Load()
-	if r == nil {
+	if r == nil || invokeNs < k.settled.Load() {
 		*st = Staleness{SinceAckNs: -1}
 		return
 	}

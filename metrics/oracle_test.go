@@ -291,3 +291,40 @@ func TestOracleLoadedKeysShareRing(t *testing.T) {
 		t.Error("untouched key has a ring")
 	}
 }
+
+// overlapStep is one read of TestOracleOverlapSettle and its verdict.
+type overlapStep struct {
+	name           string
+	seq            uint64
+	invoke         int64
+	tracked, stale bool
+}
+
+// TestOracleOverlapSettle: after split-brain writes overlapped (seq 5
+// acked before seq 4), a read that returns 4 is not judged (4 may follow
+// 5 in real time); once a write that overlapped none (seq 6) is acked,
+// reads invoked after its ack are judged again, reads invoked before it
+// still are not.
+func TestOracleOverlapSettle(t *testing.T) {
+	t.Parallel()
+	o := newOracle(1, 0)
+	o.Loaded(0)
+	check := func(steps ...overlapStep) {
+		t.Helper()
+		for _, s := range steps {
+			if st := o.Check(0, s.seq, s.invoke); st.Tracked != s.tracked || st.Stale != s.stale {
+				t.Errorf("%s: tracked %v stale %v, want %v %v", s.name, st.Tracked, st.Stale, s.tracked, s.stale)
+			}
+		}
+	}
+	o.Overlap(0)
+	o.Acked(0, 5, 100, 150)
+	o.Acked(0, 4, 90, 200) // out of seq order: ignored by the ring
+	check(overlapStep{"overlapping value read", 4, 300, false, false},
+		overlapStep{"newest value read", 5, 300, false, false})
+	o.Acked(0, 6, 400, 450)
+	o.Settle(0, 450)
+	check(overlapStep{"read invoked before the settling ack", 4, 440, false, false},
+		overlapStep{"older value after the settling ack", 4, 500, true, true},
+		overlapStep{"settling value after its ack", 6, 500, true, false})
+}

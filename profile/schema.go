@@ -193,9 +193,10 @@ type Routes struct {
 	// partition the cluster: each route keeps one writer at a time per
 	// key, so the sides of a partition write concurrently and conflict.
 	// Outside those phases a key's writers stay disjoint in time (the
-	// staleness oracle stays exact there); reads issued during them are
-	// not judged for staleness or session guarantees. The lost-write
-	// audit judges every acknowledged write by real-time order.
+	// staleness oracle stays exact there); reads issued during them, and
+	// reads of a key after them until its next write, are not judged for
+	// staleness or session guarantees. The lost-write audit judges every
+	// acknowledged write by real-time order.
 	SplitBrain bool `yaml:"split_brain" json:"split_brain,omitempty"`
 }
 

@@ -60,6 +60,7 @@ func (w *worker) lockKey(phase int, key uint64) bool {
 	stripe := key % splitStripes
 	if s.overlaps(phase) {
 		s.routes[r.writeRoute(w.index)][stripe].Lock()
+		r.rec.Oracle().Overlap(key)
 		return true
 	}
 	for i := range s.routes {

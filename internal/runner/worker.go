@@ -265,6 +265,9 @@ func (w *worker) ack(overlap bool, phase int, key, seq uint64, start int64, err 
 	out := metrics.Acked
 	if err == nil {
 		orc.Acked(key, seq, start, now)
+		if !overlap && w.sc.r.split != nil {
+			orc.Settle(key, now) // after split-brain writes: judged again
+		}
 	} else {
 		orc.Failed(key, seq, start)
 		out = metrics.Indeterminate

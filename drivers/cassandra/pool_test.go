@@ -66,6 +66,8 @@ func TestPoolWritesNotSmeared(t *testing.T) {
 			}
 			if pk := sc.Load.PeakWorkers; pk <= 16 || pk > tc.maxWorkers {
 				t.Errorf("peak workers %d, want > 16 (the pool grew) and ≤ %d", pk, tc.maxWorkers)
+			} else if pk < tc.maxWorkers && nw != 0 {
+				t.Errorf("%d writes counted as no_worker with the pool at %d of %d workers, want 0", nw, pk, tc.maxWorkers)
 			}
 		})
 	}

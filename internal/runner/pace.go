@@ -44,14 +44,19 @@ func (w *worker) loop() {
 		}
 		w.started.Add(1)
 		if w.sc.pool != nil {
-			w.sc.pool.dispatch(w, job{o: o, phase: phase, intended: intended, issued: start, busy: waited})
-		} else {
-			if waited == 0 {
-				waited = -1 // its worker was free: the generator was late
+			// The stream is busy (no worker free) only while a hand-over
+			// waits; a quick one leaves the next op's lag to the generator.
+			end = 0
+			if w.sc.pool.dispatch(w, job{o: o, phase: phase, intended: intended, issued: start, busy: waited}) {
+				end = r.clock.Now()
 			}
-			w.exec(o, phase, intended, start, waited)
-			w.moveSession()
+			continue
 		}
+		if waited == 0 {
+			waited = -1 // its worker was free: the generator was late
+		}
+		w.exec(o, phase, intended, start, waited)
+		w.moveSession()
 		end = r.clock.Now()
 		if !w.sc.open {
 			now = g.schedTime(phase, end)

@@ -68,7 +68,7 @@ func (sc *scenarioRun) newPool(ctx context.Context) {
 func (p *pool) start(wg *sync.WaitGroup) []*atomic.Int64 {
 	p.wg = wg
 	for range len(p.streams) {
-		p.grow()
+		p.grow(nil)
 	}
 	var streams sync.WaitGroup
 	out := make([]*atomic.Int64, 0, len(p.streams))
@@ -87,9 +87,11 @@ func (p *pool) start(wg *sync.WaitGroup) []*atomic.Int64 {
 	return out
 }
 
-// grow starts the next executor; false when all are running. Called by
-// the streams (and start).
-func (p *pool) grow() bool {
+// grow starts the next executor, with first (if not nil) as its first
+// job, so that the stream growing the pool does not wait for the new
+// goroutine to be scheduled; false when all are running. Called by the
+// streams (and start).
+func (p *pool) grow(first *job) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.next >= len(p.sc.workers) {
@@ -98,7 +100,7 @@ func (p *pool) grow() bool {
 	w := p.sc.workers[p.next]
 	p.next++
 	p.started.Store(int64(p.next))
-	p.sc.goRun(p.wg, func() { w.serve(p.jobs) })
+	p.sc.goRun(p.wg, func() { w.serve(first, p.jobs) })
 	return true
 }
 
@@ -108,34 +110,49 @@ func (p *pool) peak() int64 { return p.started.Load() }
 
 // dispatch hands j, due now, from stream s to an idle executor, starting
 // one if none is idle and the pool may grow, else waiting for the first
-// free one. It returns when an executor took j (or the run stopped).
-func (p *pool) dispatch(s *worker, j job) {
+// free one. It returns when an executor took j (or the run stopped), and
+// whether it had to wait for one (the pool at its maximum).
+func (p *pool) dispatch(s *worker, j job) (waited bool) {
 	j.inflight = &s.inflight
 	s.inflight.Add(1)
 	select {
 	case p.jobs <- j:
-		return
+		return false
 	default:
 	}
-	j.queued = !p.grow()
+	if p.grow(&j) {
+		return false
+	}
+	j.queued = true
 	select {
 	case p.jobs <- j:
 	case <-s.ctx.Done():
 		s.inflight.Add(-1)
 	}
+	return true
 }
 
-// serve runs the jobs handed to executor w until the streams are done.
-func (w *worker) serve(jobs <-chan job) {
-	clock := w.sc.r.clock
-	for j := range jobs {
-		taken := clock.Now()
-		waited := int64(-1)
-		if j.queued || j.busy > 0 {
-			waited = max(j.busy, 0) + taken - j.issued
-		}
-		w.exec(j.o, j.phase, j.intended, taken, waited)
-		w.moveSession()
-		j.inflight.Add(-1)
+// serve runs first (if not nil), then the jobs handed to executor w, until
+// the streams are done.
+func (w *worker) serve(first *job, jobs <-chan job) {
+	if first != nil {
+		w.run(first)
 	}
+	for j := range jobs {
+		w.run(&j)
+	}
+}
+
+// run executes one job: the wait for a worker, when there was one, is the
+// stream's busy lag plus the time from the stream reaching the op to an
+// executor taking it.
+func (w *worker) run(j *job) {
+	taken := w.sc.r.clock.Now()
+	waited := int64(-1)
+	if j.queued || j.busy > 0 {
+		waited = max(j.busy, 0) + taken - j.issued
+	}
+	w.exec(j.o, j.phase, j.intended, taken, waited)
+	w.moveSession()
+	j.inflight.Add(-1)
 }

@@ -98,6 +98,10 @@ func TestPoolNotSmeared(t *testing.T) {
 			if ld.PeakWorkers <= 2 || ld.PeakWorkers > 256 || ld.MaxWorkers != 256 {
 				t.Errorf("peak workers %d (max %d), want > 2 and ≤ 256", ld.PeakWorkers, ld.MaxWorkers)
 			}
+			// Below its maximum the pool always has a worker: nothing waits.
+			if ld.PeakWorkers < ld.MaxWorkers && ld.NoWorkerOps != 0 {
+				t.Errorf("%d ops counted as no_worker with the pool at %d of %d workers, want 0", ld.NoWorkerOps, ld.PeakWorkers, ld.MaxWorkers)
+			}
 			if w.Count < 100 {
 				t.Errorf("only %d writes, want ≈ 150", w.Count)
 			}

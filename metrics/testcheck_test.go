@@ -101,6 +101,8 @@ func TestNewChecksValidates(t *testing.T) {
 		{"given of nothing", &badCheck{ms: []Measure{{Name: "g", Kind: KindCounter, Given: "v"}}}, "not an earlier verdict"},
 		{"given a counter", &badCheck{ms: []Measure{counter, {Name: "g", Kind: KindCounter, Given: "c"}}}, "not an earlier verdict"},
 		{"given on a verdict", &badCheck{ms: []Measure{{Name: "v", Kind: KindVerdict}, {Name: "w", Kind: KindVerdict, Given: "v"}}}, "not an earlier verdict"},
+		{"per-op column missing a kind", &badCheck{ms: []Measure{{Name: "q.read", Kind: KindCounter}},
+			l: Layout{Columns: []Column{{Name: "q", Scope: ScopeOp, PerOp: true, Measure: "q"}}}}, `unknown measure "q.write"`},
 		{"nil", nil, "nil check"},
 	}
 	for _, tc := range cases {
@@ -118,5 +120,17 @@ func TestNewChecksValidates(t *testing.T) {
 	}
 	if _, err := NewChecks(&countCheck{}); err != nil {
 		t.Errorf("countCheck: %v", err)
+	}
+	// A per-op column naming one measure per op kind is valid.
+	var perOp []Measure
+	for _, k := range op.Kinds() {
+		perOp = append(perOp, Measure{Name: "q." + k.String(), Kind: KindCounter})
+	}
+	col := Column{Name: "q", Scope: ScopeOp, PerOp: true, Measure: "q"}
+	if _, err := NewChecks(&badCheck{ms: perOp, l: Layout{Columns: []Column{col}}}); err != nil {
+		t.Errorf("per-op column: %v", err)
+	}
+	if got := col.OpMeasure(op.Write); got != "q.write" {
+		t.Errorf("OpMeasure(write) = %q, want q.write", got)
 	}
 }

@@ -50,7 +50,8 @@ func TestClusterProfileEndToEnd(t *testing.T) {
 			t.Fatalf("scenario %s has %d phases, want %d", s.Name, len(s.Phases), len(durs))
 		}
 	}
-	neverStale(t, sc, "quorum-quorum", "all-one", "all-all", "lwt-serial")
+	neverStale(t, sc, "quorum-quorum", "all-one", "all-all")
+	staleOnlyAfterUnfinishedCAS(t, sc["lwt-serial"])
 	readIn := func(scenario, phase string) *report.Op {
 		for _, ph := range sc[scenario].Phases {
 			if ph.Name == phase {
@@ -116,6 +117,47 @@ func run(t *testing.T, p *profile.Profile, reg *drivers.Registry, log io.Writer,
 	}
 	t.Logf("\n%s", tbl.String())
 	return out, nil
+}
+
+// staleOnlyAfterUnfinishedCAS: lwt-serial (SERIAL reads, QUORUM plain
+// writes and some cas on the same keys) reads stale only after a cas that
+// did not finish. A SERIAL read that finds a Paxos proposal accepted but
+// committed by less than a quorum (a cas that timed out) completes it, and
+// Cassandra's Paxos (v1, 5.0's default) re-stamps the proposal with the
+// read's own new ballot (Commit.newProposal → updateAllTimestamp): the old
+// cas value then overwrites plain writes acknowledged after it, and the
+// read returns it — stale to the oracle, and really there (a lost write,
+// the documented hazard of mixing LWT and plain writes). A cas that
+// finished has a quorum's commit, and the read's prepare sees it. So the
+// tolerance: stale reads in a phase only when a cas or a SERIAL read of
+// this or an earlier phase timed out (seen once in CI, at load 22–56: 1
+// stale read of 187 after a SERIAL read's write_timeout); none otherwise.
+func staleOnlyAfterUnfinishedCAS(t *testing.T, sc report.Scenario) {
+	t.Helper()
+	var unfinished int64
+	for _, ph := range sc.Phases {
+		// A SERIAL read runs Paxos too, and one that timed out may leave
+		// its replay of a cas accepted but not committed.
+		for _, name := range []string{"cas", "read"} {
+			if c := ph.Ops[name]; c != nil {
+				for _, class := range []string{"timeout", "write_timeout", "read_timeout", "other"} {
+					unfinished += c.Errors[class]
+				}
+			}
+		}
+		r := ph.Ops["read"]
+		if r == nil {
+			continue
+		}
+		stale, _ := r.Checks.Int("staleness", "stale")
+		checked, _ := r.Checks.Int("staleness", "checked")
+		switch {
+		case stale != 0 && unfinished == 0:
+			t.Errorf("%s/%s: %d stale reads of %d with every cas finished; SERIAL reads must not read stale", sc.Name, ph.Name, stale, checked)
+		case stale != 0:
+			t.Logf("%s/%s: %d stale reads of %d after %d unfinished cas (Paxos replay re-stamps them; see staleOnlyAfterUnfinishedCAS)", sc.Name, ph.Name, stale, checked, unfinished)
+		}
+	}
 }
 
 // neverStale: R+W>N scenarios never read stale, in any phase.

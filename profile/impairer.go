@@ -18,12 +18,19 @@ func (s System) Links() impair.Topology {
 // member of a local cluster, else the nodes with process settings.
 func (s System) processReach() *impair.ProcessReach {
 	if s.Cluster == ClusterLocal {
-		return &impair.ProcessReach{All: true}
+		return &impair.ProcessReach{All: true, ClockHint: "the local etcd cluster's members run on this host's clock and cannot be skewed " +
+			"(etcd orders writes by raft, not by clocks; client_clock_skew needs client write timestamps, which etcd has not either)"}
 	}
 	r := &impair.ProcessReach{Hint: "give it system.nodes[].process (its container, or pid and start commands)"}
 	for _, n := range s.Nodes {
-		if n.Process != nil && !n.Process.IsZero() {
+		if n.Process == nil {
+			continue
+		}
+		if n.Process.Container != "" || len(n.Process.PID) > 0 {
 			r.Members = append(r.Members, n.Name)
+		}
+		if len(n.Process.Clock) > 0 {
+			r.Clocks = append(r.Clocks, n.Name)
 		}
 	}
 	return r

@@ -6,7 +6,8 @@
 #     from its Go module, tools/prometheus3) for the exporter/dashboard tests,
 #   - FerretDB (built from its Go module) as the MongoDB-wire server,
 #   - Apache Cassandra 5.0 (Maven Central) as a real 3-node loopback cluster
-#     behind Toxiproxy (built from its Go module),
+#     behind Toxiproxy (built from its Go module), each node under
+#     libfaketime (Debian's faketime) so node_clock_skew can move its clock,
 #   - Chromium (Debian package) for the headless-browser tests of
 #     report.html and compare.html (screenshots go to $PACBENCH_ARTIFACTS,
 #     default test-artifacts/),
@@ -113,9 +114,10 @@ step "stage 1: unit and integration tests (etcd, FerretDB, Prometheus, Toxiproxy
 go test -count=1 -timeout 40m $GOTEST_FLAGS $(go list ./... | grep -v /drivers/cassandra)
 
 if [[ "${PACBENCH_SKIP_CASSANDRA:-}" != 1 ]]; then
-	step "cassandra: fetch and start a 3-node cluster"
+	step "cassandra: fetch and start a 3-node cluster (under libfaketime, clocks correct until node_clock_skew moves one)"
 	scripts/cassandra.sh fetch
 	start=$(date +%s)
+	export PACBENCH_CASSANDRA_FAKETIME=1
 	cassandra_env=$(scripts/cassandra.sh start)
 	eval "$cassandra_env"
 	echo "cassandra cluster up in $(( $(date +%s) - start ))s"

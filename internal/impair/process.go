@@ -64,7 +64,8 @@ type ProcessHealer interface {
 	HealProcesses(ctx context.Context) (HealReport, error)
 }
 
-// ProcessBackend is the Backend of the process kinds (pause, kill) over a
+// ProcessBackend is the Backend of the process kinds (pause, kill,
+// node_clock_skew) over a
 // deployment's Processes: Apply pauses or kills, Clear resumes what it
 // paused and restarts what it killed (each restart bounded by the
 // member's restart timeout); what it could not is left pending
@@ -75,6 +76,7 @@ type ProcessBackend struct {
 	mu     sync.Mutex
 	paused []string // members paused and not confirmed resumed
 	killed []string // members killed and not confirmed restarted
+	skewed []string // members whose clocks were skewed and not confirmed reset
 }
 
 var _ Backend = (*ProcessBackend)(nil)
@@ -85,7 +87,7 @@ func NewProcessBackend(p Processes) *ProcessBackend { return &ProcessBackend{pro
 // Name returns "process".
 func (b *ProcessBackend) Name() string { return BackendProcess }
 
-// Apply pauses or kills the members actions name. It stops at the first
+// Apply pauses, kills or skews the clocks of the members actions name. It stops at the first
 // error; a member is recorded before it is acted on, so that Clear also
 // resumes or restarts one whose pause or kill failed half-way.
 func (b *ProcessBackend) Apply(ctx context.Context, actions []Action) error {
@@ -106,6 +108,8 @@ func (b *ProcessBackend) Apply(ctx context.Context, actions []Action) error {
 			}
 			b.killed = append(b.killed, a.Member)
 			err = b.procs.Kill(ctx, a.Member)
+		case KindNodeClockSkew:
+			err = b.applyClock(ctx, a)
 		default:
 			err = fmt.Errorf("%w: kind %s is not a process fault (want %s)", ErrInvalid, a.Kind, strings.Join(KindsOf(ClassProcess), ", "))
 		}
@@ -117,7 +121,8 @@ func (b *ProcessBackend) Apply(ctx context.Context, actions []Action) error {
 }
 
 // Clear resumes every paused member, then restarts every killed one (in
-// the order they were killed, each bounded by its restart timeout).
+// the order they were killed, each bounded by its restart timeout), then
+// sets every skewed clock back to 0.
 // Members it could not resume or restart stay pending; the error names
 // them.
 func (b *ProcessBackend) Clear(ctx context.Context) error {
@@ -143,6 +148,8 @@ func (b *ProcessBackend) Clear(ctx context.Context) error {
 		}
 	}
 	b.killed = left
+	left, cerrs := b.clearClocks(ctx)
+	b.skewed, errs = left, append(errs, cerrs...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
@@ -171,6 +178,9 @@ func (b *ProcessBackend) Pending() []string {
 	}
 	for _, m := range b.killed {
 		out = append(out, Describe(Action{Kind: KindKill, Member: m})+" (not restarted)")
+	}
+	for _, m := range b.skewed {
+		out = append(out, Describe(Action{Kind: KindNodeClockSkew, Member: m})+" (clock not reset)")
 	}
 	return out
 }
@@ -254,15 +264,27 @@ type ProcessReach struct {
 	Members []string
 	// Hint says how to make a member's process reachable, for messages.
 	Hint string
+	// Clocks are the members whose clocks node_clock_skew can set (those
+	// with system.nodes[].process.clock); with All, none can.
+	Clocks []string
+	// ClockHint says, with All, why the members' clocks cannot be set.
+	ClockHint string
 }
 
 // check reports the targets of s whose process is out of reach. members
 // are all the deployment's member names (nil: unknown).
 func (r *ProcessReach) check(s Spec, members []string, add func(key, format string, args ...any)) {
-	reach, hint := r.Members, r.Hint
-	if r.All {
-		return
+	switch {
+	case s.Kind == KindNodeClockSkew:
+		r.checkClock(s, members, add)
+	case !r.All:
+		checkReach(s, members, r.Members, r.Hint, add)
 	}
+}
+
+// checkReach reports the targets of s not in reach (a role needs every
+// member in reach); hint says how to bring one in.
+func checkReach(s Spec, members, reach []string, hint string, add func(key, format string, args ...any)) {
 	reachesAll := members != nil && !slices.ContainsFunc(members, func(m string) bool { return !slices.Contains(reach, m) })
 	for i, t := range s.targets() {
 		switch {

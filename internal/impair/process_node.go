@@ -37,6 +37,12 @@ type ProcessSpec struct {
 	// StartTimeout bounds the restart after a kill (Start, or docker
 	// start), at most MaxStartTimeout (0: DefaultStartTimeout).
 	StartTimeout Duration `yaml:"start_timeout" json:"start_timeout,omitempty"`
+	// Clock, optional, is a command (argv, like PID) for node_clock_skew:
+	// run as it is, it prints the member's wall-clock offset in signed
+	// seconds ("+0", "-0.5"); with one more argument, such an offset, it
+	// sets it and exits 0 (scripts/cassandra.sh clock N). With Container
+	// too, Clock still applies (e.g. a docker exec wrapper).
+	Clock []string `yaml:"clock" json:"clock,omitempty"`
 }
 
 // Bounds of ProcessSpec.StartTimeout.
@@ -54,7 +60,9 @@ const (
 )
 
 // IsZero reports whether p sets nothing.
-func (p ProcessSpec) IsZero() bool { return len(p.PID) == 0 && len(p.Start) == 0 && p.Container == "" }
+func (p ProcessSpec) IsZero() bool {
+	return len(p.PID) == 0 && len(p.Start) == 0 && p.Container == "" && len(p.Clock) == 0
+}
 
 // Resolve returns p with relative program paths of its commands (a first
 // word holding a "/") made absolute against dir. Idempotent.
@@ -69,7 +77,7 @@ func (p ProcessSpec) Resolve(dir string) ProcessSpec {
 		}
 		return out
 	}
-	p.PID, p.Start = fix(p.PID), fix(p.Start)
+	p.PID, p.Start, p.Clock = fix(p.PID), fix(p.Start), fix(p.Clock)
 	return p
 }
 
@@ -83,8 +91,14 @@ func CheckProcessSpec(p ProcessSpec, dir string) []SetupError {
 	if p.StartTimeout < 0 || p.StartTimeout.D() > MaxStartTimeout {
 		out = append(out, SetupError{KeyProcessStartTimeout, fmt.Errorf("want a duration in (0, %s], got %s", MaxStartTimeout, p.StartTimeout)})
 	}
+	resolved := p.Resolve(dir)
+	if len(p.Clock) > 0 {
+		out = append(out, checkCommand(KeyProcessClock, p.Clock, resolved.Clock)...)
+	}
 	cmds := len(p.PID) > 0 || len(p.Start) > 0
 	switch {
+	case !cmds && p.Container == "" && len(p.Clock) > 0:
+		return out
 	case p.IsZero():
 		return append(out, SetupError{"", errors.New("give container (docker pause/kill/start), or the pid and start commands of a process on this host")})
 	case p.Container != "" && cmds:
@@ -93,7 +107,6 @@ func CheckProcessSpec(p ProcessSpec, dir string) []SetupError {
 	if p.Container != "" {
 		return out
 	}
-	resolved := p.Resolve(dir)
 	out = append(out, checkCommand(KeyProcessPID, p.PID, resolved.PID)...)
 	return append(out, checkCommand(KeyProcessStart, p.Start, resolved.Start)...)
 }
@@ -245,6 +258,9 @@ func (n *nodeProcesses) HealProcesses(ctx context.Context) (HealReport, error) {
 	var rep HealReport
 	var errs []error
 	for _, m := range n.order {
+		if s := n.specs[m]; len(s.PID) == 0 && s.Container == "" {
+			continue // a clock command only
+		}
 		fix, why, err := n.leftover(ctx, m)
 		if err != nil {
 			rep.Left = append(rep.Left, fmt.Sprintf("%s: state unknown: %v", m, firstLine(err.Error())))
@@ -261,6 +277,7 @@ func (n *nodeProcesses) HealProcesses(ctx context.Context) (HealReport, error) {
 		}
 		rep.Removed = append(rep.Removed, m+" "+why)
 	}
+	errs = append(errs, n.healClocks(ctx, &rep)...)
 	return rep, errors.Join(errs...)
 }
 

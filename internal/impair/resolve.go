@@ -93,6 +93,12 @@ func resolveOne(imp Spec, topo Topology) ([]Action, error) {
 			out[i] = Action{Kind: imp.Kind, Member: m}
 		}
 		return out, nil
+	case KindNodeClockSkew:
+		out := make([]Action, len(members))
+		for i, m := range members {
+			out[i] = Action{Kind: imp.Kind, Member: m, Offset: imp.Offset.D()}
+		}
+		return out, nil
 	case KindClientClockSkew:
 		return []Action{{Kind: imp.Kind, Member: members[0], Offset: imp.Offset.D()}}, nil
 	}
@@ -285,6 +291,12 @@ func linkDirections(set, direction string) ([]linkDir, error) {
 func Describe(a Action) string {
 	switch ClassOf(a.Kind) {
 	case ClassProcess:
+		if a.Kind == KindNodeClockSkew {
+			if a.Offset == 0 {
+				return fmt.Sprintf("%s on %s's clock", a.Kind, a.Member)
+			}
+			return fmt.Sprintf("%s %s on %s's clock", a.Kind, signed(a.Offset), a.Member)
+		}
 		return a.Kind + " " + a.Member
 	case ClassClient:
 		return fmt.Sprintf("%s %s on the writers via %s", a.Kind, signed(a.Offset), a.Member)

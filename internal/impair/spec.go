@@ -112,6 +112,7 @@ var kindDefs = []kindDef{
 	{name: KindReset, keys: []string{KeyTarget, KeyLinks, KeyDirection}, links: true},
 	{name: KindPause, class: ClassProcess, keys: []string{KeyTarget, KeyMembers}, cuts: true},
 	{name: KindKill, class: ClassProcess, keys: []string{KeyTarget, KeyMembers}, cuts: true},
+	{name: KindNodeClockSkew, class: ClassProcess, keys: []string{KeyTarget, KeyMembers, KeyOffset}, check: checkOffset},
 	{name: KindClientClockSkew, class: ClassClient, keys: []string{KeyTarget, KeyOffset}, check: checkOffset},
 }
 
@@ -208,14 +209,16 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // as a profile writes it (package profile reuses it as profile.Impairment).
 // Plain data: safe to share read-only.
 type Spec struct {
-	// Kind is latency, bandwidth, partition, down, reset (network), or
-	// pause, kill (process).
+	// Kind is latency, bandwidth, partition, down, reset (network),
+	// pause, kill, node_clock_skew (process), or client_clock_skew
+	// (pacbench's own writers).
 	Kind string `yaml:"kind" json:"kind"`
 	// Target is the member: a name, "leader", "follower", "primary",
 	// "secondary". Partition, pause and kill may name several in Members
 	// instead.
 	Target string `yaml:"target" json:"target,omitempty"`
-	// Members lists several targets (partition, pause, kill).
+	// Members lists several targets (partition, pause, kill,
+	// node_clock_skew).
 	Members []string `yaml:"members" json:"members,omitempty"`
 	// Links is the link set: "client" (client→member), "peer_out" (what the
 	// member sends to its peers), "peer" (all the member's peer links), or

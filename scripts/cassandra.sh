@@ -40,7 +40,7 @@
 #                                   installed when missing and root), its wall clock offset by the
 #                                   signed seconds in $PACBENCH_CASSANDRA_DIR/nodeN/faketime.rc
 #                                   ("+0" at start; `clock N OFFSET` changes it, read by the node
-#                                   within FAKETIME_CACHE_DURATION = 1 s). Only the wall clock
+#                                   within 2 s: FAKETIME_CACHE_DURATION=1). Only the wall clock
 #                                   (CLOCK_REALTIME: what server-side write timestamps come from)
 #                                   moves; the monotonic clock is left alone
 #   JAVA_HOME                       a Java 17 (default: first /usr/lib/jvm/*17*)
@@ -525,7 +525,7 @@ cmd_clock() {
 	offset_ok "$2" || { log "usage: $0 clock N [OFFSET]: OFFSET is signed seconds (+0, -0.5, +3), got ${2@Q}"; exit 2; }
 	[[ $faked == 1 && -f $f ]] || die "node $n runs without libfaketime: start the cluster with PACBENCH_CASSANDRA_FAKETIME=1 to skew its clock"
 	echo "$2" >"$f.tmp" && mv -f "$f.tmp" "$f"
-	log "node $n clock offset: $2 s (in effect within 1 s)"
+	log "node $n clock offset: $2 s (in effect within 2 s)"
 }
 
 cmd_clean() {

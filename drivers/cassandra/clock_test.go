@@ -65,7 +65,7 @@ func nodeClock(t *testing.T, n int) (offset, rtt time.Duration) {
 
 // TestNodeClockSkewMovesTheNodeClock: `cassandra.sh clock 3 -2` moves
 // cassandra3's own clock (what its now() and its server-side write
-// timestamps come from) 2 s back within a second, and +0 puts it back;
+// timestamps come from) 2 s back within ClockSettle (2.5 s), and +0 puts it back;
 // the other nodes keep the machine's clock. Evidence that libfaketime
 // reaches the JVM here.
 func TestNodeClockSkewMovesTheNodeClock(t *testing.T) {

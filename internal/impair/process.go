@@ -93,6 +93,7 @@ func (b *ProcessBackend) Name() string { return BackendProcess }
 func (b *ProcessBackend) Apply(ctx context.Context, actions []Action) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	clocks := false
 	for i, a := range actions {
 		var err error
 		switch a.Kind {
@@ -109,12 +110,18 @@ func (b *ProcessBackend) Apply(ctx context.Context, actions []Action) error {
 			b.killed = append(b.killed, a.Member)
 			err = b.procs.Kill(ctx, a.Member)
 		case KindNodeClockSkew:
+			clocks = true
 			err = b.applyClock(ctx, a)
 		default:
 			err = fmt.Errorf("%w: kind %s is not a process fault (want %s)", ErrInvalid, a.Kind, strings.Join(KindsOf(ClassProcess), ", "))
 		}
 		if err != nil {
 			return fmt.Errorf("process: action %d: %s: %w", i, Describe(a), err)
+		}
+	}
+	if clocks {
+		if err := settleClocks(ctx); err != nil {
+			return fmt.Errorf("process: clock skew not settled: %w", err)
 		}
 	}
 	return nil

@@ -35,11 +35,14 @@ type ClockOffsetReader interface {
 	ClockOffset(ctx context.Context, member string) (time.Duration, error)
 }
 
-// ClockSettle is how long a member may take to read a new clock offset
-// (libfaketime re-reads its offset file once a second, scripts/cassandra.sh).
-// The process backend waits this long after setting offsets, so that a
-// phase's first op sees the skew in place.
-const ClockSettle = 1100 * time.Millisecond
+// ClockSettle is how long a member may take to read a new clock offset.
+// libfaketime (scripts/cassandra.sh) re-reads its offset file once the
+// whole seconds since its last read exceed FAKETIME_CACHE_DURATION (1): up
+// to 2 s after the file changed (seen: 1.1 s was not always enough). The
+// process backend waits this long after setting offsets and after
+// resetting them, so that a phase's first op sees the skew in place and
+// the next phase (and the audit) the correct clock.
+const ClockSettle = 2500 * time.Millisecond
 
 // clockSkewer returns b's Processes as a ClockSkewer, or an error saying
 // the deployment's members cannot have their clocks skewed.
@@ -60,9 +63,11 @@ func (b *ProcessBackend) applyClock(ctx context.Context, a Action) error {
 	if !slices.Contains(b.skewed, a.Member) {
 		b.skewed = append(b.skewed, a.Member)
 	}
-	if err := cs.SetClockOffset(ctx, a.Member, a.Offset); err != nil {
-		return err
-	}
+	return cs.SetClockOffset(ctx, a.Member, a.Offset)
+}
+
+// settleClocks waits ClockSettle (or until ctx ends) after clocks were set.
+func settleClocks(ctx context.Context) error {
 	settle := time.NewTimer(ClockSettle)
 	defer settle.Stop()
 	select {
@@ -87,6 +92,11 @@ func (b *ProcessBackend) clearClocks(ctx context.Context) (left []string, errs [
 		if err := cs.SetClockOffset(ctx, m, 0); err != nil {
 			errs = append(errs, fmt.Errorf("reset the clock of %s: %w", m, err))
 			left = append(left, m)
+		}
+	}
+	if len(left) < len(b.skewed) {
+		if err := settleClocks(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("clock reset not settled: %w", err))
 		}
 	}
 	return left, errs
